@@ -1,0 +1,1 @@
+"""Bank statements: one importer interface, one small importer per format (pure: bytes in)."""

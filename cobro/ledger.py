@@ -1,0 +1,703 @@
+"""Typed ledger frames and the validation that turns raw sheet values into them.
+
+A *raw table* is a DataFrame whose columns are canonical keys (headers already matched) plus
+``_row``, the row number as the user sees it in the sheet; its values are whatever the host
+gave (str, int, float, date, datetime, bool, None). ``parse_ledger`` turns raw tables into a
+``Ledger`` of typed frames or raises ``LedgerError`` listing *every* problem found.
+
+Typed frame conventions (shared by every module of cobro):
+
+- text: ``str`` ("" when blank); list: ``tuple[str, ...]``; enum: canonical ``str`` (defaults
+  applied, "" when blank and no default); bool: ``bool``.
+- date / datetime: ``datetime64[ns]`` (NaT when blank), naive, company time zone.
+- money: integer minor units of the row's currency; ``int64`` for required columns, nullable
+  ``Int64`` otherwise. Every money-bearing frame has a resolved ``currency`` column.
+- int: nullable ``Int64``; number: ``float64`` (never money).
+- ``_row``: the sheet row of the record (0 for records cobro made and has not written yet).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+import pandas as pd
+
+from . import money
+from .schema import (
+    CONTACTS,
+    CUSTOMERS,
+    INVOICES,
+    LEVELS,
+    MATCHES,
+    PAYMENTS,
+    PLANS,
+    SETTINGS_DEFAULTS,
+    SHEETS_BY_KEY,
+    STATEMENT,
+    TEMPLATES,
+    Column,
+    Sheet,
+    canonical_enum,
+    normalize_header,
+)
+
+# ----------------------------------------------------------------------------------- problems
+
+_EXPECTED = {
+    "required_column": ("a column with this header", "una columna con este encabezado"),
+    "required": ("a value", "un valor"),
+    "date": ("a date such as 2024-03-31 or 31/03/2024", "una fecha como 31/03/2024 o 2024-03-31"),
+    "datetime": ("a date and time such as 2024-03-31 09:30", "una fecha y hora como 31/03/2024 09:30"),
+    "money": ("an amount such as 1234.56 or 1.234,56", "un importe como 1.234,56 o 1234.56"),
+    "money_precision": ("an amount with no more decimals than the currency has",
+                        "un importe sin más decimales de los que admite la moneda"),
+    "int": ("a whole number", "un número entero"),
+    "number": ("a number", "un número"),
+    "enum": ("one of: {choices}", "uno de: {choices}"),
+    "currency": ("an ISO 4217 currency code such as EUR, USD or MXN",
+                 "un código de moneda ISO 4217 como EUR, USD o MXN"),
+    "unique": ("a value not used in another row (also in row {other})",
+               "un valor que no se repita (también en la fila {other})"),
+    "customer": ("the ID of a customer in {sheet}", "el ID de un cliente de {sheet}"),
+    "invoice": ("the number of an invoice in {sheet}", "el número de una factura de {sheet}"),
+    "positive": ("an amount greater than zero", "un importe mayor que cero"),
+    "overpaid": ("payments that add up to no more than the invoice ({amount})",
+                 "pagos que no superen el importe de la factura ({amount})"),
+    "currency_mismatch": ("the invoice's currency ({currency})", "la moneda de la factura ({currency})"),
+    "setting": ("{what}", "{what}"),
+}
+
+_ROW_WORD = {"en": "row", "es": "fila"}
+_COL_WORD = {"en": "column", "es": "columna"}
+_EXP_WORD = {"en": "expected", "es": "se esperaba"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the input, located as the user sees it."""
+
+    sheet: str  # canonical sheet key
+    row: int  # row number as the user sees it (header row for a missing column)
+    column: str  # canonical column key
+    value: object
+    code: str  # key of _EXPECTED
+    detail: Mapping[str, object] = field(default_factory=dict)
+
+    def message(self, locale: str = "en") -> str:
+        spec = SHEETS_BY_KEY.get(self.sheet)
+        sheet_title = spec.title(locale) if spec else self.sheet
+        try:
+            header = spec.column(self.column).header(locale) if spec else self.column
+        except KeyError:
+            header = self.column
+        idx = 1 if locale == "es" else 0
+        detail = dict(self.detail)
+        if "sheet" in detail and detail["sheet"] in SHEETS_BY_KEY:
+            detail["sheet"] = SHEETS_BY_KEY[str(detail["sheet"])].title(locale)
+        expected = _EXPECTED.get(self.code, (self.code, self.code))[idx].format(**detail)
+        value = "" if self.value is None else str(self.value)
+        lang = "es" if locale == "es" else "en"
+        got = f' "{value}"' if value != "" else (" (vacío)" if lang == "es" else " (blank)")
+        return (f"{sheet_title}, {_ROW_WORD[lang]} {self.row}, {_COL_WORD[lang]} \"{header}\":{got} — "
+                f"{_EXP_WORD[lang]} {expected}")
+
+    def as_dict(self, locale: str = "en") -> dict[str, object]:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column,
+                "value": None if self.value is None else str(self.value), "code": self.code,
+                "message": self.message(locale)}
+
+
+class LedgerError(ValueError):
+    """Bad input. Carries every problem found; nothing was written."""
+
+    def __init__(self, problems: list[Problem], locale: str = "en"):
+        self.problems = problems
+        self.locale = locale
+        super().__init__(self.render(locale))
+
+    def render(self, locale: str = "en", limit: int = 50) -> str:
+        n = len(self.problems)
+        head = (f"{n} problema(s) en el libro; no se ha modificado nada:" if locale == "es"
+                else f"{n} problem(s) in the workbook; nothing was changed:")
+        lines = [head] + ["  - " + p.message(locale) for p in self.problems[:limit]]
+        if n > limit:
+            lines.append(f"  … and {n - limit} more" if locale != "es" else f"  … y {n - limit} más")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    company_name: str = ""
+    sender_name: str = ""
+    sender_email: str = ""
+    reply_to: str = ""
+    locale: str = "es"
+    timezone: str = "Europe/Madrid"
+    base_currency: str = "EUR"
+    aging_buckets: tuple[int, ...] = (30, 60, 90, 120)
+    aging_basis: str = "due_date"
+    country: str = "ES"
+    business_days_only: bool = True
+    send_window: tuple[dt.time, dt.time] = (dt.time(8, 0), dt.time(18, 0))
+    min_reminder_amount: int = 0  # minor units of base_currency
+    payment_instructions: str = ""
+    early_payment_discount: tuple[Decimal, int] | None = None  # (pct, days)
+    late_interest_annual_pct: Decimal = Decimal(0)
+    promise_grace_days: int = 3
+    bank_fee_tolerance: int = 0  # minor units of base_currency
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = None,
+                   rows: Mapping[str, int] | None = None) -> Settings:
+    """Settings from a key -> value mapping (missing keys take their defaults)."""
+    problems = problems if problems is not None else []
+    rows = rows or {}
+    values = {k: ("" if v is None else str(v).strip()) for k, v in raw.items()}
+
+    def get(key: str) -> str:
+        v = values.get(key, "")
+        if v.endswith(".0") and re.fullmatch(r"-?\d+\.0", v):
+            v = v[:-2]
+        return v if v != "" else SETTINGS_DEFAULTS.get(key, "")
+
+    def bad(key: str, what: str) -> None:
+        problems.append(Problem("Settings", rows.get(key, 0), "value", values.get(key), "setting", {"what": what}))
+
+    kw: dict[str, object] = {}
+    for key in ("company_name", "sender_name", "sender_email", "reply_to", "timezone", "country",
+                "payment_instructions"):
+        kw[key] = get(key)
+    locale = get("locale").lower()[:2]
+    if locale not in ("es", "en"):
+        bad("locale", "es or en")
+        locale = "es"
+    kw["locale"] = locale
+    base = get("base_currency").upper()
+    if not money.is_known_currency(base):
+        bad("base_currency", "an ISO 4217 currency code such as EUR")
+        base = "EUR"
+    kw["base_currency"] = base
+    try:
+        buckets = tuple(int(x) for x in get("aging_buckets").replace(";", ",").split(",") if x.strip())
+        if not buckets or list(buckets) != sorted(set(buckets)) or buckets[0] <= 0:
+            raise ValueError
+        kw["aging_buckets"] = buckets
+    except ValueError:
+        bad("aging_buckets", "increasing whole numbers of days such as 30,60,90,120")
+    basis = get("aging_basis")
+    if basis not in ("due_date", "issue_date"):
+        bad("aging_basis", "due_date or issue_date")
+    else:
+        kw["aging_basis"] = basis
+    bdo = canonical_enum(Column("x", "bool", "", ""), get("business_days_only"))
+    kw["business_days_only"] = bdo == "yes"
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", get("send_window"))
+    if m and int(m[1]) < 24 and int(m[3]) <= 24:
+        end = dt.time(23, 59) if int(m[3]) == 24 else dt.time(int(m[3]), int(m[4]))
+        kw["send_window"] = (dt.time(int(m[1]), int(m[2])), end)
+    else:
+        bad("send_window", "a time range such as 08:00-18:00")
+    for key in ("min_reminder_amount", "bank_fee_tolerance"):
+        try:
+            kw[key] = money.parse_money(get(key) or "0", base)
+        except money.MoneyError:
+            bad(key, f"an amount in {base}")
+    epd = get("early_payment_discount")
+    if epd:
+        m2 = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*%?\s*/\s*(\d+)\s*", epd)
+        if m2:
+            kw["early_payment_discount"] = (Decimal(m2[1].replace(",", ".")), int(m2[2]))
+        else:
+            bad("early_payment_discount", "percent/days such as 2/10")
+    try:
+        kw["late_interest_annual_pct"] = Decimal(get("late_interest_annual_pct").replace(",", ".") or "0")
+    except InvalidOperation:
+        bad("late_interest_annual_pct", "a number such as 8.5")
+    try:
+        kw["promise_grace_days"] = int(get("promise_grace_days") or "0")
+    except ValueError:
+        bad("promise_grace_days", "a whole number of days")
+    known = set(SETTINGS_DEFAULTS)
+    kw["extra"] = {k: v for k, v in values.items() if k not in known}
+    return Settings(**kw)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------------- ledger
+
+FRAME_SHEETS = (CUSTOMERS, INVOICES, PAYMENTS, CONTACTS, PLANS, LEVELS, TEMPLATES, MATCHES)
+
+
+@dataclass
+class Ledger:
+    """The whole ledger as typed frames. Pure data: no file, no workbook."""
+
+    customers: pd.DataFrame
+    invoices: pd.DataFrame
+    payments: pd.DataFrame
+    contacts: pd.DataFrame
+    plans: pd.DataFrame
+    levels: pd.DataFrame
+    templates: pd.DataFrame
+    settings: Settings
+    statement: pd.DataFrame = field(default_factory=pd.DataFrame)  # raw pasted lines (text)
+    matches: pd.DataFrame = field(default_factory=lambda: empty_frame(MATCHES))
+
+    def frame(self, sheet_key: str) -> pd.DataFrame:
+        return getattr(self, sheet_key.lower())
+
+    def replace(self, **changes: object) -> Ledger:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+_DTYPES = {"text": object, "list": object, "enum": object, "bool": bool, "date": "datetime64[ns]",
+           "datetime": "datetime64[ns]", "int": "Int64", "number": "float64"}
+
+
+def _dtype(col: Column) -> object:
+    if col.type == "money":
+        return "int64" if col.required else "Int64"
+    return _DTYPES[col.type]
+
+
+def empty_frame(sheet: Sheet) -> pd.DataFrame:
+    """A typed, empty frame with every canonical column of ``sheet`` plus ``_row``."""
+    data = {c.key: pd.Series([], dtype=_dtype(c)) for c in sheet.columns}  # type: ignore[call-overload]
+    data["_row"] = pd.Series([], dtype="int64")
+    return pd.DataFrame(data)
+
+
+def make_frame(sheet: Sheet, records: Iterable[Mapping[str, object]] | pd.DataFrame) -> pd.DataFrame:
+    """A typed frame from already-typed values (used by generators and tests).
+
+    Money values must already be integer minor units; dates may be ``date``/``datetime``/strings
+    in ISO form. Missing columns get blanks; ``_row`` defaults to 0.
+    """
+    df = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    n = len(df)
+    out: dict[str, object] = {}
+    for c in sheet.columns:
+        if c.key in df.columns:
+            s = df[c.key]
+        else:
+            s = pd.Series([None] * n, index=df.index)
+        if c.type in ("date", "datetime"):
+            out[c.key] = pd.to_datetime(s)
+        elif c.type == "money" and c.required:
+            out[c.key] = s.astype("int64")
+        elif c.type in ("money", "int"):
+            out[c.key] = s.astype("Int64")
+        elif c.type == "list":
+            out[c.key] = s.map(_as_tuple)
+        elif c.type == "bool":
+            out[c.key] = s.fillna(False).astype(bool)
+        elif c.type == "number":
+            out[c.key] = s.astype("float64")
+        else:
+            out[c.key] = s.fillna(c.default or "").astype(str) if n else s.astype(object)
+    out["_row"] = df["_row"].astype("int64") if "_row" in df.columns else pd.Series(np.zeros(n, dtype="int64"),
+                                                                                   index=df.index)
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _as_tuple(v: object) -> tuple[str, ...]:
+    if v is None or (isinstance(v, float) and v != v):
+        return ()
+    if isinstance(v, (list, tuple)):
+        return tuple(str(x).strip() for x in v if str(x).strip())
+    return tuple(x.strip() for x in re.split(r"[;,\n]", str(v)) if x.strip())
+
+
+# ----------------------------------------------------------------------------------- parsing
+
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+_DATE_RE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?.*)?$")
+
+
+def _fmt(minor: int, currency: str) -> str:
+    """Decimal text of an amount even when the currency itself is the problem."""
+    return money.format_decimal(int(minor), currency if money.is_known_currency(currency) else "EUR")
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v.strip() == "") or v is pd.NaT
+
+
+def _text(v: object) -> str:
+    if _blank(v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (dt.datetime, pd.Timestamp)):
+        return v.isoformat()
+    return str(v).strip()
+
+
+def detect_day_first(texts: Iterable[str]) -> bool | None:
+    """Settle dd/mm vs mm/dd for a whole column: True, False, or None when nothing decides."""
+    day_first = month_first = False
+    for t in texts:
+        m = _DATE_RE.match(t.strip())
+        if not m or len(m[1]) == 4:
+            continue
+        a, b = int(m[1]), int(m[2])
+        if a > 12 >= b:
+            day_first = True
+        elif b > 12 >= a:
+            month_first = True
+    if day_first and not month_first:
+        return True
+    if month_first and not day_first:
+        return False
+    return None
+
+
+def parse_date_text(text: str, day_first: bool = True) -> dt.datetime | None:
+    """``2024-03-31``, ``31/03/2024``, ``31-03-2024``, ``31.03.24``, optional time. None if not a date."""
+    m = _DATE_RE.match(text.strip())
+    if not m:
+        return None
+    a, b, c = m[1], m[2], m[3]
+    try:
+        if len(a) == 4:
+            y, mo, d = int(a), int(b), int(c)
+        else:
+            y = int(c)
+            if len(c) == 2:
+                y += 2000 if y < 70 else 1900
+            elif len(c) != 4:
+                return None
+            d, mo = (int(a), int(b)) if day_first else (int(b), int(a))
+        hh = int(m[4]) if m[4] else 0
+        mm = int(m[5]) if m[5] else 0
+        ss = int(m[6]) if m[6] else 0
+        return dt.datetime(y, mo, d, hh, mm, ss)
+    except ValueError:
+        return None
+
+
+def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, list[int]]:
+    """Vectorized where possible. Returns datetime64[ns] values and indexes of bad cells."""
+    n = len(values)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    bad: list[int] = []
+    # Fast path: every non-blank value already a date/datetime.
+    texts: dict[int, str] = {}
+    conv: list[object] = [None] * n
+    for i, v in enumerate(values):
+        if _blank(v):
+            continue
+        if isinstance(v, (dt.datetime, dt.date)):
+            conv[i] = v
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            if 0 < v < 2958466:  # Excel serial
+                days = int(v)
+                frac = float(v) - days
+                ts = _EXCEL_EPOCH + np.timedelta64(days, "D")
+                conv[i] = pd.Timestamp(ts) + pd.Timedelta(seconds=round(frac * 86400)) if frac else pd.Timestamp(ts)
+            else:
+                bad.append(i)
+        else:
+            texts[i] = str(v)
+    if texts:
+        day_first = detect_day_first(texts.values())
+        for i, t in texts.items():
+            parsed = parse_date_text(t, True if day_first is None else day_first)
+            if parsed is None:
+                bad.append(i)
+            else:
+                conv[i] = parsed
+    s = pd.to_datetime(pd.Series(conv, dtype=object), errors="coerce")
+    arr = s.to_numpy(dtype="datetime64[ns]")
+    if not keep_time:
+        arr = arr.astype("datetime64[D]").astype("datetime64[ns]")
+    out[:] = arr
+    return out, sorted(bad)
+
+
+def _parse_money_column(values: list[object], currencies: list[str]) -> tuple[list[int | None], list[tuple[int, str]]]:
+    """Minor units per row (None for blank) and (index, code) of bad cells."""
+    n = len(values)
+    out: list[int | None] = [None] * n
+    bad: list[tuple[int, str]] = []
+    texts = [v for v in values if isinstance(v, str) and v.strip()]
+    decimal_comma = money.detect_decimal_comma(texts) if texts else None
+    # Vectorized fast path for numeric cells (spreadsheets give floats): scale and check exactness.
+    num_idx = [i for i, v in enumerate(values) if isinstance(v, (int, float)) and not isinstance(v, bool)
+               and not (isinstance(v, float) and v != v)]
+    if num_idx:
+        arr = np.array([values[i] for i in num_idx], dtype="float64")
+        exps = np.array([money._EXPONENTS.get(currencies[i], 2) for i in num_idx], dtype="int64")
+        scaled = arr * np.power(10.0, exps)
+        rounded = np.round(scaled)
+        ok = (np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled))) & (np.abs(scaled) < 2**53)
+        ints = rounded.astype("int64")
+        for j, i in enumerate(num_idx):
+            if ok[j]:
+                out[i] = int(ints[j])
+            else:
+                bad.append((i, "money_precision"))
+    for i, v in enumerate(values):
+        if out[i] is not None or _blank(v) or i in num_idx:
+            continue
+        try:
+            out[i] = money.parse_money(v, currencies[i], decimal_comma)
+        except money.MoneyError as e:
+            bad.append((i, "money_precision" if "decimals" in str(e) else "money"))
+    return out, bad
+
+
+def _parse_table(sheet: Sheet, raw: pd.DataFrame, problems: list[Problem],
+                 currency_for_row: list[str] | None = None, defaults: Mapping[str, str] | None = None,
+                 skip: Iterable[str] = ()) -> pd.DataFrame:
+    """Type every column of ``raw``; record problems; return the typed frame.
+
+    Money columns are typed with ``currency_for_row``; columns in ``skip`` are left for the
+    caller (when they need other columns first).
+    """
+    n = len(raw)
+    rows = raw["_row"].astype("int64").tolist() if "_row" in raw.columns else list(range(2, n + 2))
+    defaults = defaults or {}
+    out: dict[str, object] = {}
+    skip = set(skip)
+    present = set(raw.columns)
+    for c in sheet.columns:
+        if c.required and c.key not in present and not sheet.key_value:
+            problems.append(Problem(sheet.key, rows[0] - 1 if rows else 1, c.key, None, "required_column"))
+    for c in sheet.columns:
+        if c.key in skip:
+            continue
+        values = raw[c.key].tolist() if c.key in present else [None] * n
+        if c.required and c.key in present:
+            for i, v in enumerate(values):
+                if _blank(v):
+                    problems.append(Problem(sheet.key, rows[i], c.key, None, "required"))
+        if c.type == "text":
+            default = defaults.get(c.key, c.default or "")
+            out[c.key] = [(_text(v) or default) for v in values]
+        elif c.type == "list":
+            out[c.key] = [_as_tuple(_text(v)) for v in values]
+        elif c.type in ("enum", "bool"):
+            default = defaults.get(c.key, c.default or "")
+            col_vals = []
+            for i, v in enumerate(values):
+                canon = canonical_enum(c, _text(v)) if not isinstance(v, bool) else ("yes" if v else "no")
+                if canon is None:
+                    choices = ", ".join(c.choices) if c.type == "enum" else "yes, no"
+                    problems.append(Problem(sheet.key, rows[i], c.key, v, "enum", {"choices": choices}))
+                    canon = ""
+                col_vals.append(canon or default)
+            out[c.key] = [x == "yes" for x in col_vals] if c.type == "bool" else col_vals
+        elif c.type in ("date", "datetime"):
+            arr, bad = _parse_dates(values, keep_time=c.type == "datetime")
+            for i in bad:
+                problems.append(Problem(sheet.key, rows[i], c.key, values[i], c.type))
+            out[c.key] = arr
+        elif c.type == "int":
+            col: list[int | None] = []
+            for i, v in enumerate(values):
+                if _blank(v):
+                    col.append(None)
+                    continue
+                try:
+                    f = Decimal(_text(v).replace(",", "."))
+                    if f != f.to_integral_value():
+                        raise InvalidOperation
+                    col.append(int(f))
+                except InvalidOperation:
+                    problems.append(Problem(sheet.key, rows[i], c.key, v, "int"))
+                    col.append(None)
+            out[c.key] = pd.array(col, dtype="Int64")
+        elif c.type == "number":
+            numcol: list[float] = []
+            for i, v in enumerate(values):
+                if _blank(v):
+                    numcol.append(float("nan"))
+                    continue
+                try:
+                    numcol.append(float(_text(v).replace(",", ".")))
+                except ValueError:
+                    problems.append(Problem(sheet.key, rows[i], c.key, v, "number"))
+                    numcol.append(float("nan"))
+            out[c.key] = np.array(numcol, dtype="float64")
+        elif c.type == "money":
+            curs = currency_for_row if currency_for_row is not None else ["EUR"] * n
+            minor, bad_m = _parse_money_column(values, curs)
+            for i, code in bad_m:
+                problems.append(Problem(sheet.key, rows[i], c.key, values[i], code))
+            if c.required:
+                out[c.key] = np.array([0 if x is None else x for x in minor], dtype="int64")
+            else:
+                out[c.key] = pd.array(minor, dtype="Int64")
+    out["_row"] = np.array(rows, dtype="int64")
+    frame = pd.DataFrame(out)
+    for c in sheet.columns:  # keep canonical order; skipped columns are added by the caller
+        if c.key in skip:
+            frame[c.key] = None
+    return frame[[c.key for c in sheet.columns] + ["_row"]]
+
+
+def _check_currency(sheet: Sheet, frame: pd.DataFrame, problems: list[Problem]) -> None:
+    known = {c for c in frame["currency"].unique() if money.is_known_currency(c)}
+    for cur, row in zip(frame["currency"].tolist(), frame["_row"].tolist(), strict=False):
+        if cur not in known:
+            problems.append(Problem(sheet.key, row, "currency", cur, "currency"))
+
+
+def _check_unique(sheet: Sheet, frame: pd.DataFrame, key: str, problems: list[Problem]) -> None:
+    s = frame[key]
+    dup = s.duplicated(keep="first") & (s != "")
+    if dup.any():
+        first_row = dict(zip(s[~s.duplicated(keep="first")], frame["_row"][~s.duplicated(keep="first")], strict=False))
+        for v, row in zip(s[dup], frame["_row"][dup], strict=False):
+            problems.append(Problem(sheet.key, int(row), key, v, "unique", {"other": int(first_row[v])}))
+
+
+def _raw(raw_tables: Mapping[str, pd.DataFrame], sheet: Sheet) -> pd.DataFrame:
+    df = raw_tables.get(sheet.key)
+    if df is None:  # an absent sheet is an empty one, not a sheet with missing columns
+        return pd.DataFrame({**{c.key: pd.Series([], dtype=object) for c in sheet.columns},
+                             "_row": pd.Series([], dtype="int64")})
+    return df
+
+
+def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[str, object] | None = None,
+                 settings_rows: Mapping[str, int] | None = None, locale: str | None = None) -> Ledger:
+    """Validate and type every sheet. Raises ``LedgerError`` with all problems found."""
+    problems: list[Problem] = []
+    settings = parse_settings(raw_settings or {}, problems, settings_rows)
+    base = settings.base_currency
+
+    # Customers: currency needs resolving before credit_limit.
+    craw = _raw(raw_tables, CUSTOMERS)
+    cust_cur = [(_text(v).upper() or base) for v in
+                (craw["currency"].tolist() if "currency" in craw else [None] * len(craw))]
+    customers = _parse_table(CUSTOMERS, craw, problems, cust_cur,
+                             defaults={"language": settings.locale})
+    customers["currency"] = cust_cur
+    _check_currency(CUSTOMERS, customers, problems)
+    _check_unique(CUSTOMERS, customers, "customer_id", problems)
+    first = ~customers["customer_id"].duplicated(keep="first")
+    cust_currency = dict(zip(customers["customer_id"][first], customers["currency"][first], strict=False))
+    cust_terms = dict(zip(customers["customer_id"][first], customers["payment_terms_days"][first], strict=False))
+
+    # Invoices
+    iraw = _raw(raw_tables, INVOICES)
+    icust = [_text(v) for v in (iraw["customer_id"].tolist() if "customer_id" in iraw else [None] * len(iraw))]
+    inv_cur = [(_text(v).upper() or cust_currency.get(c, base)) for v, c in
+               zip(iraw["currency"].tolist() if "currency" in iraw else [None] * len(iraw), icust, strict=False)]
+    invoices = _parse_table(INVOICES, iraw, problems, inv_cur)
+    invoices["currency"] = inv_cur
+    _check_currency(INVOICES, invoices, problems)
+    _check_unique(INVOICES, invoices, "invoice_id", problems)
+    known_customers = set(customers["customer_id"])
+    unknown = ~invoices["customer_id"].isin(known_customers) & (invoices["customer_id"] != "")
+    for v, row in zip(invoices["customer_id"][unknown], invoices["_row"][unknown], strict=False):
+        problems.append(Problem("Invoices", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
+    missing_due = invoices["due_date"].isna() & invoices["issue_date"].notna()
+    if missing_due.any():
+        terms = invoices.loc[missing_due, "customer_id"].map(cust_terms).fillna(0).astype("int64")
+        invoices.loc[missing_due, "due_date"] = (invoices.loc[missing_due, "issue_date"]
+                                                 + pd.to_timedelta(terms.to_numpy(), unit="D"))
+
+    # Payments: currency from the invoice, else the customer.
+    praw = _raw(raw_tables, PAYMENTS)
+    inv_currency = dict(zip(invoices["invoice_id"], invoices["currency"], strict=False))
+    pinv = [_text(v) for v in (praw["invoice_id"].tolist() if "invoice_id" in praw else [None] * len(praw))]
+    pcust = [_text(v) for v in (praw["customer_id"].tolist() if "customer_id" in praw else [None] * len(praw))]
+    pay_cur = [(_text(v).upper() or inv_currency.get(i) or cust_currency.get(c, base)) for v, i, c in
+               zip(praw["currency"].tolist() if "currency" in praw else [None] * len(praw), pinv, pcust, strict=False)]
+    payments = _parse_table(PAYMENTS, praw, problems, pay_cur)
+    payments["currency"] = pay_cur
+    _check_currency(PAYMENTS, payments, problems)
+    nonpos = payments["amount"] <= 0
+    for v, cur, row in zip(payments["amount"][nonpos], payments["currency"][nonpos], payments["_row"][nonpos], strict=False):
+        problems.append(Problem("Payments", int(row), "amount", _fmt(v, cur), "positive"))
+    unknown_c = ~payments["customer_id"].isin(known_customers) & (payments["customer_id"] != "")
+    for v, row in zip(payments["customer_id"][unknown_c], payments["_row"][unknown_c], strict=False):
+        problems.append(Problem("Payments", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
+    has_inv = payments["invoice_id"] != ""
+    unknown_i = has_inv & ~payments["invoice_id"].isin(set(invoices["invoice_id"]))
+    for v, row in zip(payments["invoice_id"][unknown_i], payments["_row"][unknown_i], strict=False):
+        problems.append(Problem("Payments", int(row), "invoice_id", v, "invoice", {"sheet": "Invoices"}))
+    applied = payments[has_inv & ~unknown_i]
+    mism = applied["currency"].to_numpy() != applied["invoice_id"].map(inv_currency).to_numpy()
+    for v, row, inv in zip(applied["currency"][mism], applied["_row"][mism], applied["invoice_id"][mism], strict=False):
+        problems.append(Problem("Payments", int(row), "currency", v, "currency_mismatch",
+                                {"currency": inv_currency[inv]}))
+    if len(applied):
+        paid = applied.groupby("invoice_id", sort=False)["amount"].sum()
+        inv_amount = invoices.set_index("invoice_id")["amount"]
+        inv_amount = inv_amount[~inv_amount.index.duplicated()]
+        amt = inv_amount.reindex(paid.index)
+        over = paid[(amt >= 0) & (paid > amt)]
+        if len(over):
+            last_row = applied.groupby("invoice_id", sort=False)["_row"].max()
+            for inv, total in over.items():
+                cur = inv_currency[inv]
+                problems.append(Problem("Payments", int(last_row[inv]), "amount",
+                                        f"{inv}: {_fmt(total, cur)}", "overpaid",
+                                        {"amount": _fmt(amt[inv], cur)}))
+
+    contacts_raw = _raw(raw_tables, CONTACTS)
+    contacts = _parse_table(CONTACTS, contacts_raw, problems,
+                            [cust_currency.get(_text(c), base) for c in
+                             (contacts_raw["customer_id"].tolist() if "customer_id" in contacts_raw
+                              else [None] * len(contacts_raw))])
+    plans_raw = _raw(raw_tables, PLANS)
+    plans = _parse_table(PLANS, plans_raw, problems,
+                         [cust_currency.get(_text(c), base) for c in
+                          (plans_raw["customer_id"].tolist() if "customer_id" in plans_raw
+                           else [None] * len(plans_raw))])
+    levels = _parse_table(LEVELS, _raw(raw_tables, LEVELS), problems)
+    _check_unique(LEVELS, levels, "level", problems)
+    templates = _parse_table(TEMPLATES, _raw(raw_tables, TEMPLATES), problems)
+    matches_raw = _raw(raw_tables, MATCHES)
+    mcur = [(_text(v).upper() or base) for v in
+            (matches_raw["currency"].tolist() if "currency" in matches_raw else [None] * len(matches_raw))]
+    matches = _parse_table(MATCHES, matches_raw, problems, mcur)
+    matches["currency"] = mcur
+    statement = raw_tables.get(STATEMENT.key, pd.DataFrame())
+
+    if problems:
+        def order(p: Problem) -> tuple[int, int, int]:
+            spec = SHEETS_BY_KEY.get(p.sheet)
+            col = spec.keys.index(p.column) if spec and p.column in spec.keys else 99
+            return (list(SHEETS_BY_KEY).index(p.sheet) if spec else 99, p.row, col)
+
+        problems.sort(key=order)
+        raise LedgerError(problems, locale or settings.locale)
+    return Ledger(customers=customers, invoices=invoices, payments=payments, contacts=contacts, plans=plans,
+                  levels=levels, templates=templates, settings=settings, statement=statement, matches=matches)
+
+
+def match_headers(sheet: Sheet, headers: list[object]) -> dict[int, str]:
+    """Column index -> canonical key for the headers that belong to ``sheet`` (others are extra)."""
+    from .schema import header_map
+
+    hm = header_map(sheet)
+    out: dict[int, str] = {}
+    seen: set[str] = set()
+    for i, h in enumerate(headers):
+        if h is None:
+            continue
+        key = hm.get(normalize_header(h))
+        if key and key not in seen:
+            out[i] = key
+            seen.add(key)
+    return out
+
+
+def empty_ledger(settings: Settings | None = None) -> Ledger:
+    return Ledger(customers=empty_frame(CUSTOMERS), invoices=empty_frame(INVOICES),
+                  payments=empty_frame(PAYMENTS), contacts=empty_frame(CONTACTS), plans=empty_frame(PLANS),
+                  levels=empty_frame(LEVELS), templates=empty_frame(TEMPLATES),
+                  settings=settings or Settings(), statement=pd.DataFrame(), matches=empty_frame(MATCHES))

@@ -1,0 +1,53 @@
+"""The one storage interface every host implements: .xlsx file, Google Sheet, live xlwings Book, JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pandas as pd
+
+from cobro.ledger import Ledger
+
+
+class StaleLedgerError(RuntimeError):
+    """The ledger changed since it was read; nothing was written."""
+
+
+class LedgerLockedError(RuntimeError):
+    """Another cobro run holds the ledger."""
+
+
+@dataclass
+class Changes:
+    """What a run writes back, in canonical keys.
+
+    - ``update``: per sheet key, a frame with ``_row`` (the sheet row) and the columns to set.
+    - ``append``: per sheet key, typed frames (canonical columns) of new rows.
+    - ``replace``: per sheet key, the new full content of that table (e.g. Matches).
+    Money values are integer minor units with a ``currency`` column in the frame (or the
+    invoice/customer currency the store resolves); dates are ``datetime64``.
+    """
+
+    update: dict[str, pd.DataFrame] = field(default_factory=dict)
+    append: dict[str, pd.DataFrame] = field(default_factory=dict)
+    replace: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not any(len(f) for d in (self.update, self.append) for f in d.values()) and not self.replace
+
+
+class LedgerStore(Protocol):
+    """Read a whole ledger; write changes atomically, or not at all."""
+
+    def load(self) -> Ledger:
+        """Read and validate. Raises ``cobro.ledger.LedgerError`` listing every problem."""
+        ...
+
+    def commit(self, changes: Changes) -> None:
+        """Apply ``changes`` atomically. Raises ``StaleLedgerError`` if the ledger changed since ``load``."""
+        ...
+
+    def describe(self) -> str:
+        """A short human name for messages (a path, a sheet title)."""
+        ...
