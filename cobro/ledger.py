@@ -619,7 +619,8 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     payments["currency"] = pay_cur
     _check_currency(PAYMENTS, payments, problems)
     nonpos = payments["amount"] <= 0
-    for v, cur, row in zip(payments["amount"][nonpos], payments["currency"][nonpos], payments["_row"][nonpos], strict=False):
+    bad_pay = payments[nonpos]
+    for v, cur, row in zip(bad_pay["amount"], bad_pay["currency"], bad_pay["_row"], strict=True):
         problems.append(Problem("Payments", int(row), "amount", _fmt(v, cur), "positive"))
     unknown_c = ~payments["customer_id"].isin(known_customers) & (payments["customer_id"] != "")
     for v, row in zip(payments["customer_id"][unknown_c], payments["_row"][unknown_c], strict=False):

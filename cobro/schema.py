@@ -285,3 +285,12 @@ def canonical_enum(column: Column, value: object) -> str | None:
         if n in ("false", "0", "n", ""):
             return "no"
     return None
+
+
+def enum_label(value: str, locale: str) -> str:
+    """How an enum value is shown in a workbook of ``locale`` (Spanish labels in ``es``)."""
+    if locale == "es":
+        if value in ("yes", "no"):
+            return {"yes": "sí", "no": "no"}[value]
+        return ENUM_DISPLAY_ES.get(value, value)
+    return value
