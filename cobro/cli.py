@@ -1,0 +1,437 @@
+"""The ``cobro`` command line: a thin host over the core (``cobro/``) and the stores (``sync/``).
+
+Every user mistake ends with a message and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_USER_ERROR = 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from cobro.bank.base import StatementError
+    from cobro.ledger import LedgerError
+    from cobro.money import MoneyError
+    from cobro.safety import HeaderInjectionError
+    from sync.imports import ImportFileError
+    from sync.store import LedgerLockedError, StaleLedgerError
+    from sync.xlsx_store import WorkbookError
+
+    return (LedgerError, WorkbookError, StaleLedgerError, LedgerLockedError, StatementError, MoneyError,
+            ImportFileError, HeaderInjectionError, FileExistsError, FileNotFoundError, UserError)
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed without a traceback."""
+
+
+class CobroGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _user_errors() as e:  # noqa: B030 - computed tuple of exception classes
+            from cobro.ledger import LedgerError
+
+            msg = e.render(getattr(e, "locale", "en")) if isinstance(e, LedgerError) else str(e)
+            click.echo(f"cobro: {msg}", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+
+
+def parse_date_option(value: str | None) -> dt.date:
+    """``--as-of`` value: ISO ``2024-03-31`` or ``31/03/2024``; today when omitted."""
+    if value is None or value == "":
+        return dt.date.today()
+    from cobro.ledger import parse_date_text
+
+    parsed = parse_date_text(value, day_first=True)
+    if parsed is None:
+        raise click.BadParameter(f"{value!r} is not a date; use 2024-03-31 or 31/03/2024")
+    return parsed.date()
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date_option(value)
+        except click.BadParameter as e:
+            self.fail(e.message, param, ctx)
+
+
+DATE = DateType()
+
+
+def _as_of_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--as-of", "as_of", type=DATE, default=None,
+                        help="Compute as of this date (2024-03-31 or 31/03/2024). Default: today.")(f)
+
+
+def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Machine-readable JSON (amounts as decimal strings, e.g. \"1234.50\").")(f)
+
+
+def _today_if_none(d: dt.date | None) -> dt.date:
+    return d if d is not None else dt.date.today()
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def progress(label: str, length: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (quiet when stderr is not a terminal)."""
+    if not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    with click.progressbar(length=max(length, 1), label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def load_ledger(path: str) -> tuple[Any, Any]:
+    from sync.xlsx_store import store_for
+
+    store = store_for(path)
+    return store, store.load()
+
+
+# ------------------------------------------------------------------------------------ group
+
+
+@click.group(cls=CobroGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="cobro")
+def main() -> None:
+    """cobro — collections that live in your spreadsheet.
+
+    \b
+    Start with the demo:      cobro demo
+    A new empty ledger:       cobro new cobro.xlsx --locale es
+    Pour in ERP exports:      cobro import cobro.xlsx --customers clientes.csv --invoices facturas.csv
+    Who owes what, how old:   cobro aging cobro.xlsx --as-of 2026-11-20
+    KPIs:                     cobro kpis cobro.xlsx --as-of 2026-11-20
+    Whom to call first:       cobro worklist cobro.xlsx
+    Write derived columns:    cobro refresh cobro.xlsx
+    """
+
+
+# ------------------------------------------------------------------------------------ new
+
+
+@main.command("new")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--locale", type=click.Choice(["es", "en"]), default="es", show_default=True,
+              help="Language of sheet names, headers and drop-downs.")
+def new_cmd(path: str, locale: str) -> None:
+    """Create a new, empty cobro ledger workbook at PATH.
+
+    \b
+    Example:  cobro new cobranza.xlsx --locale es
+    """
+    from sheets_templates import new_ledger
+
+    new_ledger(path, locale)
+    click.echo(f"Created {path} ({locale}). Open it in Excel or LibreOffice, or import your exports with "
+               f"`cobro import {path} --customers … --invoices …`.")
+
+
+# ------------------------------------------------------------------------------------ import
+
+
+@main.command("import")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@click.option("--customers", type=click.Path(exists=True, dir_okay=False), help="Customers export (CSV or XLSX).")
+@click.option("--invoices", type=click.Path(exists=True, dir_okay=False), help="Invoices export (CSV or XLSX).")
+@click.option("--payments", type=click.Path(exists=True, dir_okay=False), help="Payments export (CSV or XLSX).")
+@click.option("--dry-run", is_flag=True, help="Check and report, write nothing.")
+@_json_option
+def import_cmd(ledger: str, customers: str | None, invoices: str | None, payments: str | None, dry_run: bool,
+               as_json: bool) -> None:
+    """Upsert CSV/XLSX exports into LEDGER by id. All or nothing.
+
+    Headers may be canonical keys or the Spanish/English headers; delimiter and encoding
+    (UTF-8, UTF-8 with BOM, Latin-1/cp1252) are detected; 1.234,56 and 1,234.56 amounts and
+    31/03/2024 or ISO dates are read (an ambiguous date column is settled by the whole column).
+    A file with any bad row changes nothing: every problem is listed with file, line and column.
+
+    \b
+    Example:  cobro import cobranza.xlsx --customers clientes.csv --invoices facturas.csv
+    """
+    from cobro.ledger import LedgerError
+    from sync.imports import import_files, read_import_file
+    from sync.xlsx_store import store_for
+
+    files = {k: read_import_file(v) for k, v in
+             (("customers", customers), ("invoices", invoices), ("payments", payments)) if v}
+    if not files:
+        raise UserError("nothing to import: give --customers, --invoices and/or --payments")
+    store = store_for(ledger)
+    try:
+        report = import_files(store, files, dry_run=dry_run)
+    except LedgerError as e:
+        rejected = len({(p.sheet, p.row) for p in e.problems})
+        if as_json:
+            emit_json({"ok": False, "rejected_rows": rejected, "problems": [p.as_dict(e.locale) for p in e.problems]})
+            sys.exit(EXIT_USER_ERROR)
+        click.echo(f"cobro: {rejected} row(s) rejected; nothing was imported.", err=True)
+        raise
+    if as_json:
+        emit_json({"ok": True, "dry_run": dry_run, **report.to_json()})
+        return
+    rows = [[k, report.added.get(k, 0), report.updated.get(k, 0), report.unchanged.get(k, 0),
+             report.rejected.get(k, 0)] for k in files]
+    from cobro.textable import render_table
+
+    click.echo(render_table(["sheet", "added", "updated", "unchanged", "rejected"], rows,
+                            [False, True, True, True, True]))
+    for k, cols in report.ignored_columns.items():
+        if cols:
+            click.echo(f"{k}: columns not in the ledger schema were ignored: {', '.join(cols)}")
+    click.echo("Dry run: nothing written." if dry_run else f"Saved {ledger}.")
+
+
+# ------------------------------------------------------------------------------------ reports
+
+
+@main.command("aging")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@_as_of_option
+@click.option("--buckets", default=None, help="Bucket bounds in days, e.g. 30,60,90,120. Default: Settings.")
+@click.option("--basis", type=click.Choice(["due_date", "issue_date"]), default=None,
+              help="Age from the due date (default) or the issue date.")
+@click.option("--by", type=click.Choice(["customer", "invoice"]), default="customer", show_default=True)
+@_json_option
+def aging_cmd(ledger: str, as_of: dt.date | None, buckets: str | None, basis: str | None, by: str,
+              as_json: bool) -> None:
+    """Accounts-receivable aging per customer and currency (or per open item).
+
+    \b
+    Example:  cobro aging cobranza.xlsx --as-of 2026-11-20 --buckets 30,60,90 --by customer
+    """
+    from cobro.aging import aging
+
+    _, led = load_ledger(ledger)
+    bounds = None
+    if buckets:
+        try:
+            bounds = [int(x) for x in buckets.split(",") if x.strip()]
+        except ValueError:
+            raise UserError(f"--buckets {buckets!r}: expected increasing whole numbers such as 30,60,90,120") from None
+        if not bounds or bounds != sorted(set(bounds)) or bounds[0] <= 0:
+            raise UserError(f"--buckets {buckets!r}: expected increasing whole numbers such as 30,60,90,120")
+    report = aging(led, _today_if_none(as_of), buckets=bounds, basis=basis, by=by)
+    data = report.to_json()
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(format_aging(data, by))
+
+
+def format_aging(data: dict[str, Any], by: str) -> str:
+    from cobro.textable import render_table
+
+    labels = list(data["buckets"])
+    out = [f"Aging as of {data['as_of']}"]
+    if by == "invoice":
+        keys = [k for k in data["rows"][0].keys() if k not in ("buckets",)] if data["rows"] else []
+        rows = [[r.get(k) for k in keys] for r in data["rows"]]
+        out.append(render_table(keys, rows, [k in ("amount", "balance", "age", "days") for k in keys]))
+    else:
+        headers = ["customer", "cur", "not due", *labels, "total due", "outstanding", "advance", "credit notes"]
+        rows = [[r["customer_id"], r["currency"], r["not_due"], *r["buckets"], r["total_due"], r["outstanding"],
+                 r["advance"], r["credit_notes"]] for r in data["rows"]]
+        out.append(render_table(headers, rows, [False, False] + [True] * (len(headers) - 2)))
+    tot = data.get("totals", {})
+    if tot:
+        out.append("")
+        out.append("Totals per currency")
+        headers = ["cur", "not due", *labels, "total due", "outstanding", "advance", "credit notes"]
+        rows = [[cur, t["not_due"], *t["buckets"], t["total_due"], t["outstanding"], t["advance"],
+                 t["credit_notes"]] for cur, t in tot.items()]
+        out.append(render_table(headers, rows, [False] + [True] * (len(headers) - 1)))
+    return "\n".join(out)
+
+
+@main.command("kpis")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@_as_of_option
+@click.option("--months", type=click.IntRange(1, 36), default=3, show_default=True,
+              help="Length of the period in calendar months, ending with the as-of date's month.")
+@_json_option
+def kpis_cmd(ledger: str, as_of: dt.date | None, months: int, as_json: bool) -> None:
+    """Collection KPIs per currency: DSO, countback DSO, best possible DSO, ADD and CEI.
+
+    \b
+    Example:  cobro kpis cobranza.xlsx --as-of 2026-11-20 --months 3
+    """
+    from cobro.kpis import kpis
+
+    _, led = load_ledger(ledger)
+    data = kpis(led, _today_if_none(as_of), months=months).to_json()
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(format_kpis(data))
+
+
+def format_kpis(data: dict[str, Any]) -> str:
+    from cobro.textable import render_table
+
+    per = data.get("currencies") or data.get("rows") or {}
+    out = [f"KPIs as of {data.get('as_of')} over {data.get('months')} month(s)"
+           + (f" ({data['period']['start']} – {data['period']['end']})" if isinstance(data.get("period"), dict)
+              else "")]
+    items = per.items() if isinstance(per, dict) else [(r.get("currency"), r) for r in per]
+    rows = []
+    keys: list[str] = []
+    for cur, k in items:
+        if not keys:
+            keys = [x for x in k if x != "currency" and not isinstance(k[x], (dict, list))]
+        rows.append([cur, *[k.get(x) for x in keys]])
+    out.append(render_table(["currency", *keys], rows, [False] + [True] * len(keys)))
+    for note in data.get("notes", []) if isinstance(data.get("notes"), list) else [data.get("note")]:
+        if note:
+            out.append(f"Note: {note}")
+    return "\n".join(out)
+
+
+@main.command("worklist")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@_as_of_option
+@click.option("--limit", type=int, default=25, show_default=True, help="How many customers to show (0 = all).")
+@_json_option
+def worklist_cmd(ledger: str, as_of: dt.date | None, limit: int, as_json: bool) -> None:
+    """Customers ranked by whom to contact first, with the reason and the next action.
+
+    \b
+    Example:  cobro worklist cobranza.xlsx --as-of 2026-11-20 --limit 10
+    """
+    from cobro.worklist import worklist
+
+    _, led = load_ledger(ledger)
+    data = worklist(led, _today_if_none(as_of)).to_json()
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(format_worklist(data, limit))
+
+
+def format_worklist(data: dict[str, Any], limit: int = 25) -> str:
+    from cobro.textable import render_table
+
+    rows_in = data.get("rows", [])
+    if limit:
+        rows_in = rows_in[:limit]
+    rows = []
+    for i, r in enumerate(rows_in, 1):
+        owed = r.get("outstanding") or r.get("balances") or r.get("amounts") or ""
+        if isinstance(owed, dict):
+            owed = ", ".join(f"{v} {k}" for k, v in owed.items())
+        elif isinstance(owed, list):
+            owed = ", ".join(f"{x.get('amount', x.get('balance'))} {x.get('currency')}" if isinstance(x, dict)
+                             else str(x) for x in owed)
+        rows.append([i, r.get("customer_id"), r.get("name", ""), r.get("score"), owed, r.get("reason"),
+                     r.get("next_action")])
+    return (f"Worklist as of {data.get('as_of')}\n"
+            + render_table(["#", "customer", "name", "score", "owed", "reason", "next action"], rows,
+                           [True, False, False, True, True, False, False]))
+
+
+@main.command("refresh")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@_as_of_option
+def refresh_cmd(ledger: str, as_of: dt.date | None) -> None:
+    """Write the derived columns (paid, balance, days overdue, level, last contact) into LEDGER.
+
+    Also gives an id to payment rows that have none. Only changed cells are written; the user's
+    own columns, formats and formulas are kept; a backup is made first.
+
+    \b
+    Example:  cobro refresh cobranza.xlsx --as-of 2026-11-20
+    """
+    n = refresh(ledger, _today_if_none(as_of))
+    click.echo(f"Refreshed {ledger}: {n} invoice row(s) updated.")
+
+
+def refresh(ledger: str, as_of: dt.date) -> int:
+    from cobro.derive import derived_invoice_columns, missing_payment_ids
+    from sync.store import Changes
+
+    store, led = load_ledger(ledger)
+    upd = derived_invoice_columns(led, as_of)
+    changes = Changes(update={"Invoices": upd})
+    ids = missing_payment_ids(led)
+    if len(ids):
+        changes.update["Payments"] = ids
+    store.commit(changes)
+    return len(upd)
+
+
+# ------------------------------------------------------------------------------------ demo
+
+
+@main.command("demo")
+@click.argument("directory", type=click.Path(file_okay=False), default="cobro-demo")
+@click.option("--customers", type=click.IntRange(1, 1_000_000), default=60, show_default=True)
+@click.option("--invoices", type=click.IntRange(1, 10_000_000), default=1500, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--locale", type=click.Choice(["es", "en"]), default="es", show_default=True)
+@_as_of_option
+def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: str, as_of: dt.date | None) -> None:
+    """Build a realistic demo ledger in DIRECTORY and show aging, KPIs and the worklist.
+
+    \b
+    Example:  cobro demo ./demo --customers 80 --invoices 2000 --seed 3 --locale es
+    """
+    from cobro.aging import aging
+    from cobro.generate import generate_ledger
+    from cobro.kpis import kpis
+    from cobro.worklist import worklist
+    from sheets_templates import build_workbook
+
+    day = _today_if_none(as_of)
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ("cobranza-demo.xlsx" if locale == "es" else "collections-demo.xlsx")
+    click.echo(f"Generating {customers} customers and {invoices} invoices (seed {seed}) as of {day} …")
+    led = generate_ledger(customers=customers, invoices=invoices, seed=seed, locale=locale, as_of=day)
+    build_workbook(path, locale=locale, ledger=led, as_of=day)
+    n = refresh(str(path), day)
+    click.echo(f"Wrote {path} ({n} invoice rows with derived columns).\n")
+    _, led = load_ledger(str(path))
+    click.echo(format_aging(aging(led, day).to_json(), "customer"))
+    click.echo("")
+    click.echo(format_kpis(kpis(led, day).to_json()))
+    click.echo("")
+    click.echo(format_worklist(worklist(led, day).to_json(), limit=10))
+    for hook in DEMO_HOOKS:
+        hook(path, day, locale)
+
+
+# Later features (reminders) add steps to the demo without touching this command's body.
+DEMO_HOOKS: list[Callable[[Path, dt.date, str], None]] = []
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI in-process (tests): returns the exit status."""
+    try:
+        main.main(args=list(argv) if argv is not None else None, prog_name="cobro", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return int(e.exit_code or 0)
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    return 0

@@ -1,0 +1,76 @@
+"""Typed values <-> spreadsheet cell values, shared by every store (xlsx, Google Sheets, xlwings, JSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pandas as pd
+
+from cobro import money
+from cobro.safety import neutralize_formula
+from cobro.schema import Column, enum_label
+
+
+def is_missing(value: object) -> bool:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def to_cell(column: Column, value: object, currency: str, locale: str) -> object:
+    """The value to put in a cell for a typed frame value (None for blank).
+
+    Money becomes an exact ``Decimal`` of the row currency; dates real dates; enums their
+    localized label; lists ``a; b``; outside text is neutralized against formula injection.
+    """
+    if is_missing(value):
+        return None
+    t = column.type
+    if t == "money":
+        return money.to_decimal(int(value), currency)  # type: ignore[call-overload]
+    if t == "date":
+        return pd.Timestamp(value).date()  # type: ignore[arg-type]
+    if t == "datetime":
+        return pd.Timestamp(value).to_pydatetime().replace(microsecond=0)  # type: ignore[arg-type]
+    if t == "int":
+        return int(value)  # type: ignore[call-overload]
+    if t == "number":
+        return float(value)  # type: ignore[arg-type]
+    if t == "bool":
+        return enum_label("yes" if value else "no", locale)
+    if t == "enum":
+        return enum_label(str(value), locale) if value != "" else None
+    if t == "list":
+        items = value if isinstance(value, (list, tuple)) else [value]
+        text = "; ".join(str(x) for x in items if str(x))
+        return neutralize_formula(text) if text else None
+    text = str(value)
+    return neutralize_formula(text) if text != "" else None
+
+
+def to_json_value(column: Column, value: object, currency: str) -> object:
+    """JSON form of a typed value: decimal strings for money, ISO dates, lists as lists."""
+    if is_missing(value):
+        return None
+    t = column.type
+    if t == "money":
+        return money.format_decimal(int(value), currency)  # type: ignore[call-overload]
+    if t == "date":
+        return pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
+    if t == "datetime":
+        return pd.Timestamp(value).isoformat()  # type: ignore[arg-type]
+    if t == "int":
+        return int(value)  # type: ignore[call-overload]
+    if t == "list":
+        return list(value) if isinstance(value, (list, tuple)) else [str(value)]
+    if t == "bool":
+        return bool(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value

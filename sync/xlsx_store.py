@@ -1,0 +1,383 @@
+"""The .xlsx file store: fast reads with calamine, careful writes with openpyxl.
+
+Reading never goes cell by cell through openpyxl: python-calamine returns every sheet as
+rows of Python values, and ``cobro.ledger.parse_ledger`` types them column by column.
+
+Writing is the sacred part. ``commit``:
+1. refuses when the file changed since ``load`` (size, mtime and SHA-256 compared);
+2. opens the workbook with openpyxl (formulas, formats, validations, the user's extra
+   columns and other sheets are kept), updates cells by header, appends rows by growing
+   the Excel table, copying the previous row's formats and calculated-column formulas;
+3. saves to a temporary file in the same folder, fsyncs it, copies the original to the
+   backup folder, and atomically replaces the original.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from cobro.ledger import Ledger, match_headers, parse_ledger
+from cobro.schema import SETTINGS, SHEETS_BY_KEY, STATEMENT, Sheet, find_sheet, normalize_header
+
+from .cells import is_missing, to_cell
+from .store import Changes, StaleLedgerError
+
+HEADER_SCAN_ROWS = 15
+BACKUPS_KEPT = 10
+
+
+class WorkbookError(ValueError):
+    """The file is not a workbook cobro can read (not found, not .xlsx, damaged)."""
+
+
+@dataclass
+class RawWorkbook:
+    """What calamine read: raw tables by canonical sheet key, before typing."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    settings: dict[str, object] = field(default_factory=dict)
+    settings_rows: dict[str, int] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)  # canonical key -> sheet title in the file
+    locale: str = "es"
+
+
+def _find_header(rows: list[list[object]], spec: Sheet) -> tuple[int, dict[int, str]]:
+    """Index of the header row among the first rows, and its column mapping."""
+    best, best_map = -1, {}
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        mapping = match_headers(spec, row)
+        if len(mapping) > len(best_map):
+            best, best_map = i, mapping
+    return best, best_map
+
+
+def _blank_cell(v: object) -> bool:
+    return v is None or v == "" or (isinstance(v, str) and not v.strip())
+
+
+def raw_from_rows(spec: Sheet, rows: list[list[object]], first_row: int, first_col: int = 0) -> pd.DataFrame:
+    """Raw table (canonical columns + ``_row``) from a sheet's rows; ``first_row`` is 1-based.
+
+    Fully blank rows are skipped (an empty Excel table keeps one blank row).
+    """
+    hdr, mapping = _find_header(rows, spec)
+    if hdr < 0:
+        return pd.DataFrame({"_row": pd.Series([], dtype="int64")})
+    body = rows[hdr + 1:]
+    keep = [i for i, r in enumerate(body) if not all(_blank_cell(v) for v in r)]
+    data: dict[str, list[object]] = {}
+    for col_idx, key in mapping.items():
+        data[key] = [body[i][col_idx] if col_idx < len(body[i]) else None for i in keep]
+    data["_row"] = [first_row + hdr + 1 + i for i in keep]
+    df = pd.DataFrame(data, dtype=object)
+    df["_row"] = df["_row"].astype("int64")
+    df.attrs["header_row"] = first_row + hdr
+    return df
+
+
+def _settings_from_rows(rows: list[list[object]], first_row: int) -> tuple[dict[str, object], dict[str, int]]:
+    from cobro.schema import SETTINGS_DEFAULTS
+
+    known = {normalize_header(k): k for k in SETTINGS_DEFAULTS}
+    values: dict[str, object] = {}
+    where: dict[str, int] = {}
+    hdr, mapping = _find_header(rows, SETTINGS)
+    key_col = next((i for i, k in mapping.items() if k == "key"), 0)
+    val_col = next((i for i, k in mapping.items() if k == "value"), 1)
+    for i, row in enumerate(rows[hdr + 1:] if hdr >= 0 else rows):
+        if len(row) <= key_col or _blank_cell(row[key_col]):
+            continue
+        raw_key = str(row[key_col]).strip()
+        key = known.get(normalize_header(raw_key), raw_key)
+        values[key] = row[val_col] if val_col < len(row) else None
+        where[key] = first_row + (hdr + 1 if hdr >= 0 else 0) + i
+    return values, where
+
+
+def read_raw(data: bytes, name: str = "workbook") -> RawWorkbook:
+    """Parse workbook bytes into raw tables. Raises ``WorkbookError`` on unreadable files."""
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as e:  # calamine raises several error types for non-workbooks
+        raise WorkbookError(f"{name} is not a readable .xlsx workbook ({e})") from None
+    raw = RawWorkbook()
+    es_titles = en_titles = 0
+    for title in wb.sheet_names:
+        spec = find_sheet(title)
+        if spec is None or spec.key in raw.titles:
+            continue
+        es_titles += normalize_header(title) == normalize_header(spec.es) and spec.es != spec.en
+        en_titles += normalize_header(title) == normalize_header(spec.en) and spec.es != spec.en
+        sheet = wb.get_sheet_by_name(title)
+        rows = sheet.to_python()
+        start = sheet.start or (0, 0)
+        first_row = start[0] + 1
+        raw.titles[spec.key] = title
+        if spec.key_value:
+            raw.settings, raw.settings_rows = _settings_from_rows(rows, first_row)
+        elif spec.key == STATEMENT.key:
+            keep = [(first_row + i, r) for i, r in enumerate(rows) if not all(_blank_cell(v) for v in r)]
+            width = max((len(r) for _, r in keep), default=0)
+            frame = pd.DataFrame([list(r) + [None] * (width - len(r)) for _, r in keep], dtype=object)
+            frame["_row"] = [n for n, _ in keep]
+            raw.tables[spec.key] = frame
+        else:
+            raw.tables[spec.key] = raw_from_rows(spec, rows, first_row)
+    loc = str(raw.settings.get("locale") or "").strip().lower()[:2]
+    raw.locale = loc if loc in ("es", "en") else ("en" if en_titles > es_titles else "es")
+    return raw
+
+
+def _fingerprint(path: Path) -> tuple[int, int, str]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class XlsxStore:
+    """A ledger in an .xlsx file on disk (``LedgerStore``)."""
+
+    def __init__(self, path: str | os.PathLike[str], backup_dir: str | os.PathLike[str] | None = None):
+        self.path = Path(path)
+        self.backup_dir = Path(backup_dir) if backup_dir else self.path.parent / ".cobro-backups"
+        self._fingerprint: tuple[int, int, str] | None = None
+        self.raw: RawWorkbook | None = None
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    # ------------------------------------------------------------------ reading
+    def read_bytes(self) -> bytes:
+        if not self.path.exists():
+            raise WorkbookError(f"{self.path}: no such file (create one with `cobro new {self.path}`)")
+        data = self.path.read_bytes()
+        st = self.path.stat()
+        self._fingerprint = (st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
+        return data
+
+    def load_raw(self) -> RawWorkbook:
+        self.raw = read_raw(self.read_bytes(), self.path.name)
+        return self.raw
+
+    def load(self) -> Ledger:
+        raw = self.load_raw()
+        return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=raw.locale)
+
+    # ------------------------------------------------------------------ writing
+    def commit(self, changes: Changes) -> None:
+        if changes.is_empty():
+            return
+        if self._fingerprint is None:
+            raise StaleLedgerError(f"{self.path}: load() the ledger before writing to it")
+        if not self.path.exists() or _fingerprint(self.path) != self._fingerprint:
+            raise StaleLedgerError(
+                f"{self.path} changed since cobro read it (someone saved it meanwhile); nothing was written. "
+                "Run the command again.")
+        import openpyxl
+
+        wb = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        locale = self.raw.locale if self.raw else "es"
+        for key in set(changes.update) | set(changes.append) | set(changes.replace):
+            spec = SHEETS_BY_KEY[key]
+            ws = _worksheet_for(wb, spec, locale)
+            writer = _SheetWriter(ws, spec, locale)
+            if key in changes.replace:
+                writer.replace(changes.replace[key])
+            if key in changes.update and len(changes.update[key]):
+                writer.update(changes.update[key])
+            if key in changes.append and len(changes.append[key]):
+                writer.append(changes.append[key])
+        self._atomic_save(wb)
+
+    def _atomic_save(self, wb: object) -> None:
+        folder = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.path.suffix, dir=folder)
+        os.close(fd)
+        try:
+            wb.save(tmp)  # type: ignore[attr-defined]
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            if _fingerprint(self.path) != self._fingerprint:  # last check, just before the swap
+                raise StaleLedgerError(f"{self.path} changed while cobro was writing; nothing was written.")
+            self._backup()
+            os.replace(tmp, self.path)
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.read_bytes()  # new fingerprint: the next commit in this run compares against our own write
+
+    def _backup(self) -> None:
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        shutil.copy2(self.path, self.backup_dir / f"{self.path.stem}.{stamp}{self.path.suffix}")
+        olds = sorted(self.backup_dir.glob(f"{self.path.stem}.*{self.path.suffix}"))
+        for old in olds[:-BACKUPS_KEPT]:
+            old.unlink(missing_ok=True)
+
+
+def _worksheet_for(wb: object, spec: Sheet, locale: str) -> object:
+    for ws in wb.worksheets:  # type: ignore[attr-defined]
+        if find_sheet(ws.title) is spec:
+            return ws
+    ws = wb.create_sheet(spec.title(locale))  # type: ignore[attr-defined]
+    ws.append([c.header(locale) for c in spec.columns])
+    return ws
+
+
+class _SheetWriter:
+    """Cell-level edits of one data sheet, addressed by canonical key and sheet row."""
+
+    def __init__(self, ws: object, spec: Sheet, locale: str):
+        self.ws = ws
+        self.spec = spec
+        self.locale = locale
+        rows = [[c.value for c in r] for r in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS)]  # type: ignore
+        hdr, mapping = _find_header(rows, spec)
+        if hdr < 0:
+            hdr, mapping = 0, {}
+        self.header_row = hdr + 1
+        self.col_of = {key: idx + 1 for idx, key in mapping.items()}
+        self.table = None
+        for t in ws.tables.values():  # type: ignore[attr-defined]
+            self.table = t
+            if normalize_header(t.name) == normalize_header(spec.key):
+                break
+        missing = [c for c in spec.columns if c.key not in self.col_of]
+        if missing:
+            last = max(self._last_col(), max(self.col_of.values(), default=0))
+            for c in missing:
+                last += 1
+                ws.cell(row=self.header_row, column=last, value=c.header(locale))  # type: ignore[attr-defined]
+                self.col_of[c.key] = last
+            self._grow_table(last_col=last)
+
+    def _last_col(self) -> int:
+        return self.ws.max_column  # type: ignore[attr-defined]
+
+    def _last_data_row(self) -> int:
+        ws = self.ws
+        if self.table is not None:
+            from openpyxl.utils.cell import range_boundaries
+
+            _, _, _, max_row = range_boundaries(self.table.ref)
+            last = max_row
+        else:
+            last = ws.max_row  # type: ignore[attr-defined]
+        cols = list(self.col_of.values())
+        while last > self.header_row and all(
+                ws.cell(row=last, column=c).value in (None, "") for c in cols):  # type: ignore[attr-defined]
+            last -= 1
+        return last
+
+    def _grow_table(self, last_row: int | None = None, last_col: int | None = None) -> None:
+        if self.table is None:
+            return
+        from openpyxl.utils import get_column_letter
+        from openpyxl.utils.cell import range_boundaries
+
+        min_col, min_row, max_col, max_row = range_boundaries(self.table.ref)
+        max_row = max(max_row, last_row or 0, min_row + 1)
+        max_col = max(max_col, last_col or 0)
+        self.table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max_row}"
+        if self.table.autoFilter is not None:
+            self.table.autoFilter.ref = self.table.ref
+        if last_col:
+            from openpyxl.worksheet.table import TableColumn
+
+            names = [tc.name for tc in self.table.tableColumns]
+            for ci in range(min_col + len(names), max_col + 1):
+                header = self.ws.cell(row=min_row, column=ci).value  # type: ignore[attr-defined]
+                self.table.tableColumns.append(TableColumn(id=ci - min_col + 1, name=str(header)))
+
+    def _currency(self, frame: pd.DataFrame, i: int) -> str:
+        if "currency" in frame.columns and not is_missing(frame["currency"].iat[i]):
+            return str(frame["currency"].iat[i])
+        return "EUR"
+
+    def _set(self, row: int, key: str, value: object) -> None:
+        col = self.col_of[key]
+        cell = self.ws.cell(row=row, column=col)  # type: ignore[attr-defined]
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"  # outside text is text, never a formula
+
+    def update(self, frame: pd.DataFrame) -> None:
+        keys = [k for k in frame.columns if k in self.col_of and k != "_row"]
+        for i in range(len(frame)):
+            row = int(frame["_row"].iat[i])
+            cur = self._currency(frame, i)
+            for key in keys:
+                value = to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale)
+                self._set(row, key, value)
+
+    def append(self, frame: pd.DataFrame) -> None:
+        from copy import copy
+
+        from openpyxl.formula.translate import Translator
+
+        ws = self.ws
+        start = self._last_data_row() + 1
+        template_row = start - 1 if start - 1 > self.header_row else None
+        keys = [k for k in frame.columns if k in self.col_of]
+        max_col = max(self._last_col(), max(self.col_of.values()))
+        for i in range(len(frame)):
+            row = start + i
+            cur = self._currency(frame, i)
+            if template_row is not None:
+                for c in range(1, max_col + 1):
+                    src = ws.cell(row=template_row, column=c)  # type: ignore[attr-defined]
+                    dst = ws.cell(row=row, column=c)  # type: ignore[attr-defined]
+                    if src.has_style:
+                        dst._style = copy(src._style)
+                    if isinstance(src.value, str) and src.value.startswith("=") and c not in self.col_of.values():
+                        dst.value = Translator(src.value, origin=src.coordinate).translate_formula(dst.coordinate)
+            for key in keys:
+                value = to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale)
+                self._set(row, key, value)
+        self._grow_table(last_row=start + len(frame) - 1)
+
+    def replace(self, frame: pd.DataFrame) -> None:
+        last = self._last_data_row()
+        for row in range(self.header_row + 1, last + 1):
+            for col in self.col_of.values():
+                self.ws.cell(row=row, column=col).value = None  # type: ignore[attr-defined]
+        if len(frame):
+            # Reuse the cleared rows, then grow.
+            keys = [k for k in frame.columns if k in self.col_of]
+            for i in range(len(frame)):
+                cur = self._currency(frame, i)
+                for key in keys:
+                    self._set(self.header_row + 1 + i, key,
+                              to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale))
+            self._grow_table(last_row=self.header_row + len(frame))
+
+
+def store_for(path: str | os.PathLike[str]) -> XlsxStore:
+    """The store for a ledger path (only .xlsx/.xlsm files for now)."""
+    p = Path(path)
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise WorkbookError(f"{p}: cobro ledgers are .xlsx workbooks (got {p.suffix or 'no extension'})")
+    return XlsxStore(p)
+
+
+def sheet_locale(titles: Mapping[str, str]) -> str:
+    """Workbook locale guessed from its sheet titles."""
+    es = sum(1 for k, t in titles.items() if normalize_header(t) == normalize_header(SHEETS_BY_KEY[k].es))
+    en = sum(1 for k, t in titles.items() if normalize_header(t) == normalize_header(SHEETS_BY_KEY[k].en))
+    return "en" if en > es else "es"
+
