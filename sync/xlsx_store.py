@@ -20,7 +20,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,18 +111,32 @@ def read_raw(data: bytes, name: str = "workbook") -> RawWorkbook:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as e:  # calamine raises several error types for non-workbooks
         raise WorkbookError(f"{name} is not a readable .xlsx workbook ({e})") from None
+
+    def sheets() -> Iterator[tuple[str, list[list[object]], int]]:
+        for title in wb.sheet_names:
+            if find_sheet(title) is None:
+                continue
+            sheet = wb.get_sheet_by_name(title)
+            start = sheet.start or (0, 0)
+            yield title, sheet.to_python(), start[0] + 1
+
+    return raw_from_sheets(sheets())
+
+
+def raw_from_sheets(sheets: Iterable[tuple[str, list[list[object]], int]]) -> RawWorkbook:
+    """Raw tables from ``(sheet title, rows of cell values, 1-based row of the first row)``.
+
+    Every host (xlsx file, Google Sheet, live Excel book, JSON payload) reads through this.
+    Sheets whose title is not a cobro sheet are ignored; the first sheet of each kind wins.
+    """
     raw = RawWorkbook()
     es_titles = en_titles = 0
-    for title in wb.sheet_names:
+    for title, rows, first_row in sheets:
         spec = find_sheet(title)
         if spec is None or spec.key in raw.titles:
             continue
         es_titles += normalize_header(title) == normalize_header(spec.es) and spec.es != spec.en
         en_titles += normalize_header(title) == normalize_header(spec.en) and spec.es != spec.en
-        sheet = wb.get_sheet_by_name(title)
-        rows = sheet.to_python()
-        start = sheet.start or (0, 0)
-        first_row = start[0] + 1
         raw.titles[spec.key] = title
         if spec.key_value:
             raw.settings, raw.settings_rows = _settings_from_rows(rows, first_row)
