@@ -1,0 +1,1 @@
+"""Desktop Excel through open-source xlwings (no server mode, no paid licence)."""
