@@ -6,9 +6,10 @@ from .workbook import (
     build_workbook,
     helper_formulas,
     new_ledger,
+    read_summary,
     settings_values,
     summary_layout,
 )
 
-__all__ = ["HELPER_COLUMNS", "SummaryLayout", "build_workbook", "helper_formulas", "new_ledger", "settings_values",
-           "summary_layout"]
+__all__ = ["HELPER_COLUMNS", "SummaryLayout", "build_workbook", "helper_formulas", "new_ledger", "read_summary",
+           "settings_values", "summary_layout"]
