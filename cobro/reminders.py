@@ -1,0 +1,884 @@
+"""Deciding what to send: ``plan_reminders(ledger, as_of)`` — pure, the same answer every time for the same ledger
+and date.
+
+The rules (Odoo's follow-up semantics plus the lessons of Invoice Ninja's bug tracker)
+=====================================================================================
+
+**The ladder.** The Levels sheet lists the levels with an offset in days from the due date (negative = before
+it), a channel (email, phone, whatsapp, letter), a template and ``stop``. Levels are ordered by offset (sheet
+order breaks ties). An invoice reaches a level once ``as_of >= due_date + offset`` — and only one level at a time:
+levels are never skipped. An invoice at L1 whose L3 threshold has also passed gets L2 now, and L3 no earlier than
+``offset(L3) - offset(L2)`` days after the day L2 was actually reached; never two levels on the same day. A run
+after an outage sends what fell due meanwhile (one level per invoice per run), and nothing is sent twice for the
+same invoice and level. An invoice with no due date uses its issue date.
+
+**Which level has an invoice reached?** The Contacts log is the source of truth; only rows dated on or before
+``as_of`` are read (so ``--as-of`` replays a past day exactly). A row counts as "level reached" for the invoices in
+its ``invoice_ids`` when its ``level`` is a level of the ladder, its ``direction`` is not ``in`` and its outcome is
+anything but ``failed`` or ``bounced`` (a message that reached nobody): ``sent``, blank (a call task, a letter or a
+WhatsApp link that cobro prepared), ``reached``, ``no_answer``, ``promise``… all count. The day reached is the
+row's timestamp date.
+
+- Rows written by cobro (``user`` = ``cobro``) move each listed invoice up *one* level at most: a message at the
+  highest level of a customer lists invoices that were due lower levels, and each of them reached its own next
+  level (``ReminderItem.contact_rows`` writes one row per level anyway).
+- Rows entered by a person count at face value (logging ``letter`` by hand puts the invoice at ``letter``).
+- A row with blank ``invoice_ids`` concerns every invoice of the customer that was issued by that day and had
+  passed that level's threshold.
+- The invoice's ``reminder_level`` column is the fallback for invoices the log never mentions with a level (an
+  imported history): the invoice is at that level since its ``last_contact`` date (or since the level's threshold
+  when blank). Set it by hand to start imported invoices further up the ladder.
+
+**The stop level.** The first level with ``stop`` hands the invoice to a person: it is sent like any other level,
+then no more automatic actions for that invoice; the plan lists it under ``handovers`` (with the customer's
+collector). Levels after it are never reached automatically. When the ladder ends without a stop, nothing follows
+its last level.
+
+**One action per customer and channel.** Every invoice due a level this run is grouped by customer and by the
+channel of its level; each group is one item at the highest level among its invoices (that level's template),
+listing those invoices; the customer's other open invoices (not disputed; credit notes included) appear in it as a
+statement (``other_invoices``).
+
+**Nothing is planned for** (each becomes an entry of ``skipped`` with its reason, when something was due):
+
+- paid invoices (balance ≤ 0 as of the date, ``cobro.balances``), cancelled and written-off ones;
+- disputed invoices: status ``disputed``, or a Contacts row with outcome ``dispute`` (with blank invoice_ids: the
+  customer's invoices issued by then) not followed by a later row for them with outcome ``reached``, ``promise`` or
+  ``paid`` (the collector talked to the customer again);
+- customers whose status is paused, legal or closed;
+- an unbroken promise to pay: the latest Contacts row with outcome ``promise`` covering the invoice (or the
+  customer, blank invoice_ids) whose ``promise_date`` + ``Settings.promise_grace_days`` ≥ as_of (a promise without
+  a date holds for the grace days from the day it was logged);
+- a customer's claim that they paid (outcome ``paid``): held for ``promise_grace_days`` from the day it was logged,
+  time for the money to show up;
+- a payment plan being kept (Plans sheet): a plan with pending installments, none ``missed`` and none pending past
+  its due date + grace, holds the invoices it names (blank: all the customer's invoices);
+- amounts below ``Settings.min_reminder_amount``: the customer's invoices in the base currency due a reminder are
+  skipped when, together, their balances are below it. The minimum is in the base currency and never compared
+  with other currencies: invoices in other currencies are not subject to it;
+- no usable address: an e-mail level needs a valid address in Customers.email (invalid ones are ignored, with a
+  warning), a WhatsApp level a phone number with its country code (or a national number of Settings.country); the
+  plan lists a ``fixes`` item ("fix contact data") instead. A call task without a phone number is still made (with
+  a warning): a person can look the number up.
+
+**Business days.** With ``Settings.business_days_only`` a date that is a weekend or a public holiday of
+``Settings.country`` has an empty plan (``working_day`` false, ``holiday`` and ``next_working_day`` say why and
+when); the next working day's plan includes everything that fell due meanwhile. See ``cobro.workdays`` for the
+time zone and the send window.
+
+**What each item carries** (the sender recomputes nothing): customer, channel, level, invoices and the level each of
+them reaches, recipients (``to``, ``cc``), sender, subject (one line), HTML and plain-text parts, a deterministic
+``message_id`` (customer + level + date), and per channel: ``letter_pdf`` (bytes), ``whatsapp_url`` (a ready
+``https://wa.me/<digits>?text=…`` link) or ``call_notes``. ``contact_rows`` gives the Contacts rows to append once
+it is done. Template problems are reported in ``errors`` before anything is rendered; a plan with errors must not
+be sent (``plan.ok`` is false).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from . import money
+from .balances import invoice_balances
+from .ledger import Ledger, Problem, Settings, make_frame
+from .letters import render_letter
+from .render import (
+    InvoiceLine,
+    Rendered,
+    TemplateProblem,
+    TemplateRenderError,
+    TemplateSet,
+    check_template_set,
+    format_date,
+    one_line,
+    template_context,
+)
+from .safety import header_value
+from .schema import CONTACTS
+from .workdays import WorkdaysError, holiday_name, is_workday, next_workday
+
+__all__ = [
+    "ContactFix",
+    "Handover",
+    "Level",
+    "ReminderItem",
+    "ReminderPlan",
+    "Skip",
+    "is_valid_email",
+    "ladder",
+    "message_id",
+    "plan_reminders",
+    "whatsapp_number",
+]
+
+NOT_REACHED_OUTCOMES = ("failed", "bounced")
+HELD_CUSTOMER_STATUSES = ("paused", "legal", "closed")
+LIFT_DISPUTE_OUTCOMES = ("reached", "promise", "paid")
+COBRO_USER = "cobro"
+
+# ----------------------------------------------------------------------------------- small helpers
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-\u00a0-\uffff]+@"
+                    r"(?:[A-Za-z0-9\u00a0-\uffff](?:[A-Za-z0-9\-\u00a0-\uffff]{0,61}[A-Za-z0-9\u00a0-\uffff])?\.)+"
+                    r"[A-Za-z\u00a0-\uffff]{2,63}$")
+
+
+def is_valid_email(address: str) -> bool:
+    """A plausible single mailbox ``local@domain.tld`` (no spaces, no line breaks, no display name)."""
+    a = address.strip()
+    return len(a) <= 254 and ".." not in a and not a.startswith(".") and bool(_EMAIL.match(a)) \
+        and not a.split("@")[0].endswith(".")
+
+
+# International calling codes of the countries cobro's users are in (national numbers get the code of
+# Settings.country; a number written with + or 00 is already international).
+CALLING_CODES: dict[str, str] = {
+    "ES": "34", "MX": "52", "AR": "54", "CO": "57", "CL": "56", "PE": "51", "EC": "593", "VE": "58", "UY": "598",
+    "PY": "595", "BO": "591", "CR": "506", "PA": "507", "GT": "502", "HN": "504", "SV": "503", "NI": "505",
+    "DO": "1", "PR": "1", "CU": "53", "US": "1", "CA": "1", "GB": "44", "IE": "353", "PT": "351", "FR": "33",
+    "DE": "49", "IT": "39", "NL": "31", "BE": "32", "CH": "41", "AT": "43", "AD": "376", "BR": "55",
+}
+
+
+def whatsapp_number(phone: str, country: str) -> str | None:
+    """The digits ``wa.me`` wants (country code + number, no ``+``), or ``None`` when the phone cannot be used.
+
+    ``+34 612 34 56 78`` and ``0034612345678`` → ``34612345678``; ``612 345 678`` with country ES → the same;
+    a national number of a country cobro has no calling code for → ``None``.
+    """
+    text = re.split(r"[/;,]|\bext\b|\bx\b", str(phone or "").strip(), maxsplit=1)[0].strip()
+    if not text:
+        return None
+    intl = text.startswith("+") or text.startswith("00")
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("00"):
+        digits = digits[2:]
+    if not intl:
+        code = CALLING_CODES.get(country.strip().upper()[:2])
+        digits = digits.lstrip("0")
+        if code is None:
+            return None
+        if not (len(digits) >= 11 and digits.startswith(code)):
+            digits = code + digits
+    return digits if 8 <= len(digits) <= 15 else None
+
+
+def _domain(sender_email: str) -> str:
+    dom = sender_email.strip().rsplit("@", 1)[-1].lower() if "@" in sender_email else ""
+    if dom and re.fullmatch(r"[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)+", dom):
+        return dom
+    return "cobro.local"
+
+
+def message_id(customer_id: str, level: str, as_of: dt.date, sender_email: str = "") -> str:
+    """The deterministic Message-ID of the reminder to ``customer_id`` at ``level`` on ``as_of``:
+    ``<cobro.{sha1[:16]}@{sender domain or cobro.local}>``. The same inputs always give the same id, so the
+    sender's journal can tell whether a message was already sent."""
+    basis = "\x1f".join([str(customer_id).strip(), str(level).strip().casefold(), _as_date(as_of).isoformat()])
+    return f"<cobro.{hashlib.sha1(basis.encode('utf-8')).hexdigest()[:16]}@{_domain(sender_email)}>"
+
+
+def _as_date(value: dt.date | str | pd.Timestamp) -> dt.date:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def _day(ts: object) -> dt.date | None:
+    if ts is None or ts is pd.NaT or (isinstance(ts, float) and ts != ts):
+        return None
+    return pd.Timestamp(ts).date()  # type: ignore[arg-type]
+
+
+def _fmt_totals(totals: Mapping[str, int]) -> dict[str, str]:
+    return {c: money.format_decimal(v, c) for c, v in totals.items()}
+
+
+# ----------------------------------------------------------------------------------- the ladder
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str
+    days: int
+    channel: str
+    template: str  # template key (the level's own key when the sheet leaves it blank)
+    stop: bool
+    row: int
+    index: int  # position in the ladder (0 = first)
+
+
+def ladder(levels: pd.DataFrame, problems: list[Problem] | None = None) -> list[Level]:
+    """The Levels sheet as an ordered ladder (by offset, then sheet order). Rows without a key or without days are
+    left out and reported in ``problems``; a repeated key keeps its first row."""
+    problems = problems if problems is not None else []
+    recs = []
+    seen: dict[str, int] = {}
+    for pos, rec in enumerate(levels.to_dict("records")):
+        key = str(rec.get("level", "") or "").strip()
+        row = int(rec.get("_row", 0) or 0)
+        days = rec.get("days")
+        if not key:
+            continue
+        if days is None or days is pd.NA or (isinstance(days, float) and days != days):
+            problems.append(Problem("Levels", row, "days", None, "required"))
+            continue
+        if key.casefold() in seen:
+            problems.append(Problem("Levels", row, "level", key, "unique", {"other": seen[key.casefold()]}))
+            continue
+        seen[key.casefold()] = row
+        channel = str(rec.get("channel", "") or "") or "email"
+        template = str(rec.get("template", "") or "").strip() or key
+        recs.append((int(days), pos, key, channel, template, bool(rec.get("stop", False)), row))
+    recs.sort(key=lambda r: (r[0], r[1]))
+    return [Level(key, days, channel, template, stop, row, i)
+            for i, (days, _pos, key, channel, template, stop, row) in enumerate(recs)]
+
+
+# ----------------------------------------------------------------------------------- plan objects
+
+_SKIP_TEXT = {
+    "paused": ("customer paused", "cliente en pausa"),
+    "legal": ("customer in legal proceedings", "cliente en vía legal"),
+    "closed": ("customer closed", "cliente cerrado"),
+    "dispute": ("disputed", "en disputa"),
+    "promise": ("promise to pay until {until}", "promesa de pago hasta el {until}"),
+    "paid_claim": ("customer says it is paid; waiting until {until}",
+                   "el cliente dice que está pagado; se espera hasta el {until}"),
+    "plan": ("payment plan being kept (next installment {until})",
+             "acuerdo de pago al día (próximo plazo {until})"),
+    "below_minimum": ("below the minimum amount for a reminder ({detail})",
+                      "por debajo del importe mínimo para recordar ({detail})"),
+    "no_address": ("no usable address: fix contact data ({detail})",
+                   "sin dirección utilizable: corregir datos de contacto ({detail})"),
+}
+
+
+@dataclass
+class Skip:
+    """Something was due for this customer but is not sent, and why."""
+
+    customer_id: str
+    customer_name: str
+    reason: str  # paused, legal, closed, dispute, promise, paid_claim, plan, below_minimum, no_address
+    invoice_ids: tuple[str, ...]
+    until: dt.date | None = None
+    detail: str = ""
+
+    def message(self, locale: str = "en") -> str:
+        idx = 1 if locale == "es" else 0
+        text = _SKIP_TEXT.get(self.reason, (self.reason, self.reason))[idx]
+        return text.format(until=format_date(self.until, "es" if idx else "en"), detail=self.detail)
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "customer_name": self.customer_name, "reason": self.reason,
+                "invoice_ids": list(self.invoice_ids), "until": self.until.isoformat() if self.until else None,
+                "detail": self.detail, "message": self.message(locale)}
+
+
+_FIX_TEXT = {
+    "no_email": ("no e-mail address in Customers", "no hay email en Clientes"),
+    "invalid_email": ("no valid e-mail address in Customers: {value}", "ningún email válido en Clientes: {value}"),
+    "no_phone": ("no phone number in Customers", "no hay teléfono en Clientes"),
+    "invalid_phone": ("the phone number cannot be used for WhatsApp (add the country code, e.g. +34): {value}",
+                      "el teléfono no sirve para WhatsApp (añada el prefijo del país, p. ej. +34): {value}"),
+}
+
+
+@dataclass
+class ContactFix:
+    """A "fix contact data" task: a reminder was due but the customer has no usable address for its channel."""
+
+    customer_id: str
+    customer_name: str
+    channel: str
+    level: str
+    invoice_ids: tuple[str, ...]
+    field: str  # email or phone (the Customers column to fix)
+    problem: str  # no_email, invalid_email, no_phone, invalid_phone
+    value: str = ""
+
+    def message(self, locale: str = "en") -> str:
+        idx = 1 if locale == "es" else 0
+        return _FIX_TEXT[self.problem][idx].format(value=self.value)
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "customer_name": self.customer_name, "channel": self.channel,
+                "level": self.level, "invoice_ids": list(self.invoice_ids), "field": self.field,
+                "problem": self.problem, "value": self.value, "message": self.message(locale)}
+
+
+@dataclass
+class Handover:
+    """Invoices past the stop level: automation is over; a person (the collector) owns them."""
+
+    customer_id: str
+    customer_name: str
+    collector: str
+    level: str
+    invoice_ids: tuple[str, ...]
+    totals: dict[str, int]
+    since: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "customer_name": self.customer_name, "collector": self.collector,
+                "level": self.level, "invoice_ids": list(self.invoice_ids), "totals": _fmt_totals(self.totals),
+                "since": self.since.isoformat() if self.since else None}
+
+
+@dataclass
+class ReminderItem:
+    """One action of the plan: an e-mail to send, a WhatsApp link, a letter to print or a call task."""
+
+    customer_id: str
+    customer_name: str
+    channel: str  # email, whatsapp, letter, phone
+    level: str  # the item's level: the highest among its invoices
+    stop: bool  # this level hands the account to a person after it
+    invoice_ids: tuple[str, ...]  # the invoices reminded (not the statement)
+    invoice_levels: dict[str, str]  # invoice_id -> the level it reaches with this item
+    invoice_rows: dict[str, int]  # invoice_id -> its Invoices sheet row (for reminder_level / last_contact)
+    statement_invoice_ids: tuple[str, ...]
+    language: str
+    template: str
+    message_id: str
+    as_of: dt.date
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    sender_name: str = ""
+    sender_email: str = ""
+    reply_to: str = ""
+    subject: str = ""
+    html: str = ""
+    text: str = ""
+    phone: str = ""
+    whatsapp_url: str = ""
+    call_notes: str = ""
+    letter_pdf: bytes | None = None
+    collector: str = ""
+    totals: dict[str, int] = field(default_factory=dict)
+    max_days_overdue: int = 0
+    warnings: list[str] = field(default_factory=list)
+    rendered: bool = False
+
+    def default_outcome(self) -> str:
+        """``sent`` for an e-mail; blank (a task prepared for a person) for a call, a letter or a WhatsApp link."""
+        return "sent" if self.channel == "email" else ""
+
+    def contact_rows(self, timestamp: dt.datetime, outcome: str | None = None, notes: str = "",
+                     user: str = COBRO_USER) -> list[dict[str, Any]]:
+        """The Contacts rows recording this item: one per level its invoices reach (usually one), each with
+        timestamp, customer_id, invoice_ids, channel, direction ``out``, level, outcome, user, subject, notes and
+        message_id. ``outcome`` defaults to ``default_outcome()``; pass ``failed`` with the reason in ``notes``
+        when a send failed (a failed row does not count as reached)."""
+        outcome = self.default_outcome() if outcome is None else outcome
+        if not notes and self.channel == "phone":
+            notes = self.call_notes
+        by_level: dict[str, list[str]] = {}
+        for inv in self.invoice_ids:
+            by_level.setdefault(self.invoice_levels.get(inv, self.level), []).append(inv)
+        return [{"timestamp": pd.Timestamp(timestamp), "customer_id": self.customer_id,
+                 "invoice_ids": tuple(ids), "channel": self.channel, "direction": "out", "level": level,
+                 "outcome": outcome, "promise_date": None, "promise_amount": None, "user": user,
+                 "subject": self.subject, "notes": notes, "message_id": self.message_id}
+                for level, ids in by_level.items()]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready (no binary: a letter is described by ``letter: {pdf: true, bytes: N}``)."""
+        return {
+            "customer_id": self.customer_id, "customer_name": self.customer_name, "channel": self.channel,
+            "level": self.level, "stop": self.stop, "invoice_ids": list(self.invoice_ids),
+            "invoice_levels": dict(self.invoice_levels), "statement_invoice_ids": list(self.statement_invoice_ids),
+            "language": self.language, "template": self.template, "message_id": self.message_id,
+            "as_of": self.as_of.isoformat(), "to": list(self.to), "cc": list(self.cc),
+            "sender_name": self.sender_name, "sender_email": self.sender_email, "reply_to": self.reply_to,
+            "subject": self.subject, "html": self.html, "text": self.text, "phone": self.phone,
+            "whatsapp_url": self.whatsapp_url or None, "call_notes": self.call_notes or None,
+            "letter": {"pdf": True, "bytes": len(self.letter_pdf)} if self.letter_pdf is not None else None,
+            "collector": self.collector, "totals": _fmt_totals(self.totals), "max_days_overdue": self.max_days_overdue,
+            "warnings": list(self.warnings), "rendered": self.rendered,
+        }
+
+
+@dataclass
+class ReminderPlan:
+    """Everything due on ``as_of``. Send nothing unless ``ok``."""
+
+    as_of: dt.date
+    working_day: bool = True
+    holiday: str | None = None
+    next_working_day: dt.date | None = None
+    items: list[ReminderItem] = field(default_factory=list)
+    fixes: list[ContactFix] = field(default_factory=list)
+    handovers: list[Handover] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    errors: list[Problem | TemplateProblem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """False when anything (a template, a setting) is broken: the caller must refuse to send."""
+        return not self.errors
+
+    def contact_rows(self, timestamp: dt.datetime, outcomes: Mapping[str, str] | None = None,
+                     user: str = COBRO_USER) -> list[dict[str, Any]]:
+        """Contacts rows for every item (``outcomes``: message_id -> outcome, for the ones that differ)."""
+        outcomes = outcomes or {}
+        rows: list[dict[str, Any]] = []
+        for it in self.items:
+            rows.extend(it.contact_rows(timestamp, outcomes.get(it.message_id), user=user))
+        return rows
+
+    def contacts_frame(self, timestamp: dt.datetime, outcomes: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """``contact_rows`` as a typed Contacts frame (ready for ``Changes.append['Contacts']``)."""
+        return make_frame(CONTACTS, self.contact_rows(timestamp, outcomes))
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(), "ok": self.ok, "working_day": self.working_day,
+            "holiday": self.holiday,
+            "next_working_day": self.next_working_day.isoformat() if self.next_working_day else None,
+            "items": [i.to_json() for i in self.items],
+            "fixes": [f.to_json(locale) for f in self.fixes],
+            "handovers": [h.to_json() for h in self.handovers],
+            "skipped": [s.to_json(locale) for s in self.skipped],
+            "errors": [e.as_dict(locale) for e in self.errors],
+            "warnings": [w.as_dict(locale) for w in self.warnings],
+        }
+
+
+# ----------------------------------------------------------------------------------- reading the log
+
+
+def _explode(rows: pd.DataFrame, invoices: pd.DataFrame) -> pd.DataFrame:
+    """One row per (contact row, invoice): listed invoices, or for blank invoice_ids every invoice of the customer
+    issued by the contact's day. Keeps the contact's columns plus ``invoice_id``."""
+    if rows.empty:
+        return rows.assign(invoice_id=pd.Series([], dtype=object), had_ids=pd.Series([], dtype=bool))
+    has = rows["invoice_ids"].map(len) > 0
+    listed = rows[has].explode("invoice_ids").rename(columns={"invoice_ids": "invoice_id"}).assign(had_ids=True)
+    blank = rows[~has].drop(columns=["invoice_ids"]).assign(had_ids=False)
+    parts = [listed]
+    if len(blank):
+        inv = invoices[["invoice_id", "customer_id", "issue_date"]]
+        merged = blank.merge(inv, on="customer_id", how="inner")
+        merged = merged[merged["issue_date"] <= merged["day"]].drop(columns=["issue_date"])
+        parts.append(merged)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else listed.reset_index(drop=True)
+    out["invoice_id"] = out["invoice_id"].astype(str).str.strip()
+    return out
+
+
+@dataclass
+class _State:
+    idx: int
+    day: dt.date | None
+
+
+def _levels_reached(contacts: pd.DataFrame, all_contacts: pd.DataFrame, invoices: pd.DataFrame,
+                    steps: list[Level], warnings: list[Problem]) -> dict[str, _State]:
+    """Per invoice: the ladder index reached and the day (see the module docstring)."""
+    by_key = {lv.key.casefold(): lv for lv in steps}
+    state: dict[str, _State] = {}
+
+    def counting(c: pd.DataFrame) -> pd.DataFrame:
+        lk = c["level"].astype(str).str.strip().str.casefold()
+        return c[lk.isin(by_key) & (c["direction"] != "in") & ~c["outcome"].isin(NOT_REACHED_OUTCOMES)]
+
+    rows = counting(contacts)
+    if len(rows):
+        ev = _explode(rows[["customer_id", "invoice_ids", "level", "user", "timestamp", "day"]], invoices)
+        ev["idx"] = ev["level"].astype(str).str.strip().str.casefold().map(lambda k: by_key[k].index)
+        due = dict(zip(invoices["invoice_id"], invoices["due_date"].fillna(invoices["issue_date"]), strict=False))
+        ev = ev.sort_values(["timestamp", "idx"], kind="stable")
+        offsets = [lv.days for lv in steps]
+        for inv, day, idx, user, had_ids in zip(ev["invoice_id"], ev["day"], ev["idx"], ev["user"], ev["had_ids"],
+                                                strict=True):
+            if not had_ids:  # a row with blank invoice_ids: only invoices past that level's threshold that day
+                d = due.get(inv)
+                if d is None or pd.isna(d) or (pd.Timestamp(d) + pd.Timedelta(days=offsets[idx])) > day:
+                    continue
+            cur = state.get(inv, _State(-1, None))
+            if idx <= cur.idx:
+                continue
+            by_cobro = str(user).strip().casefold() == COBRO_USER
+            state[inv] = _State(min(idx, cur.idx + 1) if by_cobro else idx, _day(day))
+    # fallback: the invoice's reminder_level column, for invoices the log never mentions with a level
+    mentioned: set[str] = set()
+    all_rows = counting(all_contacts)
+    for ids, cust in zip(all_rows["invoice_ids"], all_rows["customer_id"], strict=False):
+        if ids:
+            mentioned.update(str(i).strip() for i in ids)
+        else:
+            mentioned.update(invoices.loc[invoices["customer_id"] == cust, "invoice_id"])
+    with_level = invoices[invoices["reminder_level"].astype(str).str.strip() != ""]
+    for inv, lvl, last, due, issue, row in zip(with_level["invoice_id"], with_level["reminder_level"],
+                                              with_level["last_contact"], with_level["due_date"],
+                                              with_level["issue_date"], with_level["_row"], strict=False):
+        if inv in mentioned or inv in state:
+            continue
+        lv = by_key.get(str(lvl).strip().casefold())
+        if lv is None:
+            warnings.append(Problem("Invoices", int(row), "reminder_level", lvl, "setting",
+                                    {"what": "the key of a level of the Levels sheet"}))
+            continue
+        day = _day(last)
+        if day is None:
+            base = _day(due) or _day(issue)
+            day = base + dt.timedelta(days=lv.days) if base else None
+        state[inv] = _State(lv.index, day)
+    return state
+
+
+def _holds(contacts: pd.DataFrame, invoices: pd.DataFrame, plans: pd.DataFrame, as_of: dt.date,
+           grace: int) -> tuple[set[str], dict[str, dt.date], dict[str, dt.date], dict[str, dt.date]]:
+    """(disputed by the log, promise -> until, paid claim -> until, payment plan -> next installment)."""
+    disputed: set[str] = set()
+    promise: dict[str, dt.date] = {}
+    paid_claim: dict[str, dt.date] = {}
+    plan_hold: dict[str, dt.date] = {}
+    gdays = dt.timedelta(days=grace)
+    rel = contacts[contacts["outcome"].isin(("dispute",) + LIFT_DISPUTE_OUTCOMES)]
+    if len(rel):
+        ev = _explode(rel[["customer_id", "invoice_ids", "outcome", "timestamp", "day", "promise_date"]], invoices)
+        ev = ev.sort_values("timestamp", kind="stable")
+        last_dispute = ev[ev["outcome"] == "dispute"].groupby("invoice_id")["timestamp"].max()
+        last_lift = ev[ev["outcome"].isin(LIFT_DISPUTE_OUTCOMES)].groupby("invoice_id")["timestamp"].max()
+        for inv, ts in last_dispute.items():
+            lift = last_lift.get(inv)
+            if lift is None or not lift > ts:
+                disputed.add(str(inv))
+        prom = ev[ev["outcome"] == "promise"].groupby("invoice_id").tail(1)
+        for inv, pdate, day in zip(prom["invoice_id"], prom["promise_date"], prom["day"], strict=False):
+            until = (_day(pdate) or _day(day)) + gdays  # type: ignore[operator]
+            if until >= as_of:
+                promise[str(inv)] = until
+        paid = ev[ev["outcome"] == "paid"].groupby("invoice_id").tail(1)
+        for inv, day in zip(paid["invoice_id"], paid["day"], strict=False):
+            until = _day(day) + gdays  # type: ignore[operator]
+            if until >= as_of:
+                paid_claim[str(inv)] = until
+    if len(plans):
+        for _pid, g in plans.groupby("plan_id", sort=False):
+            status = g["status"].astype(str)
+            pending = g[status.isin(("pending", ""))]
+            if (status == "missed").any() or pending.empty:
+                continue
+            dues = [_day(d) for d in pending["due_date"]]
+            if any(d is not None and d + gdays < as_of for d in dues):
+                continue
+            nxt = min((d for d in dues if d is not None), default=as_of)
+            ids: set[str] = set()
+            for lst in g["invoice_ids"]:
+                ids.update(str(i).strip() for i in lst)
+            if not ids:
+                cust = set(g["customer_id"])
+                ids = set(invoices.loc[invoices["customer_id"].isin(cust), "invoice_id"])
+            for inv in ids:
+                plan_hold[inv] = min(plan_hold.get(inv, nxt), nxt)
+    return disputed, promise, paid_claim, plan_hold
+
+
+def _failures(contacts: pd.DataFrame) -> dict[tuple[str, str], tuple[dt.date, str]]:
+    bad = contacts[contacts["outcome"].isin(NOT_REACHED_OUTCOMES) & (contacts["level"] != "")]
+    out: dict[tuple[str, str], tuple[dt.date, str]] = {}
+    for cust, level, day, notes in zip(bad["customer_id"], bad["level"], bad["day"], bad["notes"], strict=False):
+        out[(str(cust), str(level).strip().casefold())] = (_day(day), str(notes))  # type: ignore[assignment]
+    return out
+
+
+# ----------------------------------------------------------------------------------- the plan
+
+
+def _line(rec: Mapping[str, Any]) -> InvoiceLine:
+    due = _day(rec["due_date"]) or _day(rec["issue_date"])
+    days = rec["days_overdue"]
+    return InvoiceLine(
+        invoice_id=str(rec["invoice_id"]), currency=str(rec["currency"]), amount=int(rec["amount"]),
+        balance=int(rec["balance"]), issue_date=_day(rec["issue_date"]), due_date=due,
+        days_overdue=0 if days is None or days is pd.NA else int(days),
+        reference=str(rec.get("reference", "") or ""), description=str(rec.get("description", "") or ""))
+
+
+def _sort_key(ln: InvoiceLine) -> tuple[dt.date, str]:
+    return (ln.due_date or dt.date.min, ln.invoice_id)
+
+
+@dataclass
+class _Pending:
+    """An item waiting to be rendered, with what its template needs."""
+
+    item: ReminderItem
+    lines: list[InvoiceLine]
+    statement: list[InvoiceLine]
+    customer: dict[str, Any]
+
+
+def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
+    """The reminders due on ``as_of`` (a calendar date in the company's time zone). Pure and deterministic.
+
+    See the module docstring for the rules. The result lists the actions (``items``), the contact data to fix
+    (``fixes``), the accounts handed to a person (``handovers``), what was due but is held back (``skipped``, with
+    reasons) and any ``errors`` (broken templates or settings) — with errors, nothing may be sent.
+    """
+    as_of = _as_date(as_of)
+    settings = ledger.settings
+    plan = ReminderPlan(as_of=as_of)
+    lang = settings.locale
+
+    # 1. the calendar: nothing goes out on a weekend or holiday when business_days_only is set
+    if settings.business_days_only:
+        try:
+            if not is_workday(as_of, settings.country):
+                plan.working_day = False
+                plan.holiday = holiday_name(as_of, settings.country, lang)
+                plan.next_working_day = next_workday(as_of, settings.country, include_today=False)
+                return plan
+        except WorkdaysError as e:
+            plan.errors.append(Problem("Settings", 0, "value", settings.country, "setting", {"what": str(e)}))
+            return plan
+
+    # 2. the ladder and the templates: problems here stop everything
+    ladder_problems: list[Problem] = []
+    steps = ladder(ledger.levels, ladder_problems)
+    plan.errors.extend(ladder_problems)
+    if not steps:
+        return plan
+    stop_idx = next((lv.index for lv in steps if lv.stop), None)
+    templates = TemplateSet(ledger.templates, lang)
+    plan.errors.extend(check_template_set(templates, ledger))
+
+    # 3. balances and the log as of the date
+    b = invoice_balances(ledger, as_of)
+    ts = pd.Timestamp(as_of)
+    contacts_all = ledger.contacts.assign(day=ledger.contacts["timestamp"].dt.normalize())
+    contacts = contacts_all[contacts_all["timestamp"].notna() & (contacts_all["day"] <= ts)]
+    invoices = ledger.invoices
+    state = _levels_reached(contacts, contacts_all, invoices, steps, plan.warnings)
+    disputed_log, promise, paid_claim, plan_hold = _holds(contacts, invoices, ledger.plans, as_of,
+                                                          settings.promise_grace_days)
+    failures = _failures(contacts)
+
+    customers: dict[str, dict[str, Any]] = {}
+    for rec in ledger.customers.to_dict("records"):
+        customers.setdefault(str(rec["customer_id"]), rec)
+
+    # 4. every open invoice: due a level now? handed over? (vectors first, then a plain loop)
+    open_b = b[(b["balance"] != 0) & ~b["status"].isin(("cancelled", "written_off"))]
+    recs = open_b.to_dict("records")
+    offsets = [lv.days for lv in steps]
+    n = len(steps)
+    due_now: dict[str, list[tuple[dict[str, Any], int]]] = {}
+    handed: dict[str, list[tuple[dict[str, Any], int, dt.date | None]]] = {}
+    by_customer: dict[str, list[dict[str, Any]]] = {}
+    for rec in recs:
+        cid = str(rec["customer_id"])
+        by_customer.setdefault(cid, []).append(rec)
+        if rec["balance"] <= 0 or rec["status"] not in ("open", "disputed"):
+            continue
+        inv = str(rec["invoice_id"])
+        st = state.get(inv, _State(-1, None))
+        if stop_idx is not None and st.idx >= stop_idx:
+            if rec["status"] == "open" and inv not in disputed_log:
+                handed.setdefault(cid, []).append((rec, st.idx, st.day))
+            continue
+        k = st.idx + 1
+        if k >= n:
+            continue
+        base = _day(rec["due_date"]) or _day(rec["issue_date"])
+        if base is None or as_of < base + dt.timedelta(days=offsets[k]):
+            continue
+        if st.idx >= 0:
+            if st.day is not None and (st.day >= as_of
+                                       or as_of < st.day + dt.timedelta(days=offsets[k] - offsets[st.idx])):
+                continue
+        due_now.setdefault(cid, []).append((rec, k))
+
+    # 5. per customer: holds, minimum, channel grouping, contact data
+    base_cur = settings.base_currency
+    to_render: list[_Pending] = []
+    for cid in sorted(due_now):
+        cust = customers.get(cid, {"customer_id": cid, "name": cid})
+        name = str(cust.get("name", "") or "")
+        entries = due_now[cid]
+        status = str(cust.get("status", "") or "active")
+        if status in HELD_CUSTOMER_STATUSES:
+            plan.skipped.append(Skip(cid, name, status, tuple(str(r["invoice_id"]) for r, _ in entries)))
+            continue
+        held: dict[str, list[str]] = {}
+        until: dict[str, dt.date] = {}
+        keep: list[tuple[dict[str, Any], int]] = []
+        for rec, k in entries:
+            inv = str(rec["invoice_id"])
+            if rec["status"] == "disputed" or inv in disputed_log:
+                reason, u = "dispute", None
+            elif inv in promise:
+                reason, u = "promise", promise[inv]
+            elif inv in paid_claim:
+                reason, u = "paid_claim", paid_claim[inv]
+            elif inv in plan_hold:
+                reason, u = "plan", plan_hold[inv]
+            else:
+                keep.append((rec, k))
+                continue
+            held.setdefault(reason, []).append(inv)
+            if u is not None:
+                until[reason] = max(until.get(reason, u), u)
+        for reason, ids in held.items():
+            plan.skipped.append(Skip(cid, name, reason, tuple(ids), until.get(reason)))
+        if settings.min_reminder_amount > 0:
+            in_base = [(r, k) for r, k in keep if r["currency"] == base_cur]
+            total = sum(int(r["balance"]) for r, _ in in_base)
+            if in_base and total < settings.min_reminder_amount:
+                detail = (f"{money.format_money(total, base_cur, lang)} < "
+                          f"{money.format_money(settings.min_reminder_amount, base_cur, lang)}")
+                plan.skipped.append(Skip(cid, name, "below_minimum", tuple(str(r["invoice_id"]) for r, _ in in_base),
+                                         None, detail))
+                keep = [(r, k) for r, k in keep if r["currency"] != base_cur]
+        if not keep:
+            continue
+        groups: dict[str, list[tuple[dict[str, Any], int]]] = {}
+        for rec, k in keep:
+            groups.setdefault(steps[k].channel, []).append((rec, k))
+        for channel in sorted(groups, key=lambda ch: max(k for _, k in groups[ch])):
+            pending = _make_item(cid, cust, channel, groups[channel], by_customer.get(cid, []), disputed_log, steps,
+                                 settings, as_of, plan)
+            if pending is None:
+                continue
+            item = pending.item
+            to_render.append(pending)
+            fail = failures.get((cid, item.level.casefold()))
+            if fail:
+                item.warnings.append(f"the previous attempt at level {item.level} failed on {fail[0].isoformat()}"
+                                     + (f": {fail[1]}" if fail[1] else ""))
+            plan.items.append(item)
+
+    for cid in sorted(handed):
+        cust = customers.get(cid, {"customer_id": cid, "name": cid})
+        if str(cust.get("status", "") or "active") in HELD_CUSTOMER_STATUSES:
+            continue
+        lst = handed[cid]
+        top = max(i for _, i, _ in lst)
+        since = max((d for _, i, d in lst if i == top and d is not None), default=None)
+        plan.handovers.append(Handover(
+            cid, str(cust.get("name", "") or ""), str(cust.get("collector", "") or ""), steps[top].key,
+            tuple(str(r["invoice_id"]) for r, _, _ in lst),
+            money.sum_by_currency([(str(r["currency"]), int(r["balance"])) for r, _, _ in lst]), since))
+
+    # 6. render (only when every template is sound)
+    if plan.errors:
+        return plan
+    for pending in to_render:
+        _render_item(pending, templates, settings, plan)
+    return plan
+
+
+def _make_item(cid: str, cust: Mapping[str, Any], channel: str, group: list[tuple[dict[str, Any], int]],
+               open_recs: list[dict[str, Any]], disputed_log: set[str], steps: list[Level], settings: Settings,
+               as_of: dt.date, plan: ReminderPlan) -> _Pending | None:
+    name = str(cust.get("name", "") or "")
+    top = max(k for _, k in group)
+    level = steps[top]
+    lines = sorted((_line(r) for r, _ in group), key=_sort_key)
+    ids = tuple(ln.invoice_id for ln in lines)
+    warnings: list[str] = []
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    phone = str(cust.get("phone", "") or "").strip()
+    if channel == "email":
+        emails = [str(e).strip() for e in (cust.get("email") or ())]
+        to = tuple(dict.fromkeys(e for e in emails if is_valid_email(e)))
+        bad = [e for e in emails if not is_valid_email(e)]
+        if not to:
+            problem = "invalid_email" if bad else "no_email"
+            plan.fixes.append(ContactFix(cid, name, channel, level.key, ids, "email", problem, "; ".join(bad)))
+            plan.skipped.append(Skip(cid, name, "no_address", ids, None, "email"))
+            return None
+        if bad:
+            warnings.append("ignored invalid e-mail address(es): " + "; ".join(bad))
+        ccs = [str(e).strip() for e in (cust.get("cc") or ())]
+        cc = tuple(dict.fromkeys(e for e in ccs if is_valid_email(e) and e not in to))
+        if any(not is_valid_email(e) for e in ccs):
+            warnings.append("ignored invalid CC address(es): " + "; ".join(e for e in ccs if not is_valid_email(e)))
+    elif channel == "whatsapp":
+        if whatsapp_number(phone, settings.country) is None:
+            problem = "invalid_phone" if phone else "no_phone"
+            plan.fixes.append(ContactFix(cid, name, channel, level.key, ids, "phone", problem, phone))
+            plan.skipped.append(Skip(cid, name, "no_address", ids, None, "phone"))
+            return None
+    elif channel == "phone" and not phone:
+        warnings.append("no phone number in Customers")
+    statement = [_line(r) for r in open_recs
+                 if str(r["invoice_id"]) not in ids and r["status"] == "open"
+                 and str(r["invoice_id"]) not in disputed_log]
+    statement.sort(key=_sort_key)
+    totals = money.sum_by_currency([(ln.currency, ln.balance) for ln in lines])
+    item = ReminderItem(
+        customer_id=cid, customer_name=name, channel=channel, level=level.key, stop=level.stop, invoice_ids=ids,
+        invoice_levels={str(r["invoice_id"]): steps[k].key for r, k in group},
+        invoice_rows={str(r["invoice_id"]): int(r["_row"]) for r, _ in group},
+        statement_invoice_ids=tuple(ln.invoice_id for ln in statement),
+        language=str(cust.get("language", "") or "") or settings.locale, template=level.template,
+        message_id=message_id(cid, level.key, as_of, settings.sender_email), as_of=as_of, to=to, cc=cc,
+        sender_name=one_line(settings.sender_name or settings.company_name), sender_email=settings.sender_email.strip(),
+        reply_to=settings.reply_to.strip(), phone=phone, collector=str(cust.get("collector", "") or ""),
+        totals={c: totals[c] for c in sorted(totals, key=lambda c: (c != settings.base_currency, c))},
+        max_days_overdue=max(ln.days_overdue for ln in lines), warnings=warnings)
+    return _Pending(item, lines, statement, dict(cust))
+
+
+_CALL_TEXT = {
+    "es": ("Llamar a {name}", "Llamar a {name}{phone} por {n} factura(s) pendiente(s): {ids}. Total: {total}. "
+           "Máximo retraso: {days} días."),
+    "en": ("Call {name}", "Call {name}{phone} about {n} open invoice(s): {ids}. Total: {total}. "
+           "Most overdue: {days} days."),
+}
+
+
+def _render_item(pending: _Pending, templates: TemplateSet, settings: Settings, plan: ReminderPlan) -> None:
+    item = pending.item
+    src = templates.pick(item.template, item.language)
+    lang = item.language = src.language if src is not None else item.language
+    rendered: Rendered | None = None
+    if src is not None:
+        ctx = template_context(customer=pending.customer, settings=settings, as_of=item.as_of, level=item.level,
+                               invoices=pending.lines, other_invoices=pending.statement, language=lang)
+        try:
+            rendered = templates.render(item.template, lang, ctx)
+        except TemplateRenderError as e:
+            plan.errors.append(e.problem)
+            return
+        item.subject = header_value(one_line(rendered.subject), "subject")
+        item.html = rendered.html
+        item.text = rendered.text
+    if item.channel == "phone":
+        if rendered is None:
+            la = "es" if lang == "es" else "en"
+            total = " + ".join(money.format_money(v, c, la) for c, v in item.totals.items())
+            subject, notes = _CALL_TEXT[la]
+            item.subject = one_line(subject.format(name=item.customer_name))
+            item.call_notes = notes.format(name=item.customer_name, phone=f" ({item.phone})" if item.phone else "",
+                                           n=len(item.invoice_ids), ids=", ".join(item.invoice_ids), total=total,
+                                           days=item.max_days_overdue)
+            item.text = item.call_notes + "\n"
+        else:
+            item.call_notes = item.text
+    elif item.channel == "whatsapp":
+        number = whatsapp_number(item.phone, settings.country)
+        item.whatsapp_url = f"https://wa.me/{number}?text={urllib.parse.quote(item.text.strip(), safe='')}"
+    elif item.channel == "letter" and rendered is not None:
+        item.letter_pdf = render_letter(rendered.blocks, title=item.subject,
+                                        author=settings.company_name, language=lang)
+    item.rendered = True
