@@ -11,11 +11,13 @@ from typing import Protocol
 class StatementError(ValueError):
     """A statement that cannot be read. Names the line (1-based, as in a text editor) when known."""
 
-    def __init__(self, message: str, line: int | None = None, source: str = ""):
+    def __init__(self, message: str, line: int | None = None, source: str = "", unit: str = "line"):
         self.line = line
         self.source = source
+        self.reason = message  # the message without its location
+        self.unit = unit  # "line" in a file, "row" in a sheet
         where = f"{source}: " if source else ""
-        where += f"line {line}: " if line else ""
+        where += f"{unit} {line}: " if line else ""
         super().__init__(where + message)
 
 

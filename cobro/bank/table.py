@@ -1,0 +1,928 @@
+"""Statements as tables: bank CSV exports and the rows pasted into the Statement sheet.
+
+The table is found, not assumed: the movements are the block of rows that carry a date and an
+amount; the header (if any) is the text row right above it; what comes before and after (a bank's
+preamble and footer) is read only for the account number and stated opening/closing balances.
+Columns are recognised by their headers in Spanish, English, German or French, and, where a header
+is missing or unknown, by their content: a date column, an amount column, a balance column that
+equals the running sum, and text columns. Whole columns settle the ambiguous cases: the decimal
+mark (``cobro.money.detect_decimal_comma``), day-first or month-first dates
+(``cobro.ledger.detect_day_first``, then the order of the rows), and unsigned amounts (through the
+running balance).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .. import money
+from ..ledger import detect_day_first, parse_date_text
+from ..schema import normalize_header
+from ._common import assign_ids, balance_warning, clean_piece, fmt, iban_valid, join_text
+from .base import AccountBalances, Statement, StatementError, StatementLine
+
+Cell = object
+
+_DATE_SHAPE = re.compile(r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}"
+                         r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_MONTH_DAY_FIRST = re.compile(r"^(\d{1,2})[\s\-/.]+([^\W\d_]{3,10})\.?[\s\-/.,]+(\d{2}|\d{4})$")
+_MONTH_FIRST = re.compile(r"^([^\W\d_]{3,10})\.?\s+(\d{1,2}),?\s+(\d{4})$")
+_MONTHS = {
+    "ene": 1, "enero": 1, "jan": 1, "january": 1, "janv": 1, "janvier": 1, "januar": 1,
+    "feb": 2, "febrero": 2, "february": 2, "fev": 2, "fevr": 2, "fevrier": 2, "februar": 2,
+    "mar": 3, "marzo": 3, "march": 3, "mars": 3, "marz": 3, "maerz": 3,
+    "abr": 4, "abril": 4, "apr": 4, "april": 4, "avr": 4, "avril": 4,
+    "may": 5, "mayo": 5, "mai": 5,
+    "jun": 6, "junio": 6, "june": 6, "juin": 6, "juni": 6,
+    "jul": 7, "julio": 7, "july": 7, "juil": 7, "juillet": 7, "juli": 7,
+    "ago": 8, "agosto": 8, "aug": 8, "august": 8, "aout": 8,
+    "sep": 9, "sept": 9, "set": 9, "septiembre": 9, "setiembre": 9, "september": 9, "septembre": 9,
+    "oct": 10, "octubre": 10, "october": 10, "octobre": 10, "okt": 10, "oktober": 10,
+    "nov": 11, "noviembre": 11, "november": 11, "novembre": 11,
+    "dic": 12, "diciembre": 12, "dec": 12, "december": 12, "decembre": 12, "dez": 12, "dezember": 12,
+}
+_SYMBOLS = {"€": "EUR", "£": "GBP", "US$": "USD", "U$S": "USD", "R$": "BRL", "S/": "PEN"}
+_DOLLAR_CURRENCIES = {"USD", "MXN", "ARS", "CLP", "COP", "UYU", "CAD", "AUD", "NZD", "SGD", "HKD", "DOP"}
+_CODE_AROUND = re.compile(r"^\s*([A-Z]{3})\s*([-+(]?\s*[\d.,'\s\u00a0]+\)?-?)\s*$|^\s*([-+(]?[\d.,'\s\u00a0]*\d[\d.,'\s"
+                          r"\u00a0]*\)?-?)\s*([A-Z]{3})\s*$")
+
+# ------------------------------------------------------------------------------------ header roles
+
+_EXACT = {
+    "buchungstext": "text", "verwendungszweck": "text", "libelle": "text", "label": "text",
+    "valor": "valor", "importe": "amount", "amount": "amount", "betrag": "amount", "montant": "amount",
+    "monto": "amount", "cantidad": "amount", "import": "amount", "umsatz": "amount",
+    "iban": "iban", "bankaccount": "iban", "kontonummer": "iban", "kontonummeriban": "iban",
+    "cuenta": "account", "numerodecuenta": "account", "ncuenta": "account", "account": "account",
+    "accountnumber": "account", "micuenta": "account", "ownaccount": "account", "konto": "account",
+    "compte": "account",
+    "id": "reference", "fitid": "reference", "transactionid": "reference", "documento": "reference",
+    "ndocumento": "reference", "numdocumento": "reference", "numerooperacion": "reference",
+    "noperacion": "reference", "operationnumber": "reference", "kundenreferenz": "reference",
+    "mandatsreferenz": "reference", "endtoendid": "reference",
+    "nombre": "name", "name": "name", "cliente": "name", "proveedor": "name", "payee": "name", "payer": "name",
+    "dia": "date", "f": "date", "posted": "date", "foperacion": "date", "fcontable": "date",
+    "fmovimiento": "date", "fecha": "date", "date": "date", "datum": "date", "buchung": "date",
+    "buchungstag": "date", "buchungsdatum": "date",
+    "in": "credit", "out": "debit", "soll": "debit", "haben": "credit", "s": "indicator", "h": "indicator",
+}
+_INDICATOR = {"cargoabono", "debehaber", "debitcredit", "creditdebit", "dc", "cd", "dh", "sh", "sollhaben", "signo",
+              "sign", "cargooabono", "creditdebitindicator", "cdtdbtind", "drcr", "crdr", "ingresogasto",
+              "entradasalida", "debitocredito", "abonocargo", "haberdebe"}
+_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    # role, "contains" keys, "startswith" keys
+    ("orig_amount", ("importeoriginal", "importedivisa", "importemonedaorigen", "amountcurrency", "originalamount",
+                     "foreignamount", "montantdevise", "betragursprung", "origamount", "importeorigen",
+                     "importeendivisa", "amountinoriginal", "importeenmonedaorigen"), ()),
+    ("orig_currency", ("monedaorigen", "divisaorigen", "originalcurrency", "currencyoriginal", "origcurrency",
+                       "monedaoriginal", "divisaoriginal", "ursprungswahrung"), ()),
+    ("value_date", ("fechavalor", "fechadevalor", "valuedate", "valuta", "wertstell", "datevaleur", "dateval",
+                    "fvalor", "fval", "fechaval"), ()),
+    ("balance", ("saldo", "balance", "solde", "kontostand"), ()),
+    ("date", ("fecha", "datum"), ("date", "fch", "buchung", "transactiondate", "bookingdate", "postingdate",
+                                  "postdate", "dateoperation")),
+    ("debit", (), ("cargo", "debit", "debe", "withdraw", "importecargo", "importedebe", "paidout", "moneyout",
+                   "retiro", "egreso", "salida", "gasto", "debet", "ausgang", "soll")),
+    ("credit", (), ("abono", "credit", "haber", "deposit", "ingreso", "importeabono", "importehaber", "paidin",
+                    "moneyin", "entrada", "eingang", "avoir", "haben")),
+    ("amount", (), ("importe", "amount", "monto", "betrag", "montant", "cantidad", "umsatz")),
+    ("currency", ("moneda", "divisa", "currency", "wahrung", "devise", "ccy"), ()),
+    ("name", ("beneficiar", "ordenante", "payee", "payer", "partner", "counterpart", "contrapart", "auftraggeber",
+              "empfanger", "remitente", "destinatario", "tercero", "beguenstigt", "zahlungspflichtig"), ()),
+    ("iban", ("ibancontraparte", "cuentacontraparte", "counterpartyaccount", "cuentaordenante",
+              "cuentabeneficiario", "partneraccount"), ()),
+    ("reference", ("referencia", "reference", "ref"), ()),
+    ("text", ("concepto", "descrip", "detalle", "detail", "memo", "narrat", "observac", "purpose", "texto", "text",
+              "informacion", "info", "comentario", "comment", "movimiento", "motivo", "glosa", "particulars",
+              "remark", "mensaje", "message", "notes", "nota", "operacion", "transaccion", "transaction"), ()),
+    ("date", (), ("date",)),
+)
+
+
+def header_role(header: object) -> str | None:
+    """The role a column header names (``date``, ``amount``, ``text``, …), or None when unknown."""
+    n = normalize_header(header)
+    if not n:
+        return None
+    if n in _EXACT:
+        return _EXACT[n]
+    if n in _INDICATOR:
+        return "indicator"
+    if n.endswith("date") and n not in ("valuedate",):
+        return "date"
+    for role, contains, starts in _RULES:
+        if any(k in n for k in contains) or n.startswith(starts):
+            return role
+    return None
+
+
+# ------------------------------------------------------------------------------------ cells
+
+
+def _blank(v: Cell) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+
+
+def _text(v: Cell) -> str:
+    if _blank(v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if (v.hour, v.minute, v.second) == (0, 0, 0) else v.isoformat(" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return clean_piece(v)
+
+
+def _month_date(s: str) -> dt.date | None:
+    m = _MONTH_DAY_FIRST.match(s)
+    if m:
+        day, month_word, year = m[1], m[2], m[3]
+    else:
+        m = _MONTH_FIRST.match(s)
+        if not m:
+            return None
+        month_word, day, year = m[1], m[2], m[3]
+    month = _MONTHS.get(normalize_header(month_word))
+    if month is None:
+        return None
+    y = int(year)
+    if len(year) == 2:
+        y += 2000 if y < 70 else 1900
+    try:
+        return dt.date(y, month, int(day))
+    except ValueError:
+        return None
+
+
+def _datey(v: Cell) -> bool:
+    if isinstance(v, dt.date):
+        return True
+    if not isinstance(v, str):
+        return False
+    s = v.strip()
+    return bool(_DATE_SHAPE.match(s)) or (bool(s) and s[0].isalnum() and _month_date(s) is not None)
+
+
+def _split_currency(s: str) -> tuple[str, str | None]:
+    """An amount's text without a currency code or symbol, and that currency (None if none)."""
+    t = s.strip()
+    for sym, code in _SYMBOLS.items():
+        if sym in t:
+            return t.replace(sym, "").strip(), code
+    if "$" in t:
+        return t.replace("$", "").strip(), "$"
+    m = _CODE_AROUND.match(t)
+    if m:
+        code = m[1] or m[4]
+        if money.is_known_currency(code):
+            return (m[2] or m[3]).strip(), code
+    return t, None
+
+
+def _numbery(v: Cell) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float, Decimal)):
+        return not (isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))))
+    if not isinstance(v, str):
+        return False
+    s = v.strip()
+    if not s or not any(ch.isdigit() for ch in s) or _DATE_SHAPE.match(s):
+        return False
+    s, _ = _split_currency(s)
+    digits = s.lstrip("+-(")
+    if digits.isdigit() and (len(digits) >= 13 or (len(digits) > 1 and digits.startswith("0"))):
+        return False  # an id or account number, not an amount
+    try:
+        money.parse_decimal(s)
+    except money.MoneyError:
+        return False
+    return True
+
+
+def is_data_row(row: list[Cell]) -> bool:
+    """True for a row that looks like a movement: a date in one cell and a number in another."""
+    dates = [j for j, c in enumerate(row) if _datey(c)]
+    if not dates:
+        return False
+    return any(_numbery(c) for j, c in enumerate(row) if j not in dates)
+
+
+# ------------------------------------------------------------------------------------ columns
+
+
+@dataclass
+class _Column:
+    index: int
+    header: str
+    role: str | None
+
+    def label(self) -> str:
+        return f'"{self.header}"' if self.header else f"{self.index + 1}"
+
+
+def _letters(v: Cell) -> bool:
+    return isinstance(v, str) and sum(ch.isalpha() for ch in v) >= 2
+
+
+class _Table:
+    """One pass over a block of rows: roles, parsing, checks."""
+
+    def __init__(self, rows: list[list[Cell]], lines: list[int], *, fmt_name: str, default_currency: str,
+                 unit: str, decimal_hint: bool | None, source: str):
+        self.rows = rows
+        self.lines = lines
+        self.fmt_name = fmt_name
+        self.default_currency = default_currency
+        self.unit = unit
+        self.decimal_hint = decimal_hint
+        self.source = source
+        self.warnings: list[str] = []
+        self._unsigned = False
+
+    def error(self, message: str, line: int | None = None) -> StatementError:
+        return StatementError(message, line, self.source, self.unit)
+
+    # -------------------------------------------------------------- block and header
+
+    def read(self) -> Statement:
+        rows = self.rows
+        data_idx = [i for i, r in enumerate(rows) if self._data_like(r)]
+        header_idx: int | None = None
+        if data_idx:
+            start, end = data_idx[0], data_idx[-1]
+            # rows next to the movements that carry a date where the movements do belong to the table, even
+            # when their amount cannot be read: they must fail loudly, not vanish into the preamble or footer
+            date_cols = {j for i in data_idx for j, c in enumerate(rows[i]) if _datey(c)}
+
+            def dated(i: int) -> bool:
+                return any(j < len(rows[i]) and _datey(rows[i][j]) for j in date_cols)
+
+            while start > 0 and dated(start - 1):
+                start -= 1
+            while end + 1 < len(rows) and dated(end + 1):
+                end += 1
+            header_idx = self._header_above(start)
+        else:
+            # no row has both a date and an amount: find a header to say precisely what is wrong
+            header_idx = next((i for i, r in enumerate(rows) if self._header_score(r) >= 2), None)
+            if header_idx is None:
+                any_date = any(_datey(c) for r in rows for c in r)
+                if not any(not all(_blank(c) for c in r) for r in rows):
+                    raise self.error("there are no rows to read")
+                if any_date:
+                    raise self.error("no amount column found: no row has both a date and an amount "
+                                     "(expected a column such as Importe, Amount, Cargo/Abono or Debe/Haber)")
+                raise self.error("no movements found: no row has a date (expected a column such as Fecha or "
+                                 "Date with values like 31/01/2024)")
+            start = header_idx + 1
+            end = max((i for i in range(start, len(rows)) if not all(_blank(c) for c in rows[i])), default=-1)
+            if end < start:
+                raise self.error("the table has a header but no rows", self.lines[header_idx])
+        widths = Counter(len(rows[i]) for i in data_idx) if data_idx else Counter([len(rows[start])])
+        width = max(widths.most_common(1)[0][0], len(rows[header_idx]) if header_idx is not None else 0)
+        headers = [""] * width
+        if header_idx is not None:
+            for j, c in enumerate(rows[header_idx][:width]):
+                headers[j] = _text(c)
+        if header_idx is not None and data_idx:
+            start = header_idx + 1  # every row under the header belongs to the table
+        block = list(range(start, end + 1))
+        for i in block:
+            extra = [c for c in rows[i][width:] if not _blank(c)]
+            if extra:
+                raise self.error(f"this row has {len(rows[i])} columns where the table has {width}; is there a "
+                                 "separator inside a text without quotes?", self.lines[i])
+        outside = [i for i in range(len(rows)) if (i < start and i != header_idx) or i > end]
+        self._preamble(outside)
+        return self._parse(block, headers, width, header_idx is not None)
+
+    def _data_like(self, row: list[Cell]) -> bool:
+        return is_data_row(row)
+
+    def _header_score(self, row: list[Cell]) -> int:
+        return sum(1 for c in row if isinstance(c, str) and header_role(c) is not None)
+
+    def _header_above(self, start: int) -> int | None:
+        i = start - 1
+        while i >= 0 and all(_blank(c) for c in self.rows[i]):
+            i -= 1
+        if i < 0:
+            return None
+        row = self.rows[i]
+        cells = [c for c in row if not _blank(c)]
+        if self._header_score(row) >= 2:
+            return i
+        if len(cells) >= 2 and all(isinstance(c, str) and not _datey(c) and not _numbery(c) for c in cells):
+            return i
+        return None
+
+    # -------------------------------------------------------------- preamble and footer
+
+    def _preamble(self, idx: list[int]) -> None:
+        self.stated_account = ""
+        self.stated_opening: tuple[str, int] | None = None
+        self.stated_closing: tuple[str, int] | None = None
+        for i in idx:
+            row = [_text(c) for c in self.rows[i]]
+            for j, cell in enumerate(row):
+                if not cell:
+                    continue
+                label, _, inline = cell.partition(":")
+                n = normalize_header(label)
+                value = inline.strip() or next((x for x in row[j + 1:] if x), "")
+                if not self.stated_account and (n in ("iban", "cuenta", "numerodecuenta", "ncuenta", "account",
+                                                      "accountnumber", "konto", "kontonummer", "compte",
+                                                      "numerocuenta", "cuentaiban")):
+                    if re.search(r"\d{4}", value):
+                        self.stated_account = re.sub(r"\s", "", value) if iban_valid(value) or re.fullmatch(
+                            r"[A-Z]{2}\d{2}[\dA-Z ]+", value) else value
+                kind = self._balance_label(n)
+                if kind and value and _numbery(value):
+                    if kind == "opening" and self.stated_opening is None:
+                        self.stated_opening = (value, self.lines[i])
+                    elif kind == "closing" and self.stated_closing is None:
+                        self.stated_closing = (value, self.lines[i])
+            if not self.stated_account:
+                for cell in row:
+                    m = re.search(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,4})?\b", cell)
+                    if m and iban_valid(m[0]):
+                        self.stated_account = m[0].replace(" ", "")
+
+    @staticmethod
+    def _balance_label(n: str) -> str | None:
+        if any(k in n for k in ("saldoinicial", "saldoanterior", "openingbalance", "balanceatstart", "startbalance",
+                                "anfangssaldo", "soldeinitial", "soldedebut", "saldoapertura", "beginningbalance",
+                                "previousbalance", "alterkontostand", "soldeprecedent")):
+            return "opening"
+        if any(k in n for k in ("saldofinal", "closingbalance", "balanceatend", "endbalance", "endsaldo",
+                                "soldefinal", "soldefin", "saldoalcierre", "saldocierre", "neuerkontostand",
+                                "soldenouveau")):
+            return "closing"
+        return None
+
+    # -------------------------------------------------------------- roles
+
+    def _roles(self, block: list[int], headers: list[str], width: int) -> list[_Column]:
+        cols = [_Column(j, headers[j], header_role(headers[j]) if headers[j] else None) for j in range(width)]
+        values = [[self.rows[i][j] if j < len(self.rows[i]) else None for i in block] for j in range(width)]
+
+        def share(j: int, pred) -> float:
+            filled = [v for v in values[j] if not _blank(v)]
+            return sum(1 for v in filled if pred(v)) / len(filled) if filled else 0.0
+
+        def filled(j: int) -> int:
+            return sum(1 for v in values[j] if not _blank(v))
+
+        for c in cols:
+            j = c.index
+            if filled(j) == 0:
+                c.role = c.role if c.role in ("debit", "credit") else None
+                continue
+            if c.role == "valor":
+                c.role = "value_date" if share(j, _datey) >= 0.8 else "amount" if share(j, _numbery) >= 0.8 else "text"
+            elif c.role == "indicator" and share(j, _numbery) >= 0.8:
+                c.role = "amount"  # "Cargo/Abono" holding signed amounts
+            elif c.role == "text" and share(j, _letters) == 0 and share(j, _numbery) >= 0.8:
+                c.role = "reference"  # e.g. "Operación" holding numbers
+            elif c.role is None:
+                if share(j, _datey) >= 0.8:
+                    c.role = "other_date"
+                elif share(j, _numbery) >= 0.8:
+                    c.role = "other_number"
+                elif share(j, _letters) > 0:
+                    c.role = "text"
+        by_role = lambda r: [c for c in cols if c.role == r]  # noqa: E731
+        dates = by_role("date")
+        if not dates:
+            other = by_role("other_date")
+            if not other:
+                raise self.error("no date column found (expected a column such as Fecha or Date)",
+                                 self.lines[block[0]])
+            other[0].role = "date"
+            if len(other) > 1 and not by_role("value_date"):
+                other[1].role = "value_date"
+        elif len(dates) > 1:
+            for extra in dates[1:]:
+                extra.role = "value_date" if not by_role("value_date") else "other_date"
+        money_roles = by_role("amount") + by_role("debit") + by_role("credit")
+        numbers = by_role("other_number")
+        if not money_roles:
+            self._infer_money(cols, numbers, block)
+        elif not by_role("balance") and numbers:
+            self._infer_balance(cols, numbers, block)
+        if not (by_role("amount") or by_role("debit") or by_role("credit")):
+            raise self.error("no amount column found (expected a column such as Importe, Amount, Cargo/Abono or "
+                             "Debe/Haber)", self.lines[block[0]])
+        amounts = by_role("amount")
+        for extra in amounts[1:]:
+            self.warnings.append(f"column {extra.label()} was not read as the amount: the table has another "
+                                 f"amount column ({amounts[0].label()})")
+            extra.role = "other_number"
+        return cols
+
+    def _column_minor(self, j: int, block: list[int], currency: str = "") -> list[int | None] | None:
+        """A numeric column as minor units (None for blanks), or None when some value is not a number."""
+        cells = [self.rows[i][j] if j < len(self.rows[i]) else None for i in block]
+        try:
+            return self._money(cells, [currency or self.default_currency] * len(cells), None, None)
+        except StatementError:
+            return None
+
+    def _infer_money(self, cols: list[_Column], numbers: list[_Column], block: list[int]) -> None:
+        if not numbers:
+            return
+        parsed = {c.index: self._column_minor(c.index, block) for c in numbers}
+        usable = [c for c in numbers if parsed[c.index] is not None]
+        # two complementary sparse columns: debit and credit
+        for a, b in zip(usable, usable[1:], strict=False):
+            va, vb = parsed[a.index], parsed[b.index]
+            assert va is not None and vb is not None
+            one = sum(1 for x, y in zip(va, vb, strict=True) if (x is None) != (y is None))
+            if one == len(block) and any(x is not None for x in va) and any(y is not None for y in vb):
+                negative_b = any(y is not None and y < 0 for y in vb) and not any(x is not None and x < 0 for x in va)
+                a.role, b.role = ("credit", "debit") if negative_b else ("debit", "credit")
+                rest = [c for c in usable if c not in (a, b)]
+                if rest:
+                    self._infer_balance(cols, rest, block)
+                return
+        for a in usable:
+            for b in usable:
+                if a is b:
+                    continue
+                va, vb = parsed[a.index], parsed[b.index]
+                assert va is not None and vb is not None
+                if _running_fit(va, vb) is not None or _abs_fit(va, vb):
+                    a.role, b.role = "amount", "balance"
+                    return
+        usable[0].role = "amount" if usable else None
+        for c in usable[1:]:
+            self.warnings.append(f"column {c.label()} holds numbers that were not read (neither the amount nor a "
+                                 "running balance)")
+
+    def _infer_balance(self, cols: list[_Column], numbers: list[_Column], block: list[int]) -> None:
+        amount_cols = [c for c in cols if c.role in ("amount", "debit", "credit")]
+        if not amount_cols:
+            return
+        base: list[int] = [0] * len(block)
+        for c in amount_cols:
+            v = self._column_minor(c.index, block)
+            if v is None:
+                return
+            for k, x in enumerate(v):
+                if x is not None:
+                    base[k] += abs(x) if c.role == "credit" else -abs(x) if c.role == "debit" else x
+        for c in numbers:
+            vb = self._column_minor(c.index, block)
+            if vb is not None and (_running_fit(list(base), vb) is not None or _abs_fit(list(base), vb)):
+                c.role = "balance"
+                return
+
+    # -------------------------------------------------------------- values
+
+    def _money(self, cells: list[Cell], currencies: list[str], column: _Column | None,
+               lines: list[int] | None) -> list[int | None]:
+        texts: list[str | None] = []
+        codes: list[str | None] = []
+        for v in cells:
+            if isinstance(v, str) and not _blank(v):
+                t, code = _split_currency(v)
+                texts.append(t)
+                codes.append(code)
+            else:
+                texts.append(None)
+                codes.append(None)
+        decided = money.detect_decimal_comma([t for t in texts if t])
+        if decided is not None:
+            options: list[bool | None] = [decided]
+        elif self.decimal_hint is not None:
+            options = [self.decimal_hint, not self.decimal_hint]
+        else:
+            options = [None, True, False]
+        last_error: StatementError | None = None
+        for option in options:
+            try:
+                return self._money_with(cells, texts, codes, currencies, option, column, lines)
+            except StatementError as e:
+                last_error = last_error or e
+        assert last_error is not None
+        raise last_error
+
+    def _money_with(self, cells: list[Cell], texts: list[str | None], codes: list[str | None],
+                    currencies: list[str], decimal_comma: bool | None, column: _Column | None,
+                    lines: list[int] | None) -> list[int | None]:
+        out: list[int | None] = []
+        for k, v in enumerate(cells):
+            if _blank(v):
+                out.append(None)
+                continue
+            cur = currencies[k]
+            try:
+                if isinstance(v, str):
+                    out.append(money.parse_money(texts[k] or "", cur, decimal_comma))
+                elif isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+                    out.append(money.parse_money(v, cur))
+                else:
+                    raise money.MoneyError(f"{v!r} is not an amount")
+            except money.MoneyError as e:
+                where = f"column {column.label()}: " if column else ""
+                raise self.error(f"{where}{_text(v)!r} is not an amount ({e})",
+                                 lines[k] if lines else None) from None
+        return out
+
+    def _dates(self, col: _Column, block: list[int], day_first: bool) -> list[dt.date | None]:
+        out: list[dt.date | None] = []
+        header_is_date = col.role in ("date", "value_date")
+        for i in block:
+            v = self.rows[i][col.index] if col.index < len(self.rows[i]) else None
+            if _blank(v):
+                out.append(None)
+                continue
+            d = _cell_date(v, day_first, header_is_date)
+            if d is None:
+                raise self.error(f"column {col.label()}: {_text(v)!r} is not a valid date (expected a date such as "
+                                 f"{'31/01/2024' if day_first else '01/31/2024'} or 2024-01-31)", self.lines[i])
+            out.append(d)
+        return out
+
+    def _day_first(self, date_cols: list[_Column], block: list[int]) -> bool:
+        texts = [self.rows[i][c.index] for c in date_cols for i in block
+                 if c.index < len(self.rows[i]) and isinstance(self.rows[i][c.index], str)]
+        texts = [t.strip() for t in texts if t.strip()]
+        decided = detect_day_first(texts)
+        if decided is not None:
+            return decided
+        if not texts:
+            return True
+        main = date_cols[0]
+        orders = {}
+        for option in (True, False):
+            seq = []
+            for i in block:
+                v = self.rows[i][main.index] if main.index < len(self.rows[i]) else None
+                if isinstance(v, str) and v.strip():
+                    parsed = parse_date_text(v, option)
+                    if parsed is None:
+                        seq = None
+                        break
+                    seq.append(parsed)
+            orders[option] = seq is not None and (seq == sorted(seq) or seq == sorted(seq, reverse=True))
+        if orders[True] != orders[False]:
+            return orders[True]
+        matters = any((m := re.match(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-]", t)) and m[1] != m[2] for t in texts)
+        if matters:
+            self.warnings.append(
+                f"column {main.label()}: dates such as {texts[0]!r} could be day/month or month/day; they were read "
+                "as day/month/year")
+        return True
+
+    # -------------------------------------------------------------- rows
+
+    def _parse(self, block: list[int], headers: list[str], width: int, has_header: bool) -> Statement:
+        cols = self._roles(block, headers, width)
+
+        def first(role: str) -> _Column | None:
+            return next((c for c in cols if c.role == role), None)
+
+        date_col = first("date")
+        assert date_col is not None
+        value_col = first("value_date")
+        day_first = self._day_first([c for c in (date_col, value_col) if c is not None], block)
+        dates = self._dates(date_col, block, day_first)
+        values = self._dates(value_col, block, day_first) if value_col else [None] * len(block)
+        lines = [self.lines[i] for i in block]
+
+        def cells(c: _Column | None) -> list[Cell]:
+            if c is None:
+                return [None] * len(block)
+            return [self.rows[i][c.index] if c.index < len(self.rows[i]) else None for i in block]
+
+        amount_col, debit_col, credit_col = first("amount"), first("debit"), first("credit")
+        balance_col = first("balance")
+        # currencies per row
+        currency_cols = [c for c in cols if c.role == "currency"]
+        orig_amount_col, orig_cur_col = first("orig_amount"), first("orig_currency")
+        line_cur_col = None
+        if currency_cols:
+            anchor = (amount_col or debit_col or credit_col)
+            assert anchor is not None
+            right = [c for c in currency_cols if c.index > anchor.index]
+            if orig_amount_col is not None and orig_cur_col is None:
+                orig_cur_col = currency_cols[0]
+            else:
+                line_cur_col = right[0] if right else currency_cols[-1]
+        currencies: list[str] = []
+        cur_cells = cells(line_cur_col)
+        anchor_cells = cells(amount_col or debit_col or credit_col)
+        for k, v in enumerate(cur_cells):
+            code = None
+            if not _blank(v):
+                code = self._currency_code(_text(v), lines[k], line_cur_col)
+            else:
+                av = anchor_cells[k]
+                if isinstance(av, str):
+                    _, sym = _split_currency(av)
+                    if sym:
+                        code = self._currency_code(sym, lines[k], None)
+            currencies.append(code or self.default_currency)
+        amounts = self._amounts(block, lines, cols, currencies)
+        balances_col: list[int | None] = [None] * len(block)
+        if balance_col is not None:
+            balances_col = self._money(cells(balance_col), currencies, balance_col, lines)
+        # text, names, references
+        name_col, iban_col, account_col = first("name"), first("iban"), first("account")
+        ref_cols = [c for c in cols if c.role == "reference"]
+        text_cols = [c for c in cols if c.role in ("text", "name") or (c.role == "reference" and c is not
+                                                                          (ref_cols[0] if ref_cols else None))]
+        out: list[StatementLine] = []
+        kept_balances: list[tuple[int, int | None, str]] = []  # (amount, balance, currency) per kept line
+        for k, i in enumerate(block):
+            row = self.rows[i]
+            has_amount = amounts[k] is not None
+            if dates[k] is None:
+                if has_amount:
+                    raise self.error(f"this row has an amount but no date in column {date_col.label()}", lines[k])
+                piece = join_text(_text(row[c.index]) for c in text_cols if c.index < len(row))
+                if piece and out:  # a description continued on the next row
+                    prev = out[-1]
+                    out[-1] = dataclasses.replace(prev, text=join_text([prev.text, piece]))
+                continue
+            if not has_amount:
+                if balances_col[k] is not None:
+                    continue  # a balance-only row (e.g. "Saldo anterior")
+                raise self.error(f"this row has a date but no amount (column "
+                                 f"{(amount_col or debit_col or credit_col).label()})", lines[k])  # type: ignore
+            pieces = [_text(row[c.index]) for c in text_cols if c.index < len(row)]
+            if orig_amount_col is not None:
+                ov = _text(row[orig_amount_col.index]) if orig_amount_col.index < len(row) else ""
+                oc = _text(row[orig_cur_col.index]) if orig_cur_col and orig_cur_col.index < len(row) else ""
+                if ov and _numbery(ov) and money.parse_decimal(_split_currency(ov)[0]) != 0:
+                    pieces.append(f"orig. {ov} {oc}".strip())
+            ref = ""
+            if ref_cols:
+                ref = _text(row[ref_cols[0].index]) if ref_cols[0].index < len(row) else ""
+            name = _text(row[name_col.index]) if name_col and name_col.index < len(row) else ""
+            iban = _text(row[iban_col.index]) if iban_col and iban_col.index < len(row) else ""
+            account = (_text(row[account_col.index]) if account_col and account_col.index < len(row) else "") \
+                or self.stated_account
+            amount = amounts[k]
+            assert amount is not None
+            out.append(StatementLine(
+                line_id="", account=account, date=dates[k], value_date=values[k], amount=amount,
+                currency=currencies[k], text=join_text(pieces), counterparty_name=name,
+                counterparty_iban=iban.replace(" ", "") if iban_valid(iban) else iban, bank_reference=ref,
+                source_line=lines[k]))
+            kept_balances.append((amount, balances_col[k], currencies[k]))
+        if not out:
+            raise self.error("the table has no movements")
+        balances = self._balance_checks(out, kept_balances, balance_col)
+        return Statement(format=self.fmt_name, lines=assign_ids(out), balances=balances, warnings=self.warnings)
+
+    def _currency_code(self, raw: str, line: int, col: _Column | None) -> str:
+        s = raw.strip()
+        if s in _SYMBOLS:
+            return _SYMBOLS[s]
+        if s == "$":
+            return self.default_currency if self.default_currency in _DOLLAR_CURRENCIES else "USD"
+        code = s.upper()
+        if not money.is_known_currency(code):
+            where = f"column {col.label()}: " if col else ""
+            raise self.error(f"{where}{s!r} is not an ISO 4217 currency code (such as EUR, USD or MXN)", line)
+        return code
+
+    def _amounts(self, block: list[int], lines: list[int], cols: list[_Column],
+                 currencies: list[str]) -> list[int | None]:
+        def cells(c: _Column) -> list[Cell]:
+            return [self.rows[i][c.index] if c.index < len(self.rows[i]) else None for i in block]
+
+        amount_col = next((c for c in cols if c.role == "amount"), None)
+        debit_col = next((c for c in cols if c.role == "debit"), None)
+        credit_col = next((c for c in cols if c.role == "credit"), None)
+        indicator_col = next((c for c in cols if c.role == "indicator"), None)
+        out: list[int | None] = [None] * len(block)
+        if amount_col is not None:
+            out = self._money(cells(amount_col), currencies, amount_col, lines)
+        for c, sign in ((debit_col, -1), (credit_col, 1)):
+            if c is None:
+                continue
+            vals = self._money(cells(c), currencies, c, lines)
+            for k, v in enumerate(vals):
+                if v is not None:
+                    out[k] = (out[k] or 0) + sign * abs(v)
+        if indicator_col is not None and amount_col is not None:
+            signs = self._indicator_signs(cells(indicator_col), lines, indicator_col)
+            out = [None if v is None else (abs(v) * s if s else v) for v, s in zip(out, signs, strict=True)]
+        self._unsigned = amount_col is not None and indicator_col is None and all(v is None or v >= 0 for v in out)
+        return out
+
+    def _indicator_signs(self, cells: list[Cell], lines: list[int], col: _Column) -> list[int]:
+        debit = {"d", "db", "dr", "debe", "debito", "debit", "cargo", "dbit", "soll", "s", "retiro", "withdrawal",
+                 "-", "out", "salida", "egreso", "gasto", "adeudo"}
+        credit = {"h", "a", "cr", "haber", "credito", "credit", "abono", "crdt", "haben", "deposito", "deposit",
+                  "+", "in", "entrada", "ingreso"}
+        values = [normalize_header(_text(v)) or _text(v) for v in cells]
+        letters = {v for v in values if v}
+        out: list[int] = []
+        for k, v in enumerate(values):
+            if not v:
+                out.append(0)
+            elif v == "c":
+                out.append(-1 if "a" in letters and "d" not in letters else 1)
+            elif v in debit:
+                out.append(-1)
+            elif v in credit:
+                out.append(1)
+            else:
+                raise self.error(f"column {col.label()}: {_text(cells[k])!r} is neither a debit (D, Debe, Cargo, "
+                                 "Debit) nor a credit (H, Haber, Abono, Credit)", lines[k])
+        return out
+
+    # -------------------------------------------------------------- balances
+
+    def _balance_checks(self, out: list[StatementLine], kept: list[tuple[int, int | None, str]],
+                        balance_col: _Column | None) -> list[AccountBalances]:
+        currencies = {c for _, _, c in kept}
+        account = out[0].account if len({ln.account for ln in out}) == 1 else ""
+        balances: list[AccountBalances] = []
+        if len(currencies) != 1:
+            return balances
+        cur = currencies.pop()
+        opening = closing = None
+        if balance_col is not None:
+            amounts = [a for a, _, _ in kept]
+            bals = [b for _, b, _ in kept]
+            direction = None
+            if self._unsigned and len(kept) > 1:
+                signed = _sign_from_balance(amounts, bals)
+                if signed is not None:
+                    amounts, direction = signed
+                    for k, a in enumerate(amounts):
+                        out[k] = dataclasses.replace(out[k], amount=a)
+                    edge = out[0] if direction == "asc" else out[-1]
+                    self.warnings.append(
+                        f"column {balance_col.label()}: the amounts carry no sign, so debits and credits were told "
+                        f"apart by the running balance; the sign of {self.unit} {edge.source_line} could not be "
+                        "checked that way and was read as a credit")
+            if direction is None:
+                direction = _running_fit(amounts, bals, tolerant=True)
+            if direction is not None:
+                self._report_breaks(out, amounts, bals, direction, cur)
+                if direction == "asc":
+                    first_b, last_b = bals[0], bals[-1]
+                    opening = None if first_b is None else first_b - amounts[0]
+                    closing = last_b
+                else:
+                    opening = None if bals[-1] is None else bals[-1] - amounts[-1]
+                    closing = bals[0]
+            else:
+                self.warnings.append(f"column {balance_col.label()}: the balances do not follow from the amounts "
+                                     "in either order; they were not used")
+        stated_o = self._stated(self.stated_opening, cur)
+        stated_c = self._stated(self.stated_closing, cur)
+        if stated_o is not None or stated_c is not None:
+            opening = stated_o if stated_o is not None else opening
+            closing = stated_c if stated_c is not None else closing
+        if opening is None and closing is None:
+            return balances
+        dates = [ln.date for ln in out]
+        bal = AccountBalances(account=account, currency=cur, opening=opening, closing=closing,
+                              opening_date=min(dates), closing_date=max(dates))
+        balances.append(bal)
+        w = balance_warning(bal, sum(ln.amount for ln in out), "the statement")
+        if w:
+            self.warnings.append(w)
+        return balances
+
+    def _stated(self, found: tuple[str, int] | None, cur: str) -> int | None:
+        if found is None:
+            return None
+        text, line = found
+        t, _ = _split_currency(text)
+        try:
+            return money.parse_money(t, cur, money.detect_decimal_comma([t]) if money.detect_decimal_comma([t])
+                                     is not None else self.decimal_hint)
+        except money.MoneyError:
+            self.warnings.append(f"{self.unit} {line}: the stated balance {text!r} could not be read")
+            return None
+
+    def _report_breaks(self, out: list[StatementLine], amounts: list[int], bals: list[int | None], direction: str,
+                       cur: str) -> None:
+        breaks: list[int] = []
+        for k in range(1, len(amounts)):
+            if direction == "asc":
+                prev, now, amt, at = bals[k - 1], bals[k], amounts[k], k
+            else:
+                prev, now, amt, at = bals[k], bals[k - 1], amounts[k - 1], k - 1
+            if prev is None or now is None:
+                continue
+            if prev + amt != now:
+                breaks.append(at)
+        for at in breaks[:5]:
+            b = bals[at]
+            self.warnings.append(f"{self.unit} {out[at].source_line}: the running balance "
+                                 f"{fmt(b, cur) if b is not None else ''} does not follow from the previous balance "
+                                 "and this amount; a movement may be missing or wrong")
+        if len(breaks) > 5:
+            self.warnings.append(f"… and {len(breaks) - 5} more rows whose running balance does not follow")
+
+
+def _running_fit(amounts: list[int | None], bals: list[int | None], tolerant: bool = False) -> str | None:
+    """``asc`` if balance[i] = balance[i-1] + amount[i] (oldest first), ``desc`` if the rows go newest first,
+    None when the column is not a running balance of the amounts (80 % of the steps must agree)."""
+    asc = desc = steps = 0
+    for k in range(1, len(amounts)):
+        a0, a1, b0, b1 = amounts[k - 1], amounts[k], bals[k - 1], bals[k]
+        if b0 is None or b1 is None:
+            continue
+        steps += 1
+        if a1 is not None and b0 + a1 == b1:
+            asc += 1
+        if a0 is not None and b1 + a0 == b0:
+            desc += 1
+    if steps == 0:
+        return None
+    need = 0.8 * steps if not tolerant else 0.5 * steps
+    if asc >= desc and asc >= need and asc > 0:
+        return "asc"
+    if desc > asc and desc >= need:
+        return "desc"
+    return None
+
+
+def _abs_fit(amounts: list[int | None], bals: list[int | None]) -> bool:
+    """True when unsigned amounts equal the balance's steps (in 80 % of the steps, either order)."""
+    if any(a is not None and a < 0 for a in amounts):
+        return False
+    asc = desc = steps = 0
+    for k in range(1, len(amounts)):
+        a0, a1, b0, b1 = amounts[k - 1], amounts[k], bals[k - 1], bals[k]
+        if b0 is None or b1 is None:
+            continue
+        steps += 1
+        asc += a1 is not None and abs(b1 - b0) == a1
+        desc += a0 is not None and abs(b0 - b1) == a0
+    return steps > 0 and max(asc, desc) >= 0.8 * steps and any(
+        b1 is not None and b0 is not None and b1 < b0 for b0, b1 in zip(bals, bals[1:], strict=False))
+
+
+def _sign_from_balance(amounts: list[int], bals: list[int | None]) -> tuple[list[int], str] | None:
+    """Unsigned amounts signed by the running balance's steps (banks that export ``Importe`` without sign)."""
+    best: tuple[int, list[int], str] | None = None
+    for direction in ("asc", "desc"):
+        signed = list(amounts)
+        hits = 0
+        for k in range(len(amounts)):
+            if direction == "asc" and k > 0 and bals[k] is not None and bals[k - 1] is not None:
+                delta = bals[k] - bals[k - 1]  # type: ignore[operator]
+            elif direction == "desc" and k < len(amounts) - 1 and bals[k] is not None and bals[k + 1] is not None:
+                delta = bals[k] - bals[k + 1]  # type: ignore[operator]
+            else:
+                continue
+            if abs(delta) == amounts[k]:
+                signed[k] = delta
+                hits += 1
+        if best is None or hits > best[0]:
+            best = (hits, signed, direction)
+    if best is None or best[0] < 0.8 * (len(amounts) - 1) or not any(a < 0 for a in best[1]):
+        return None
+    return best[1], best[2]
+
+
+def _cell_date(v: Cell, day_first: bool, header_is_date: bool) -> dt.date | None:
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if header_is_date and 20000 < v < 80000 and float(v).is_integer():
+            return dt.date(1899, 12, 30) + dt.timedelta(days=int(v))
+        v = _text(v)
+    if not isinstance(v, str):
+        return None
+    s = v.strip()
+    parsed = parse_date_text(s, day_first)
+    if parsed is not None:
+        return parsed.date()
+    m = _month_date(s)
+    if m is not None:
+        return m
+    if header_is_date and re.fullmatch(r"(19|20)\d{6}", s):
+        try:
+            return dt.date(int(s[:4]), int(s[4:6]), int(s[6:]))
+        except ValueError:
+            return None
+    return None
+
+
+def read_rows(rows: list[list[Cell]], lines: list[int], *, fmt_name: str, default_currency: str = "EUR",
+              unit: str = "line", decimal_hint: bool | None = None, source: str = "") -> Statement:
+    """A statement from a table of cells (strings, numbers, dates). ``lines`` numbers each row for messages."""
+    return _Table(rows, lines, fmt_name=fmt_name, default_currency=default_currency, unit=unit,
+                  decimal_hint=decimal_hint, source=source).read()
