@@ -423,7 +423,7 @@ _TEXTS: tuple[tuple[str, str, str, str], ...] = (
 def default_templates() -> pd.DataFrame:
     """The default reminder texts as a typed Templates frame: one row per level template and language."""
     return make_frame(TEMPLATES, [
-        {"template": key, "language": lang, "subject": _t(lang, subject), "body": _t(lang, body)}
+        {"template": key, "language": lang, "subject": _t(lang, subject).strip(), "body": _t(lang, body).strip()}
         for key, lang, subject, body in _TEXTS
     ])
 
