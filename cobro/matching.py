@@ -58,6 +58,7 @@ import datetime as dt
 import hashlib
 import heapq
 import re
+import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ from . import money
 from .balances import invoice_balances
 from .bank.base import StatementLine
 from .ledger import Ledger, Problem, make_frame
-from .schema import MATCHES, PAYMENTS, strip_accents
+from .schema import MATCHES, PAYMENTS
 
 __all__ = [
     "Alternative", "Allocation", "MatchIndex", "MatchResult", "Proposal", "allocate", "applied_line_ids",
@@ -115,17 +116,24 @@ _TOKEN_SPLIT = re.compile(r"[\s|()\[\]{}<>\"]+")
 _WORD_RE = re.compile(r"[A-Z0-9&]+")
 _IBAN_RE = re.compile(r"\b([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?)\b")
 _NONALNUM = re.compile(r"[^A-Z0-9]")
+_DIGITS_RE = re.compile(r"[0-9]+")
+_LEADZ_RE = re.compile(r"(?<![0-9])0+(?=[0-9])")
+_SERIES_RE = re.compile(r"^[^0-9]*?([A-Z]+)[^A-Z0-9]*[0-9]")
 
 _MAX_SUBSET_POOL = 20  # oldest open invoices of one customer searched for exact subsets
 _MAX_SUBSET_SIZE = 4
-_NAME_POSTING_CAP = 600  # a word shared by more customers than this is not used to select candidates
-_NAME_CANDIDATES = 400
+_NAME_POSTING_CAP = 150  # a lone shared word selects candidates only when at most this many customers have it
+_NAME_CANDIDATES = 200
 _NAME_STRONG = 90.0
 
 
 def _norm(text: str) -> str:
-    """Upper case, no accents, ordinal signs as spaces (``N.º`` -> ``N. ``)."""
-    return strip_accents(str(text).replace("º", " ").replace("°", " ").replace("ª", " ")).upper()
+    """Upper case, no accents, ordinal signs as spaces (``N.º`` -> ``N. ``); other non-ASCII letters dropped."""
+    s = str(text)
+    if s.isascii():
+        return s.upper()
+    s = s.replace("º", " ").replace("°", " ").replace("ª", " ")
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii").upper()
 
 
 def _strip_zeros(d: str) -> str:
@@ -376,6 +384,7 @@ class _Evidence:
     names: list[tuple[int, float, float]] = field(default_factory=list)  # (customer pos, score, tiebreak)
     name_unambiguous: bool = False
     digit_grams: tuple[str, ...] = ()
+    queries: tuple[str, ...] = ()  # normalized name queries (counterparty, text)
 
 
 @dataclass
@@ -442,34 +451,12 @@ class MatchIndex:
 
         # Reference indexes over every invoice (a paid one still identifies its customer).
         self.compact: dict[str, list[tuple[int, str]]] = {}
-        self.digits: dict[str, list[tuple[int, str, int, str]]] = {}  # key -> (idx, series, ndigits, source)
+        # digit key -> (idx, series letters, significant digits, source, digits as written)
+        self.digits: dict[str, list[tuple[int, str, int, str, str]]] = {}
         self.max_groups = 1
-        self.inv_digit_forms: list[tuple[str, ...]] = []
-        for i, (iid, ref) in enumerate(zip(self.inv_ids, self.inv_refs, strict=True)):
-            forms: list[str] = []
-            for source, text in (("id", iid), ("reference", ref)):
-                if not text:
-                    continue
-                t = _norm(text)
-                comp = _NONALNUM.sub("", t)
-                if len(comp) >= 3 and (len(comp) >= 5 or any(ch.isdigit() for ch in comp)):
-                    self.compact.setdefault(comp, []).append((i, source))
-                groups = _GROUP_RE.findall(t)
-                series = ""
-                digit_groups: list[str] = []
-                for g in groups:
-                    if g.isdigit():
-                        digit_groups.append(g)
-                    elif not digit_groups:
-                        series = g
-                if digit_groups:
-                    key = "/".join(_strip_zeros(d) for d in digit_groups)
-                    nd = sum(len(_strip_zeros(d)) for d in digit_groups)
-                    self.digits.setdefault(key, []).append((i, series, nd, source))
-                    self.max_groups = max(self.max_groups, min(len(digit_groups), 6))
-                    forms.append("".join(digit_groups))
-                    forms.append(key.replace("/", ""))
-            self.inv_digit_forms.append(tuple(dict.fromkeys(forms)))
+        self.inv_forms: list[tuple[str, ...]] = [()] * len(self.inv_ids)  # digit strings for typo matching
+        for source, texts in (("id", self.inv_ids), ("reference", self.inv_refs)):
+            self._index_identifiers(source, texts)
 
         # Customers: tax ids, IBANs, names.
         self.tax: dict[str, list[int]] = {}
@@ -496,12 +483,38 @@ class MatchIndex:
             self.name_norm.append(" ".join(words))
             for w in set(words):
                 self.word_index.setdefault(w, []).append(i)
+        self.word_sets = {w: frozenset(v) for w, v in self.word_index.items()}
+        self._pair_cap = max(2000, len(self.cust_ids) // 10)
 
         # Lines already applied.
         self.applied_ids = applied_line_ids(ledger)
         self.applied_content = _applied_content(ledger.payments)
         self.remaining: list[int] = list(self.balance)
         return self
+
+    def _index_identifiers(self, source: str, texts: list[str]) -> None:
+        """Compact and digit-key entries for every invoice number / reference."""
+        compact = self.compact
+        digits = self.digits
+        forms = self.inv_forms
+        for i, text in enumerate(texts):
+            if not text:
+                continue
+            t = text.upper() if text.isascii() else _norm(text)
+            comp = _NONALNUM.sub("", t)
+            raw_groups = _DIGITS_RE.findall(comp and t)
+            if len(comp) >= 5 or (len(comp) >= 3 and raw_groups):
+                compact.setdefault(comp, []).append((i, source))
+            if not raw_groups:
+                continue
+            rw = "".join(raw_groups)
+            key = _LEADZ_RE.sub("", "/".join(raw_groups))
+            flat = key.replace("/", "")
+            m = _SERIES_RE.match(t)
+            digits.setdefault(key, []).append((i, m.group(1) if m else "", len(flat), source, rw))
+            if len(raw_groups) > self.max_groups:
+                self.max_groups = min(len(raw_groups), 6)
+            forms[i] = forms[i] + ((rw, flat) if rw != flat else (rw,))
 
     # -------------------------------------------------------------------------- evidence
     def fee_tolerance(self, currency: str, expected: int) -> int:
@@ -563,7 +576,7 @@ class MatchIndex:
                         grams.append("".join(raw[a:a + n]))
                         grams.append("".join(groups[a:a + n]))
                 is_date = not prefix and len(groups) == 3 and all(tight[1:]) and _looks_like_date(groups)
-                found = self._scan_digits(groups, tight, prefix, hits, loc, only_full=is_date)
+                found = self._scan_digits(groups, tight, prefix, hits, loc, only_full=is_date, raw=raw)
                 loc += 1
                 if found:
                     last_prefix = prefix
@@ -572,7 +585,7 @@ class MatchIndex:
         return hits, tuple(dict.fromkeys(g for g in grams if len(g) >= 4))
 
     def _scan_digits(self, groups: list[str], tight: list[bool], prefix: str, hits: list[_Hit], loc: int,
-                     only_full: bool = False) -> bool:
+                     only_full: bool = False, raw: list[str] | None = None) -> bool:
         m = len(groups)
         pos = 0
         any_hit = False
@@ -593,8 +606,10 @@ class MatchIndex:
             key = "/".join(groups[pos:pos + best])
             whole = (pos == 0 or not tight[pos]) and (pos + best == m or not tight[pos + best])
             pfx = prefix if (pos == 0 or prev_hit) else ""
-            for idx, series, nd, source in self.digits[key]:
-                q = _grade(pfx, series, whole, best, nd)
+            written = "".join(raw[pos:pos + best]) if raw else ""
+            for idx, series, nd, source, as_written in self.digits[key]:
+                # Zeros copied as written (000083) make a short number as distinctive as a long one.
+                q = _grade(pfx, series, whole, best, max(nd, len(written)) if written == as_written else nd)
                 if q > 0:
                     hits.append(_Hit(idx, q, loc * 64 + pos, source))
                     any_hit = True
@@ -627,18 +642,26 @@ class MatchIndex:
         if line.counterparty_name.strip():
             queries.append(_name_words(line.counterparty_name))
         queries.append(_name_words(line.text))
+        ev.queries = tuple(" ".join(q) for q in queries if q)
         words = {w for q in queries for w in q}
-        usable = sorted((w for w in words if w in self.word_index and len(self.word_index[w]) <= _NAME_POSTING_CAP),
-                        key=lambda w: (len(self.word_index[w]), w))
-        cands: dict[int, None] = {}
-        for w in usable:
-            for c in self.word_index[w]:
-                cands[c] = None
-            if len(cands) >= _NAME_CANDIDATES:
-                break
+        index = self.word_index
+        limit = self._pair_cap
+        usable = sorted((w for w in words if w in index and len(index[w]) <= limit),
+                        key=lambda w: (len(index[w]), w))[:5]
+        # Customers sharing two of the line's rarer words (set intersections, in C); one word only when rare.
+        cands: set[int] = set()
+        for a in range(len(usable)):
+            for b in range(a + 1, len(usable)):
+                cands |= self.word_sets[usable[a]] & self.word_sets[usable[b]]
+        if not cands:
+            for w in usable[:2]:
+                if len(index[w]) <= _NAME_POSTING_CAP:
+                    cands |= self.word_sets[w]
+        if len(cands) > _NAME_CANDIDATES:
+            cands = set(sorted(cands)[:_NAME_CANDIDATES])
         if not cands:
             return
-        pool = list(cands)
+        pool = sorted(cands)
         choices = [self.name_norm[c] for c in pool]
         scores: dict[int, tuple[float, float]] = {}
         for q in queries:
@@ -661,6 +684,12 @@ class MatchIndex:
                                         and set(self.name_words[c]) < set(self.name_words[best_c])):
                     ev.name_unambiguous = False
                     break
+
+    def name_score(self, ev: _Evidence, customer: int) -> float:
+        """How well the line's payer name / text fits ``customer``'s name (0-100)."""
+        if customer < 0 or not ev.queries or not self.name_norm[customer]:
+            return 0.0
+        return max(float(fuzz.token_set_ratio(q, self.name_norm[customer])) for q in ev.queries)
 
     def evidence(self, line: StatementLine) -> _Evidence:
         t = _norm(line.text + " | " + line.bank_reference) if line.bank_reference else _norm(line.text)
@@ -752,6 +781,12 @@ class MatchIndex:
         weak_refs = {i: q for i, q in grade.items() if q < 0.93
                      and (self.inv_cust[i] in strong or rem[i] == amount
                           or (name_best is not None and self.inv_cust[i] == name_best[0]))}
+        if strong_refs:
+            # A short number next to strong ones ("FRAS F-2024-00300, 63") joins them when the amount agrees.
+            custs = {self.inv_cust[i] for i in strong_refs}
+            extra = {i: q for i, q in grade.items() if q < 0.93 and self.inv_cust[i] in custs}
+            if extra and sum(rem[i] for i in strong_refs) + sum(rem[i] for i in extra) == amount:
+                strong_refs = {**strong_refs, **{i: 0.93 for i in extra}}
         refs = strong_refs or weak_refs
         if refs:
             return self._decide_refs(line, refs, strong, reasons_c, ev, rem, bool(strong_refs))
@@ -772,7 +807,7 @@ class MatchIndex:
             unambiguous = True
             codes = list(strong_codes)
             if name_best is not None and name_best[1] >= _NAME_STRONG and name_best[0] != customer \
-                    and self.name_norm[name_best[0]] != self.name_norm[customer]:
+                    and self.name_norm[name_best[0]] != self.name_norm[customer] and self.name_score(ev, customer) < 70:
                 unambiguous = False
                 cust_reason += " " + _t(loc, "conflict", name=self._name_of(name_best[0]))
         elif len(strong) > 1:
@@ -783,8 +818,16 @@ class MatchIndex:
             codes = list(strong_codes)
         elif name_best is not None and name_best[1] >= 80:
             customer = name_best[0]
-            cust_reason = _t(loc, "name", name=self._name_of(customer), score=int(round(name_best[1])))
+            score = name_best[1]
             unambiguous = ev.name_unambiguous
+            if not self._amount_fits(customer, cur, amount, rem):
+                # Similar names (word order, a misspelling, a shorter name): the one whose balances fit wins.
+                near_names = [(c, sc) for c, sc, _ in ev.names[1:6] if sc >= max(80.0, score - 10)]
+                fits = [(c, sc) for c, sc in near_names if self._amount_fits(c, cur, amount, rem)]
+                if len(fits) == 1:
+                    customer, score = fits[0]
+                    unambiguous = False
+            cust_reason = _t(loc, "name", name=self._name_of(customer), score=int(round(score)))
             codes = ["name"]
         if not ref_paid and customer < 0 and not strong:
             return self._amount_only(line, rem, ev)
@@ -797,6 +840,23 @@ class MatchIndex:
             codes.append("reference_paid")
             unambiguous = False
         return self._decide_customer(line, customer, unambiguous, reasons, codes, rem, ev)
+
+    def _amount_fits(self, customer: int, cur: str, amount: int, rem: Sequence[int]) -> bool:
+        """True when ``amount`` is one open balance of the customer or the sum of its oldest ones."""
+        run = 0
+        for i in self.open_by.get((customer, cur), ()):
+            r = rem[i]
+            if r <= 0:
+                continue
+            if r == amount:
+                return True
+            if run >= 0:
+                run += r
+                if run == amount:
+                    return True
+                if run > amount:
+                    run = -1
+        return False
 
     def _decide_refs(self, line: StatementLine, refs: dict[int, float], strong: list[int],
                      reasons_c: dict[int, str], ev: _Evidence, rem: Sequence[int], strong_grade: bool) -> _Choice:
@@ -830,11 +890,31 @@ class MatchIndex:
             reasons[0] = _t(loc, "ref_weak", ids=self._ids(idxs))
         codes = ["reference" if strong_grade else "reference_weak"]
         conflict = bool(strong) and customer not in strong
+        name_best = ev.names[0] if ev.names else None
+        same_name = name_best is not None and self.name_norm[name_best[0]] == self.name_norm[customer]
         if conflict:
             reasons.append(_t(loc, "conflict", name=self._name_of(strong[0])))
         elif customer in strong:
             codes.append("tax_id" if customer in ev.tax else "iban")
+        own = self.name_score(ev, customer)
+        if not conflict and customer not in strong and name_best is not None and name_best[1] >= _NAME_STRONG \
+                and not same_name and own < 70:
+            conflict = True  # the payer's name says another customer: a mistyped number that hits another invoice?
+            reasons.append(_t(loc, "conflict", name=self._name_of(name_best[0])))
+        # Corroboration: the customer of the invoices is also named, or its tax id / IBAN is on the line.
+        corroborated = customer in strong or own >= 80
         total = sum(rem[i] for i in idxs)
+        if amount != total and not (total - self.fee_tolerance(cur, total) <= amount < total):
+            # Not the referenced amount: a one-edit reference to an invoice of exactly this amount is
+            # the likelier story (a typo that happens to hit another number).
+            near = self._near_reference(line, ev, rem, strong, exact_only=True)
+            if near is not None and not set(near.idxs) & set(idxs):
+                near.auto = False
+                near.confidence = 0.75
+                near.reasons.append(_t(loc, "several"))
+                near.alternatives.insert(0, Alternative(tuple(self.inv_ids[i] for i in idxs), self.cust_ids[customer]
+                                                        if customer >= 0 else "", 0.5, reasons[0]))
+                return near
         tol = self.fee_tolerance(cur, total)
         auto_ok = strong_grade and not conflict and not ambiguous
         conf = 0.99 if min_q >= 1.0 else (0.97 if min_q >= 0.97 else (0.94 if min_q >= 0.93 else 0.7))
@@ -854,7 +934,8 @@ class MatchIndex:
                     return _Choice(chosen_idxs, customer, conf - 0.1, reasons, False, tuple(codes + ["subset"]),
                                    alternatives)
             reasons.append(_t(loc, "partial", amount=self._fmt(amount, cur), total=self._fmt(total, cur)))
-            return _Choice(idxs, customer, conf - 0.1, reasons, auto_ok and min_q >= 0.97 and len(idxs) == 1,
+            return _Choice(idxs, customer, conf - 0.1, reasons,
+                           auto_ok and min_q >= 0.97 and len(idxs) == 1 and corroborated,
                            tuple(codes + ["partial"]), alternatives)
         # More than the referenced invoices: the rest may pay other invoices of the customer, else an advance.
         excess = amount - total
@@ -867,11 +948,11 @@ class MatchIndex:
             return _Choice(sorted(idxs + extra), customer, conf - 0.15, reasons, False, tuple(codes + ["subset"]),
                            alternatives)
         reasons.append(_t(loc, "over", excess=self._fmt(excess, cur)))
-        return _Choice(idxs, customer, conf - 0.1, reasons, auto_ok and min_q >= 0.97, tuple(codes + ["over"]),
-                       alternatives)
+        return _Choice(idxs, customer, conf - 0.1, reasons, auto_ok and min_q >= 0.97 and corroborated,
+                       tuple(codes + ["over"]), alternatives)
 
-    def _near_reference(self, line: StatementLine, ev: _Evidence, rem: Sequence[int], strong: list[int]
-                        ) -> _Choice | None:
+    def _near_reference(self, line: StatementLine, ev: _Evidence, rem: Sequence[int], strong: list[int],
+                        exact_only: bool = False) -> _Choice | None:
         if not ev.digit_grams:
             return None
         amount = int(line.amount)
@@ -880,15 +961,16 @@ class MatchIndex:
         for i in self.by_amount.get((cur, amount), ()):
             if rem[i] == amount:
                 pool[i] = None
-        for c in strong[:3] + ([ev.names[0][0]] if ev.names else []):
-            for i in self.open_by.get((c, cur), ())[:200]:
-                if rem[i] > 0:
-                    pool[i] = None
+        if not exact_only:
+            for c in strong[:3] + ([ev.names[0][0]] if ev.names else []):
+                for i in self.open_by.get((c, cur), ())[:200]:
+                    if rem[i] > 0:
+                        pool[i] = None
         if not pool:
             return None
         found: list[int] = []
         for i in pool:
-            forms = [f for f in self.inv_digit_forms[i] if len(f) >= 5]
+            forms = [f for f in self.inv_forms[i] if len(f) >= 5]
             if any(OSA.distance(f, g, score_cutoff=1) <= 1 for f in forms for g in ev.digit_grams
                    if abs(len(f) - len(g)) <= 1):
                 found.append(i)
