@@ -324,6 +324,8 @@ class TemplateProblem:
         where = [sheet]
         if self.row:
             where.append(f"{'fila' if lang == 'es' else 'row'} {self.row}")
+        if self.sheet == "Levels":
+            where.append(f'{"columna" if lang == "es" else "column"} "{LEVELS.column("template").header(lang)}"')
         if self.sheet == "Templates":
             where.append(f"{'plantilla' if lang == 'es' else 'template'} \"{self.template}\""
                          + (f" ({self.language})" if self.language else ""))
@@ -354,6 +356,7 @@ class Block:
     rows: list[list[str]] = field(default_factory=list)
     marker: str = ""
     bold: bool = False
+    group: int = 0  # list items of the same (outermost) list share a group
 
 
 _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "blockquote", "section",
@@ -376,6 +379,7 @@ class _BlockParser(HTMLParser):
         self.cell_span = 1
         self.href: list[str | None] = []
         self.heading = False
+        self.list_group = 0
 
     # text accumulation ------------------------------------------------------------------------------
     def _sink(self) -> list[str]:
@@ -397,7 +401,7 @@ class _BlockParser(HTMLParser):
         if not text:
             return
         if self.li_marker is not None:
-            self.blocks.append(Block("li", text, marker=self.li_marker))
+            self.blocks.append(Block("li", text, marker=self.li_marker, group=self.list_group))
             self.li_marker = None
         elif self.heading:
             self.blocks.append(Block("h", text, bold=True))
@@ -439,6 +443,8 @@ class _BlockParser(HTMLParser):
         elif tag in _BLOCK_TAGS:
             self._flush()
             if tag in ("ul", "ol"):
+                if not self.lists:
+                    self.list_group += 1
                 self.lists.append([tag, 0])
             elif tag == "li":
                 if self.lists and self.lists[-1][0] == "ol":
@@ -545,7 +551,7 @@ def _table_text(rows: list[list[str]]) -> str:
 def blocks_to_text(blocks: Sequence[Block]) -> str:
     """Plain text of blocks: paragraphs separated by a blank line, list items one per line, tables as rows."""
     out: list[str] = []
-    prev: str | None = None
+    prev: Block | None = None
     for b in blocks:
         if b.kind == "li":
             indent = " " * len(b.marker)
@@ -557,9 +563,10 @@ def blocks_to_text(blocks: Sequence[Block]) -> str:
         else:
             piece = b.text
         if out:
-            out.append("\n" if (b.kind == "li" and prev == "li") else "\n\n")
+            same_list = b.kind == "li" and prev is not None and prev.kind == "li" and prev.group == b.group
+            out.append("\n" if same_list else "\n\n")
         out.append(piece)
-        prev = b.kind
+        prev = b
     return "".join(out).strip() + "\n" if out else ""
 
 
@@ -793,7 +800,7 @@ def _check_template_set(ts: TemplateSet, ledger: Ledger) -> list[Problem | Templ
         if channel == "email":
             email_keys.add(_norm_key(key))
         if channel in CHANNELS_NEEDING_TEMPLATE and not ts.has(key):
-            problems.append(TemplateProblem(key, "", "missing", level, "template", None, int(rec.get("_row", 0) or 0),
+            problems.append(TemplateProblem(key, "", "missing", level, "", None, int(rec.get("_row", 0) or 0),
                                             sheet="Levels"))
     for src in ts.sources.values():
         if src.row in broken and any(isinstance(p, TemplateProblem) and p.row == src.row and p.template == src.key
