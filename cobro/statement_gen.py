@@ -326,8 +326,10 @@ def generate_statement(ledger: Ledger, as_of: dt.date, n_lines: int, seed: int =
             return f"{pre} {nm}".strip(), nm
         return pre or "TRANSFERENCIA", nm
 
-    for _ in range(n_lines):
+    while len(lines) < n_lines:
         kind = rng.choices(kinds, weights)[0]
+        if not unused and kind not in ("debit", "unrelated"):
+            kind = "unrelated" if rng.random() < 0.5 else "debit"  # every invoice is paid: only noise is left
         if kind == "debit":
             emit(-rng.randrange(500, 500_000), base_cur, rng.choice(_DEBIT_TEXT), "debit")
             continue
@@ -336,17 +338,16 @@ def generate_statement(ledger: Ledger, as_of: dt.date, n_lines: int, seed: int =
                  counterparty=rng.choice(_PERSONS) if rng.random() < 0.5 else "")
             continue
         if kind == "unrelated_equal":
-            if not unused:
-                continue
             i = rng.choice(unused[-200:] if len(unused) > 200 else unused)
             if i in used:
+                unused.remove(i)
                 continue
             text = rng.choice(_UNRELATED_TEXT + [f"TRANSFERENCIA DE {p}" for p in _PERSONS])
             emit(inv_bal[i], inv_cur[i], text, "unrelated_equal", counterparty=rng.choice(_PERSONS))
             continue
         i = take()
         if i is None:
-            break
+            continue
         c = cust_of[i]
         b = inv_bal[i]
         cur = inv_cur[i]
@@ -392,8 +393,11 @@ def generate_statement(ledger: Ledger, as_of: dt.date, n_lines: int, seed: int =
             if amounts.count(b) > 1 or not cp:
                 emit(b, cur, f"FRA {i}", "exact_ref", c, ((i, b),), counterparty=cp)
             else:
-                emit(b, cur, text if text != "TRANSFERENCIA" else f"TRANSFERENCIA {cp}", kind, c, ((i, b),),
-                     counterparty=cp if rng.random() < 0.7 else "")
+                # The payer's name is in the counterparty field, the text, or both.
+                keep_cp = rng.random() < 0.7
+                if not keep_cp and cp not in text:
+                    text = f"{text} {cp}".strip()
+                emit(b, cur, text, kind, c, ((i, b),), counterparty=cp if keep_cp else "")
         elif kind == "tax_only":
             emit(b, cur, f"PAGO {_fmt_tax(rng, taxes.get(c, ''))}", kind, c, ((i, b),))
         elif kind == "partial" and b <= 2 * tol + 2:
