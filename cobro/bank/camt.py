@@ -166,7 +166,7 @@ class CamtImporter:
             if status and status not in ("BOOK",):
                 pending += 1
                 continue
-            lines.extend(self._entry(ntry, account))
+            lines.extend(self._entry(ntry, account, warnings))
         where = f"statement {stmt_id or '?'} (line {stmt.sourceline})"
         if pending:
             warnings.append(f"{where}: {pending} entries that are not booked (pending or for information) "
@@ -203,7 +203,7 @@ class CamtImporter:
                 warnings.append(f"{where}: the statement's summary says {kind} total {fmt(stated, currency)} "
                                 f"{currency}, but its entries add up to {fmt(got, currency)} {currency}")
 
-    def _entry(self, ntry: etree._Element, account: str) -> list[StatementLine]:
+    def _entry(self, ntry: etree._Element, account: str, warnings: list[str]) -> list[StatementLine]:
         line = ntry.sourceline
         amt_el = _find(ntry, "Amt")
         if amt_el is None:
@@ -222,6 +222,10 @@ class CamtImporter:
         details = [tx for dtl in _kids(ntry, "NtryDtls") for tx in _kids(dtl, "TxDtls")]
         split = self._split_amounts(details, currency, indicator, amount)
         out: list[StatementLine] = []
+        if split is None and len(details) > 1:
+            warnings.append(f"line {line}: the entry's {len(details)} transaction details do not each carry an "
+                                 f"amount adding up to the entry's {fmt(amount, currency)} {currency}; it was kept "
+                                 "as one line with all their texts")
         if split is None:
             out.append(self._line(details, signed, currency, indicator, date, value_date, entry_info, entry_ref,
                                   account, line))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .. import money
+from ..schema import normalize_header
 from ._common import (
     assign_ids,
     balance_warning,
@@ -67,6 +68,7 @@ class _Account:
     start: dt.date
     end: dt.date
     line: int
+    holder: str = ""
     lines: list[StatementLine] = field(default_factory=list)
     debits: list[int] = field(default_factory=list)  # absolute amounts by sign code
     credits: list[int] = field(default_factory=list)
@@ -231,7 +233,8 @@ class N43Importer:
         elif sign != "2" and opening:
             raise StatementError(f"the opening balance's debit/credit code {sign!r} should be 1 (debit) or "
                                  "2 (credit)", i, src)
-        return _Account(account=account, currency=currency, opening=opening, start=start, end=end, line=i)
+        return _Account(account=account, currency=currency, opening=opening, start=start, end=end, line=i,
+                        holder=rec[51:77].strip())
 
     def _movement(self, rec: str, i: int, src: str) -> _Movement:
         if len(rec) < 42:
@@ -281,6 +284,24 @@ class N43Importer:
             pieces += [creditor, remittance, creditor_ref, r2[4:39].strip(), r2[39:74].strip(), debtor]
             name = creditor if amount < 0 else debtor
             reference = creditor_ref
+            extra = [r for code, r, _ in mv.complementary if code not in ("01", "02", "03", "04", "05")]
+            for r in extra:
+                pieces += self._concepts(r)
+        elif first is not None and mv.common == "04" and all(c in recs for c in ("02", "03", "04", "05")):
+            # SEPA credit transfer (Norma 43, 2012 appendix 4): originator, references, remittance information
+            r2, r3, r4, r5 = (recs[c][0] for c in ("02", "03", "04", "05"))
+            originator = first[4:70].strip()
+            sepa_ref = r2[4:39].strip()
+            remittance = (r3[12:80].lstrip() + r4[4:76].rstrip()).strip()
+            pieces += [originator, first[70:80].strip(), remittance, r4[76:80].strip(), r2[39:80].strip(),
+                       r5[4:80].strip()]
+            if sepa_ref.upper() not in ("", "NOTPROVIDED", "NOT PROVIDED"):
+                pieces.append(sepa_ref)
+                reference = sepa_ref
+            m = _TRANSFER_TO.match(originator)
+            name = (m[1].strip() if m else originator) or ""
+            if normalize_header(name) == normalize_header(acct.holder):
+                name = ""
             extra = [r for code, r, _ in mv.complementary if code not in ("01", "02", "03", "04", "05")]
             for r in extra:
                 pieces += self._concepts(r)
