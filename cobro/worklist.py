@@ -1,0 +1,395 @@
+"""The collector's worklist (pure): whom to contact first, why, and what to do.
+
+One row per customer with something overdue, ranked. Each row has a score, a one-line reason a
+person understands ("3 invoices 45–90 days overdue (4,200.00 EUR); promise of 12 May broken") and
+the next action ("call", "send reminder r1", "chase broken promise", "review dispute", "fix
+contact data", …), in Spanish or English.
+
+How the ranking works (documented in the report's ``note`` too):
+
+- Only what can be chased counts: overdue, undisputed invoices (age ≥ 0 by due date), net of the
+  customer's credit notes and advances in the same currency.
+- Amounts are made comparable across currencies by normalizing per currency: ``share`` = the
+  customer's chaseable amount ÷ the mean chaseable amount of the customers who owe something in that
+  currency (1 = a typical debtor there). Amounts of different currencies are never added; only these
+  unit-free shares are.
+- Per currency, ``score = log2(1 + share) × (1 + oldest days overdue / 30)`` (days capped at 360):
+  it grows with age, not only with amount, and anything more than 90 days overdue scores at least
+  4 (as much as a typical debt 90 days overdue), so old small debts do not sink out of sight. A
+  customer's score is the sum over its currencies.
+- A broken promise (promise date + Settings ``promise_grace_days`` passed, promise not fulfilled,
+  still owing) pushes up: ``score × 1.5 + 2``.
+- Shown but not pushed (score × 0.1, always ranked after every customer that needs action, the reason
+  says why): customers paused, in legal proceedings or closed; customers whose overdue invoices are
+  all disputed; a promise to pay not yet due (promise date + grace not passed); a promise kept in
+  the last 14 days; overdue invoices fully covered by the customer's credit notes or advances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import money
+from .aging import KINDS, _open_arrays, _order
+from .balances import as_timestamp, group_sum
+from .ledger import Ledger
+
+KEPT_PROMISE_HOLD_DAYS = 14
+OLD_DAYS = 90
+OLD_FLOOR = 4.0
+AGE_CAP = 360
+HELD_FACTOR = 0.1
+
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
+}
+
+_ACTIONS = {
+    "chase_promise": ("chase broken promise", "reclamar promesa incumplida"),
+    "fix_contact": ("fix contact data", "corregir datos de contacto"),
+    "call": ("call", "llamar"),
+    "send_reminder": ("send reminder {level}", "enviar recordatorio {level}"),
+    "send_letter": ("send letter", "enviar carta"),
+    "send_whatsapp": ("send WhatsApp message", "enviar WhatsApp"),
+    "review_dispute": ("review dispute", "revisar disputa"),
+    "wait_promise": ("wait for the promised payment", "esperar el pago prometido"),
+    "on_hold": ("none: {status}", "ninguna: {status}"),
+    "apply_credit": ("apply credit to invoices", "aplicar el saldo a favor a las facturas"),
+}
+
+_TEXT = {
+    "overdue_1": ("1 invoice {a} days overdue ({amounts})", "1 factura vencida hace {a} días ({amounts})"),
+    "overdue_n_same": ("{n} invoices {a} days overdue ({amounts})", "{n} facturas vencidas hace {a} días ({amounts})"),
+    "overdue_n": ("{n} invoices {a}–{b} days overdue ({amounts})",
+                  "{n} facturas vencidas hace {a}–{b} días ({amounts})"),
+    "disputed_1": ("1 invoice in dispute ({amounts})", "1 factura en disputa ({amounts})"),
+    "disputed_n": ("{n} invoices in dispute ({amounts})", "{n} facturas en disputa ({amounts})"),
+    "broken": ("promise of {date} broken", "promesa del {date} incumplida"),
+    "pending": ("promised to pay by {date}", "prometió pagar el {date}"),
+    "kept": ("promise of {date} kept", "promesa del {date} cumplida"),
+    "no_contact": ("no email or phone", "sin email ni teléfono"),
+    "no_email": ("no email address", "sin email"),
+    "last_level": ("last reminder {level}", "último recordatorio {level}"),
+    "ladder_done": ("automatic reminders finished", "recordatorios automáticos terminados"),
+    "covered": ("covered by credit notes/advances ({amounts})", "cubierto por abonos/anticipos ({amounts})"),
+    "paused": ("customer paused", "cliente en pausa"),
+    "legal": ("customer in legal proceedings", "cliente en vía legal"),
+    "closed": ("customer closed", "cliente cerrado"),
+    "note": (
+        "Ranked by a score that grows with age and amount: per currency log2(1 + share) × (1 + oldest days "
+        "overdue / 30), share = chaseable overdue ÷ the mean of that currency's debtors (currencies are never "
+        "added, only these shares); at least 4 beyond 90 days; broken promises × 1.5 + 2; disputes, paused/"
+        "legal customers and kept promises are listed last at a tenth of their score.",
+        "Orden por una puntuación que crece con la antigüedad y el importe: por moneda log2(1 + cuota) × (1 + días "
+        "de retraso de la más antigua / 30), cuota = vencido reclamable ÷ la media de los deudores de esa moneda "
+        "(las monedas nunca se suman, solo estas cuotas); al menos 4 a partir de 90 días; promesas incumplidas "
+        "× 1,5 + 2; disputas, clientes en pausa/vía legal y promesas cumplidas van al final con una décima parte "
+        "de su puntuación.",
+    ),
+}
+
+
+def _t(key: str, locale: str, **kw: object) -> str:
+    return _TEXT[key][1 if locale == "es" else 0].format(**kw)
+
+
+def action_label(action: str, locale: str = "en", level: str = "", status: str = "") -> str:
+    """The next action as a person reads it (``send_reminder``, ``r1`` -> "send reminder r1")."""
+    text = _ACTIONS[action][1 if locale == "es" else 0]
+    return " ".join(text.format(level=level, status=status).split())
+
+
+def _date(day: dt.date, as_of: dt.date, locale: str) -> str:
+    names = _MONTHS["es" if locale == "es" else "en"]
+    text = f"{day.day} {names[day.month - 1]}"
+    return text if day.year == as_of.year else f"{text} {day.year}"
+
+
+@dataclass(frozen=True)
+class WorklistItem:
+    """One customer to contact. Amounts are per currency, in minor units."""
+
+    rank: int
+    customer_id: str
+    name: str
+    score: float
+    held: bool  # shown but not pushed
+    action: str  # code: chase_promise, fix_contact, call, send_reminder, send_letter, send_whatsapp, …
+    next_action: str  # the action as a person reads it, localized
+    level: str  # the reminder level the action refers to ("" when none)
+    reason: str
+    oldest_days: int
+    invoices: int  # overdue undisputed invoices
+    overdue: dict[str, int] = field(default_factory=dict)  # chaseable (net of credits) per currency
+    outstanding: dict[str, int] = field(default_factory=dict)  # all open items per currency
+    collector: str = ""
+    promise: str = ""  # "", "pending", "kept", "broken"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rank": self.rank, "customer_id": self.customer_id, "name": self.name, "collector": self.collector,
+                "score": round(self.score, 2), "held": self.held, "action": self.action,
+                "next_action": self.next_action, "level": self.level, "reason": self.reason,
+                "oldest_days": self.oldest_days, "invoices": self.invoices, "promise": self.promise,
+                "overdue": {c: money.format_decimal(v, c) for c, v in self.overdue.items()},
+                "outstanding": {c: money.format_decimal(v, c) for c, v in self.outstanding.items()}}
+
+
+@dataclass(frozen=True)
+class WorklistReport:
+    as_of: dt.date
+    locale: str
+    rows: tuple[WorklistItem, ...]
+    note: str
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        cols = ["rank", "customer_id", "name", "score", "held", "action", "next_action", "level", "reason",
+                "oldest_days", "invoices", "promise", "collector"]
+        f = pd.DataFrame([[getattr(r, c) for c in cols] for r in self.rows], columns=cols)
+        f["overdue"] = ["; ".join(money.format_money(v, c, self.locale) for c, v in r.overdue.items())
+                        for r in self.rows]
+        return f
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"as_of", "locale", "note", "rows": [{rank, customer_id, name, collector, score, held, action,
+        next_action, level, reason, oldest_days, invoices, promise, overdue: {cur: "1.00"},
+        outstanding: {cur: "1.00"}}]}``."""
+        return {"as_of": self.as_of.isoformat(), "locale": self.locale, "note": self.note,
+                "rows": [r.to_json() for r in self.rows]}
+
+
+def _ladder(ledger: Ledger) -> list[tuple[str, int, str, bool]]:
+    lv = ledger.levels
+    if lv.empty:
+        return []
+    days = lv["days"].astype("Int64").fillna(0).astype(np.int64).to_numpy()
+    rows = [(str(k), int(d), str(c or "email"), bool(s)) for k, d, c, s in
+            zip(lv["level"], days, lv["channel"], lv["stop"], strict=True) if str(k)]
+    return sorted(rows, key=lambda r: r[1])
+
+
+def _promises(ledger: Ledger, ts: pd.Timestamp) -> pd.DataFrame:
+    """The latest promise to pay per customer logged up to the as-of date."""
+    c = ledger.contacts
+    if c.empty:
+        return c
+    c = c[(c["outcome"] == "promise") & c["promise_date"].notna() & (c["timestamp"] < ts + pd.Timedelta(days=1))]
+    return c.sort_values("timestamp", kind="stable").drop_duplicates("customer_id", keep="last")
+
+
+def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | None = None) -> WorklistReport:
+    """Customers ranked by whom to contact first (see the module docstring for the rules)."""
+    locale = "es" if (locale or ledger.settings.locale) == "es" else "en"
+    ts = as_timestamp(as_of)
+    day = ts.date()
+    items = _open_arrays(ledger, ts, "due_date", full=True)
+    group, customers, currencies, g_cust, g_cur = _order(items)
+    ng, nc = len(g_cust), len(customers)
+    kind, bal, age = items["kind"], items["balance"], items["age"]
+    is_inv = kind == KINDS[0]
+    disputed = is_inv & (items["status"] == "disputed") & (age >= 0) & (bal > 0)
+    chase = is_inv & (items["status"] != "disputed") & (age >= 0) & (bal > 0)
+    credit = ~is_inv
+
+    gross = group_sum(group[chase], bal[chase], ng)
+    net = gross + group_sum(group[credit], bal[credit], ng)
+    outstanding = group_sum(group, bal, ng)
+    disp_amt = group_sum(group[disputed], bal[disputed], ng)
+    n_chase = np.bincount(g_cust[group[chase]], minlength=nc)
+    n_disp = np.bincount(g_cust[group[disputed]], minlength=nc)
+    max_age = np.full(ng, -1, dtype=np.int64)
+    np.maximum.at(max_age, group[chase], age[chase])
+    c_max = np.full(nc, -1, dtype=np.int64)
+    np.maximum.at(c_max, g_cust[group[chase]], age[chase])
+    c_min = np.full(nc, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(c_min, g_cust[group[chase]], age[chase])
+    d_max = np.full(ng, -1, dtype=np.int64)
+    np.maximum.at(d_max, group[disputed], age[disputed])
+
+    # Per-currency normalization: the mean chaseable amount of the debtors of each currency.
+    ref = np.ones(len(currencies), dtype=np.float64)
+    for k in range(len(currencies)):
+        owing = net[(g_cur == k) & (net > 0)]
+        if len(owing):
+            ref[k] = float(owing.mean())
+
+    def pair_score(amount: int, oldest: int, k: int) -> float:
+        if amount <= 0:
+            return 0.0
+        s = math.log2(1.0 + amount / ref[k]) * (1.0 + min(oldest, AGE_CAP) / 30.0)
+        return max(s, OLD_FLOOR) if oldest > OLD_DAYS else s
+
+    # Reminder levels reached per customer (from Invoices.reminder_level and the Contacts log).
+    ladder = _ladder(ledger)
+    rank_of = {lv[0]: i for i, lv in enumerate(ladder)}
+    c_level = np.full(nc, -1, dtype=np.int64)
+    chase_rows = items["row"][chase]
+    if ladder and len(chase_rows):
+        col = ledger.invoices["reminder_level"].to_numpy(dtype=object)[chase_rows]
+        lv_rank = np.array([rank_of.get(x, -1) for x in col.tolist()], dtype=np.int64)
+        reached = _levels_from_contacts(ledger, ts)
+        if reached:
+            ids = items["invoice_id"][chase].tolist()
+            lv_rank = np.maximum(lv_rank, [rank_of.get(reached.get(i, ""), -1) for i in ids])
+        np.maximum.at(c_level, g_cust[group[chase]], lv_rank)
+
+    # Customers: name, status, contact data.
+    cust = ledger.customers.drop_duplicates("customer_id")
+    cinfo = {r.customer_id: r for r in cust[["customer_id", "name", "status", "email", "phone", "collector",
+                                             "currency"]].itertuples(index=False)}
+    pr_frame = _promises(ledger, ts)
+    promises = {r.customer_id: r for r in pr_frame.itertuples(index=False)} if len(pr_frame) else {}
+    grace = pd.Timedelta(days=ledger.settings.promise_grace_days)
+
+    # Payments that might fulfil a promise (dated in some promise's window), per customer.
+    window_pay: dict[str, list[tuple[pd.Timestamp, int, str]]] = {}
+    if promises:
+        lo = pr_frame["timestamp"].min().normalize()
+        hi = pr_frame["promise_date"].max() + grace
+        p = ledger.payments
+        p = p[(p["date"] >= lo) & (p["date"] <= min(hi, ts))]
+        for cid, d, a, cur in zip(p["customer_id"], p["date"], p["amount"], p["currency"], strict=True):
+            window_pay.setdefault(cid, []).append((d, int(a), cur))
+    open_ids = set(items["invoice_id"][is_inv & (bal > 0)].tolist())
+
+    groups_of: list[list[int]] = [[] for _ in range(nc)]
+    for gi, ci in enumerate(g_cust.tolist()):
+        groups_of[ci].append(gi)
+
+    out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    for ci in range(nc):
+        gs = groups_of[ci]
+        if not (n_chase[ci] or n_disp[ci]):
+            continue
+        cid = str(customers[ci])
+        info = cinfo.get(cid)
+        name = str(info.name) if info is not None else ""
+        status = str(info.status) if info is not None else "active"
+        emails = info.email if info is not None else ()
+        phone = str(info.phone) if info is not None else ""
+        collector = str(info.collector) if info is not None else ""
+        home = str(info.currency) if info is not None else ledger.settings.base_currency
+        has_email = bool(emails) and any("@" in str(e) for e in emails)
+        has_contact = has_email or bool(phone.strip())
+
+        def amounts(values: dict[str, int]) -> str:
+            return "; ".join(money.format_money(v, c, locale) for c, v in values.items())
+
+        chase_by_cur = {str(currencies[g_cur[g]]): int(net[g]) for g in gs if gross[g] > 0 and net[g] > 0}
+        covered_by_cur = {str(currencies[g_cur[g]]): int(gross[g]) for g in gs if gross[g] > 0 and net[g] <= 0}
+        disp_by_cur = {str(currencies[g_cur[g]]): int(disp_amt[g]) for g in gs if disp_amt[g] > 0}
+        base = sum(pair_score(int(net[g]), int(max_age[g]), int(g_cur[g])) for g in gs)
+        oldest = int(c_max[ci])
+        parts: list[str] = []
+        chase_n = int(n_chase[ci])
+        if chase_n:
+            a, b = int(c_min[ci]), oldest
+            key = "overdue_1" if chase_n == 1 else ("overdue_n_same" if a == b else "overdue_n")
+            parts.append(_t(key, locale, n=chase_n, a=a, b=b,
+                            amounts=amounts({str(currencies[g_cur[g]]): int(gross[g]) for g in gs if gross[g] > 0})))
+        if n_disp[ci]:
+            parts.append(_t("disputed_1" if n_disp[ci] == 1 else "disputed_n", locale, n=int(n_disp[ci]),
+                            amounts=amounts(disp_by_cur)))
+
+        # Promise to pay.
+        promise = ""
+        pr = promises.get(cid)
+        if pr is not None:
+            pdate = pr.promise_date
+            deadline = pdate + grace
+            start = pr.timestamp.normalize()
+            paid_in = [(d, a, c) for d, a, c in window_pay.get(cid, []) if start <= d <= deadline and c == home]
+            amount = pr.promise_amount
+            listed = [i for i in (pr.invoice_ids or ()) if i]
+            if amount is not None and not pd.isna(amount):
+                kept = sum(a for _, a, _ in paid_in) >= int(amount)
+            elif listed:
+                kept = not any(i in open_ids for i in listed)
+            else:
+                kept = bool(paid_in)
+            when = _date(pdate.date(), day, locale)
+            if ts <= deadline:
+                promise = "kept" if kept else "pending"
+                parts.append(_t(promise, locale, date=when))
+            elif kept:
+                if ts <= deadline + pd.Timedelta(days=KEPT_PROMISE_HOLD_DAYS):
+                    promise = "kept"
+                    parts.append(_t("kept", locale, date=when))
+            elif chase_by_cur:
+                promise = "broken"
+                parts.append(_t("broken", locale, date=when))
+
+        level = ""
+        held = False
+        if status in ("paused", "legal", "closed"):
+            held, action = True, "on_hold"
+            parts.append(_t(status, locale))
+        elif not chase_by_cur and covered_by_cur:
+            held, action = True, "apply_credit"
+            parts.append(_t("covered", locale, amounts=amounts(covered_by_cur)))
+        elif not chase_by_cur:
+            held, action = True, "review_dispute"
+            base = sum(pair_score(int(disp_amt[g]), int(d_max[g]), int(g_cur[g])) for g in gs)
+        elif promise in ("pending", "kept"):
+            held, action = True, "wait_promise"
+        elif promise == "broken":
+            action = "chase_promise"
+        elif not has_contact:
+            action = "fix_contact"
+            parts.append(_t("no_contact", locale))
+        else:
+            action, level = _ladder_action(ladder, int(c_level[ci]), oldest)
+            if c_level[ci] >= 0:
+                parts.append(_t("last_level", locale, level=ladder[int(c_level[ci])][0]))
+                if ladder[int(c_level[ci])][3]:
+                    parts.append(_t("ladder_done", locale))
+            if action == "send_reminder" and not has_email:
+                action, level = "call", ""
+                parts.append(_t("no_email", locale))
+        score = base * HELD_FACTOR if held else (base * 1.5 + 2.0 if promise == "broken" else base)
+        status_text = _t(status, locale) if status in ("paused", "legal", "closed") else ""
+        row = {
+            "customer_id": cid, "name": name, "score": score, "held": held, "action": action,
+            "next_action": action_label(action, locale, level=level, status=status_text), "level": level,
+            "reason": "; ".join(parts), "oldest_days": max(oldest, int(d_max[gs].max()) if gs else -1),
+            "invoices": chase_n, "overdue": chase_by_cur,
+            "outstanding": {str(currencies[g_cur[g]]): int(outstanding[g]) for g in gs},
+            "collector": collector, "promise": promise,
+        }
+        out.append(((held, -round(score, 9), -row["oldest_days"], cid), row))
+    out.sort(key=lambda x: x[0])
+    rows = tuple(WorklistItem(rank=i + 1, **r) for i, (_, r) in enumerate(out))
+    return WorklistReport(as_of=day, locale=locale, rows=rows, note=_t("note", locale))
+
+
+def _ladder_action(ladder: list[tuple[str, int, str, bool]], current: int, oldest: int) -> tuple[str, str]:
+    """Next action from the escalation ladder: the level after the last one reached, never skipping;
+    a call when the level due by age was already reached (or the ladder ended)."""
+    if not ladder:
+        return ("call", "") if oldest > 30 else ("send_reminder", "")
+    due = [i for i, lv in enumerate(ladder) if lv[1] <= oldest]
+    target = due[-1] if due else 0
+    if current >= target or current >= len(ladder) - 1 or (current >= 0 and ladder[current][3]):
+        return "call", ""
+    key, _, channel, _ = ladder[current + 1]
+    return {"phone": ("call", key), "letter": ("send_letter", key), "whatsapp": ("send_whatsapp", key)}.get(
+        channel, ("send_reminder", key))
+
+
+def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp) -> dict[str, str]:
+    """invoice_id -> highest level reached up to the as-of date according to the Contacts log
+    (failed sends do not count)."""
+    c = ledger.contacts
+    if c.empty or ledger.levels.empty:
+        return {}
+    from .derive import levels_reached
+
+    lv = levels_reached(ledger.replace(contacts=c[c["timestamp"] < ts + pd.Timedelta(days=1)]))
+    return dict(zip(lv["invoice_id"].tolist(), lv["level"].tolist(), strict=True))
