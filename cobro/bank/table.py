@@ -207,6 +207,14 @@ def _numbery(v: Cell) -> bool:
     return True
 
 
+def _width(row: list[Cell]) -> int:
+    """Number of cells up to the last non-blank one."""
+    for j in range(len(row) - 1, -1, -1):
+        if not _blank(row[j]):
+            return j + 1
+    return 0
+
+
 def is_data_row(row: list[Cell]) -> bool:
     """True for a row that looks like a movement: a date in one cell and a number in another."""
     dates = [j for j, c in enumerate(row) if _datey(c)]
@@ -286,8 +294,15 @@ class _Table:
             end = max((i for i in range(start, len(rows)) if not all(_blank(c) for c in rows[i])), default=-1)
             if end < start:
                 raise self.error("the table has a header but no rows", self.lines[header_idx])
-        widths = Counter(len(rows[i]) for i in data_idx) if data_idx else Counter([len(rows[start])])
-        width = max(widths.most_common(1)[0][0], len(rows[header_idx]) if header_idx is not None else 0)
+        widths = Counter(_width(rows[i]) for i in data_idx) if data_idx else Counter([_width(rows[start])])
+        top = max(widths.values())
+        width = min(w for w, n in widths.items() if n == top)  # the most common width; the narrower on a tie
+        if header_idx is not None:
+            header_width = _width(rows[header_idx])
+            fitting = sum(n for w, n in widths.items() if w <= header_width)
+            if fitting >= 0.5 * sum(widths.values()):
+                width = header_width
+            width = max(width, header_width)
         headers = [""] * width
         if header_idx is not None:
             for j, c in enumerate(rows[header_idx][:width]):
