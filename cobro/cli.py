@@ -421,8 +421,155 @@ def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: s
         hook(path, day, locale)
 
 
-# Later features (reminders) add steps to the demo without touching this command's body.
-DEMO_HOOKS: list[Callable[[Path, dt.date, str], None]] = []
+def _demo_reminders(path: Path, day: dt.date, locale: str) -> None:
+    from sync.cycle import collect
+    from sync.xlsx_store import XlsxStore
+
+    click.echo("\nReminders due today (delivered to a local SMTP sink, never to real addresses):")
+    result = collect(XlsxStore(path), day, use_env=False)
+    click.echo(format_remind(result.to_json(locale), limit=10))
+    if result.outbox:
+        click.echo(f"\nOpen the messages in {result.outbox}/ (.eml files: any mail program opens them).")
+    if result.letters:
+        click.echo(f"Letters to print: {result.letters[0].parent}/")
+    click.echo(f"The Contacts sheet of {path} now logs every contact.")
+
+
+DEMO_HOOKS: list[Callable[[Path, dt.date, str], None]] = [_demo_reminders]
+
+
+# ------------------------------------------------------------------------------------ reminders
+
+
+@main.command("remind")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@_as_of_option
+@click.option("--dry-run", is_flag=True, help="Show the plan; send and write nothing.")
+@_json_option
+def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, as_json: bool) -> None:
+    """Plan and send the reminders due, exactly once, and log every contact in the workbook.
+
+    SMTP comes from COBRO_SMTP_HOST, COBRO_SMTP_PORT, COBRO_SMTP_SECURITY (ssl|starttls|none),
+    COBRO_SMTP_USER, COBRO_SMTP_PASSWORD (or the system keyring), or the same keys in
+    ~/.config/cobro/config.toml. With none configured, messages go to a local SMTP sink that
+    files them as .eml in outbox/ beside the workbook. --as-of D behaves exactly as the run of D.
+
+    \b
+    Example:  cobro remind cobranza.xlsx --dry-run
+              cobro remind cobranza.xlsx --as-of 2026-11-20
+    """
+    from sync.cycle import collect
+    from sync.xlsx_store import store_for
+
+    store = store_for(ledger)
+    day = _today_if_none(as_of)
+    with progress("Sending", 100) as tick:
+        result = collect(store, day, dry_run=dry_run, progress=tick)
+    data = result.to_json(store.raw.locale if store.raw else "en")
+    if as_json:
+        emit_json(data)
+    else:
+        click.echo(format_remind(data))
+    if result.batch is not None and result.batch.error:
+        sys.exit(1)
+
+
+def format_remind(data: dict[str, Any], limit: int = 0) -> str:
+    from cobro.textable import render_table
+
+    plan = data["plan"]
+    out = [f"Reminders as of {plan['as_of']}"]
+    if not plan.get("working_day", True):
+        nxt = plan.get("next_working_day")
+        out.append(f"Not a working day{' (' + plan['holiday'] + ')' if plan.get('holiday') else ''}; "
+                   f"nothing is sent today{'; next working day ' + nxt if nxt else ''}.")
+    items = plan["items"][: limit or None]
+    rows = [[i["customer_id"], i["level"], i["channel"], ", ".join(i["invoice_ids"]),
+             ", ".join(i["to"]) or i.get("phone") or "", i["subject"]] for i in items]
+    if rows:
+        out.append(render_table(["customer", "level", "channel", "invoices", "to", "subject"], rows))
+        if limit and len(plan["items"]) > limit:
+            out.append(f"… and {len(plan['items']) - limit} more")
+    else:
+        out.append("Nothing is due.")
+    if plan.get("fixes"):
+        out.append(f"\nFix contact data ({len(plan['fixes'])}):")
+        out.extend(f"  - {f.get('message', f)}" for f in plan["fixes"][:20])
+    if plan.get("handovers"):
+        out.append(f"\nHanded to a person ({len(plan['handovers'])}): "
+                   + ", ".join(h["customer_id"] for h in plan["handovers"][:20]))
+    if plan.get("skipped"):
+        out.append(f"Skipped: {len(plan['skipped'])} (use --json for the reasons)")
+    if data.get("dry_run"):
+        out.append("\nDry run: nothing sent, nothing written.")
+    elif data.get("send"):
+        out.append(f"\nE-mail: {data['send']['summary']}")
+    if data.get("letters"):
+        out.append(f"Letters written: {len(data['letters'])}")
+    if not data.get("dry_run"):
+        out.append(f"Contacts logged: {data.get('logged_contacts', 0)}"
+                   + (f" (+{data['caught_up_contacts']} from an interrupted run)" if data.get("caught_up_contacts")
+                      else ""))
+    return "\n".join(out)
+
+
+@main.command("log")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@click.argument("customer")
+@click.option("--outcome", required=True,
+              type=click.Choice(["promise", "dispute", "reached", "no_answer", "note", "paid"]),
+              help="What the collector learned.")
+@click.option("--promise-date", type=DATE, help="With --outcome promise: the day the customer promised to pay.")
+@click.option("--amount", help="With --outcome promise: the amount promised (in the customer's currency).")
+@click.option("--invoices", help="Invoices concerned, comma-separated (default: the whole account).")
+@click.option("--channel", type=click.Choice(["phone", "email", "whatsapp", "sms", "letter", "visit", "other"]),
+              default="phone", show_default=True)
+@click.option("--notes", default="", help="Free text.")
+@click.option("--user", default=None, help="Who made the contact (default: your login name).")
+@_as_of_option
+def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | None, amount: str | None,
+            invoices: str | None, channel: str, notes: str, user: str | None, as_of: dt.date | None) -> None:
+    """Record what a collector learned; the next reminder plan respects it.
+
+    \b
+    Example:  cobro log cobranza.xlsx C0042 --outcome promise --promise-date 2026-12-05 --amount 1.250,00
+              cobro log cobranza.xlsx C0042 --outcome dispute --invoices F-2026-000123 --notes "precio"
+    """
+    import getpass
+
+    from cobro import money
+    from sync.cycle import contact_time, log_contact
+    from sync.xlsx_store import store_for
+
+    if outcome == "promise" and promise_date is None:
+        raise UserError("--outcome promise needs --promise-date (the day the customer promised to pay)")
+    store = store_for(ledger)
+    led = store.load()
+    cust = led.customers[led.customers["customer_id"] == customer]
+    if cust.empty:
+        raise UserError(f"customer {customer!r} is not in the Customers sheet of {ledger}")
+    currency = str(cust["currency"].iloc[0])
+    minor = None
+    if amount:
+        try:
+            minor = money.parse_money(amount, currency)
+        except money.MoneyError as e:
+            raise UserError(f"--amount {amount!r}: {e}") from None
+    day = _today_if_none(as_of)
+    row = {"timestamp": pd_timestamp(contact_time(led, day)), "customer_id": customer,
+           "invoice_ids": tuple(x.strip() for x in (invoices or "").split(",") if x.strip()), "channel": channel,
+           "direction": "out" if channel != "other" else "in", "level": "", "outcome": outcome,
+           "promise_date": pd_timestamp(promise_date) if promise_date else None, "promise_amount": minor,
+           "user": user or getpass.getuser(), "subject": "", "notes": notes, "message_id": ""}
+    log_contact(store, row, day)
+    what = f"promise to pay on {promise_date}" if outcome == "promise" else outcome
+    click.echo(f"Logged for {customer}: {what}.")
+
+
+def pd_timestamp(value: Any) -> Any:
+    import pandas as pd
+
+    return pd.Timestamp(value)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

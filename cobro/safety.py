@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+_PLAIN_SIGNED = re.compile(r"^[+-][\d\s().,/-]*$")  # a phone number or a signed amount: not a formula
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
@@ -10,9 +13,10 @@ def neutralize_formula(text: str) -> str:
     prefixed with a single quote (the OWASP CSV-injection advice), so it is shown, never evaluated.
     Stores also write such values as string cells; the prefix keeps them inert when copied.
 
-    ``neutralize_formula("=HYPERLINK(...)") == "'=HYPERLINK(...)"``; plain text is unchanged.
+    ``neutralize_formula("=HYPERLINK(...)") == "'=HYPERLINK(...)"``; plain text, phone numbers
+    (``+34 600 000 000``) and signed numbers (``-12,50``) are unchanged.
     """
-    if text and text.startswith(_FORMULA_START):
+    if text and text.startswith(_FORMULA_START) and not _PLAIN_SIGNED.match(text):
         return "'" + text
     return text
 
