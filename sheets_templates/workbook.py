@@ -558,7 +558,7 @@ def _settings_sheet(wb: xlsxwriter.Workbook, fmts: _Formats, values: dict[str, s
 _SUMMARY_TEXT = {
     "es": {
         "title": "Antigüedad de saldos por moneda",
-        "as_of": "Fecha de cálculo", "as_of_note": "=HOY() por defecto; escriba una fecha para fijarla.",
+        "as_of": "Fecha de cálculo", "as_of_note": "Por defecto, =HOY(); escriba una fecha para fijarla.",
         "buckets": "Tramos (días)", "buckets_note": "Límites de los tramos; cámbielos también en Configuración "
                                                     "(aging_buckets) para que cobro use los mismos.",
         "basis": "Base", "basis_note": "due_date (vencimiento) o issue_date (emisión), como aging_basis.",
@@ -574,7 +574,7 @@ _SUMMARY_TEXT = {
     },
     "en": {
         "title": "Receivables aging by currency",
-        "as_of": "As of", "as_of_note": "=TODAY() by default; type a date to fix it.",
+        "as_of": "As of", "as_of_note": "By default =TODAY(); type a date to fix it.",
         "buckets": "Buckets (days)", "buckets_note": "Bucket bounds; change aging_buckets in Settings too so "
                                                      "cobro uses the same.",
         "basis": "Basis", "basis_note": "due_date or issue_date, as aging_basis.",
@@ -843,20 +843,34 @@ def build_workbook(target: str | os.PathLike[str] | IO[bytes], locale: str = "es
 
 
 def _statement_frame(raw: pd.DataFrame) -> pd.DataFrame:
-    """The pasted bank lines (raw text) as the Statement table's columns; empty when none."""
+    """The pasted bank lines (raw cells) as the Statement table's columns; empty when none.
+
+    A pasted header row is used to place the columns (and dropped); other columns fill the remaining
+    places in order.
+    """
     from cobro.schema import STATEMENT
 
     keys = STATEMENT.keys
     if raw is None or len(raw) == 0:
         return pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
-    cols = [c for c in raw.columns if c != "_row"]
     if all(k in raw.columns for k in keys):
         return raw[keys].astype(object).where(raw[keys].notna(), None)
+    cols = [c for c in raw.columns if c != "_row"]
+    spelled = {normalize_header(x): c.key for c in STATEMENT.columns for x in (c.key, c.es, c.en)}
+    first = [normalize_header(v) if v is not None else "" for v in raw.iloc[0][cols].tolist()]
+    placed: dict[str, object] = {}
+    if sum(v in spelled for v in first if v) >= 2:
+        for c, v in zip(cols, first, strict=True):
+            if v in spelled and spelled[v] not in placed:
+                placed[spelled[v]] = c
+        raw = raw.iloc[1:]  # the pasted header row is the table's header, not a bank line
+    rest = iter([c for c in cols if c not in placed.values()])
     out = {}
-    for i, k in enumerate(keys):
-        out[k] = raw[cols[i]].astype(object).where(raw[cols[i]].notna(), None) if i < len(cols) else None
-    frame = pd.DataFrame(out)
-    return frame.map(lambda v: None if v is None else str(v))
+    for k in keys:
+        c = placed[k] if k in placed else next(rest, None)
+        out[k] = [None if v is None or (isinstance(v, float) and v != v) else str(v)
+                  for v in raw[c].tolist()] if c is not None else [None] * len(raw)
+    return pd.DataFrame(out)
 
 
 def new_ledger(path: str | os.PathLike[str], locale: str = "es") -> None:

@@ -153,9 +153,12 @@ def test_helper_columns_are_calculated_columns(empty_wb: tuple[str, openpyxl.Wor
             assert ws.cell(row=1, column=col).comment is not None
 
 
-# Functions newer than Excel 2016 (or array-only) the workbook must not use.
-_TOO_NEW = {"LET", "FILTER", "XLOOKUP", "XMATCH", "UNIQUE", "SORT", "SORTBY", "SEQUENCE", "LAMBDA", "IFS",
-            "SWITCH", "MAXIFS", "MINIFS", "TEXTJOIN", "CONCAT", "TEXTSPLIT", "VSTACK", "HSTACK"}
+# Every function the workbook may use (all in Excel 2010 and LibreOffice), with its number of arguments:
+# (min, max, odd) — a wrong count makes Excel refuse the file, so it is checked here, not only in LibreOffice.
+_FUNCTIONS = {"IF": (2, 3), "IFERROR": (2, 2), "INDEX": (2, 3), "MATCH": (2, 3), "SUMIFS": (3, 255, "odd"),
+              "ROUND": (2, 2), "SUM": (1, 255), "INT": (1, 1), "ISNUMBER": (1, 1), "AND": (1, 255), "OR": (1, 255),
+              "NOT": (1, 1), "N": (1, 1), "UPPER": (1, 1), "LOWER": (1, 1), "LEFT": (1, 2), "TRIM": (1, 1),
+              "SUBSTITUTE": (3, 4), "TODAY": (0, 0)}
 
 
 def _formulas(wb: openpyxl.Workbook) -> list[str]:
@@ -163,25 +166,47 @@ def _formulas(wb: openpyxl.Workbook) -> list[str]:
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                if isinstance(c.value, str) and c.value.startswith("="):
+                if c.data_type == "f":
                     out.append(c.value)
+                else:
+                    assert not (isinstance(c.value, str) and c.value.startswith("=")), c.value
+        for cf in ws.conditional_formatting:
+            out.extend("=" + r.formula[0] for r in cf.rules)
+        for table in ws.tables.values():
+            out.extend("=" + tc.calculatedColumnFormula.attr_text for tc in table.tableColumns
+                       if tc.calculatedColumnFormula is not None)
     return out
 
 
+def _check_formula(f: str) -> None:
+    stack: list[list] = []  # [kind, name, args, saw_operand]
+    for t in Tokenizer(f).items:
+        if t.type in ("FUNC", "PAREN", "ARRAY") and t.subtype == "OPEN":
+            stack.append([t.type, t.value[:-1].upper() if t.type == "FUNC" else "", 0, False])
+        elif t.type in ("FUNC", "PAREN", "ARRAY") and t.subtype == "CLOSE":
+            kind, name, args, saw = stack.pop()
+            if kind == "FUNC":
+                assert name in _FUNCTIONS, f"{name} is not an allowed function: {f}"
+                n = args + 1 if (saw or args) else 0
+                lo, hi, *odd = _FUNCTIONS[name]
+                assert lo <= n <= hi and (not odd or n % 2 == 1), f"{name} with {n} arguments: {f}"
+            if stack:
+                stack[-1][3] = True
+        elif t.type == "SEP" and t.subtype == "ARG" and stack and stack[-1][0] == "FUNC":
+            stack[-1][2] += 1
+        elif t.type == "OPERAND" and stack:
+            stack[-1][3] = True
+    assert not stack, f
+
+
 def test_formulas_are_well_formed_and_old_enough(empty_wb: tuple[str, openpyxl.Workbook]) -> None:
-    _, wb = empty_wb
-    formulas = _formulas(wb)
+    locale, wb = empty_wb
+    formulas = _formulas(wb) + [f for fs in helper_formulas(locale).values() for f in fs.values()]
     assert len(formulas) > 50
     for f in formulas:
-        tok = Tokenizer(f)
-        depth = 0
-        for t in tok.items:
-            if t.type == "FUNC":
-                depth += 1 if t.subtype == "OPEN" else -1
-                if t.subtype == "OPEN":
-                    assert t.value[:-1].upper() not in _TOO_NEW, f
-            assert depth >= 0, f
-        assert depth == 0, f
+        _check_formula(f)
+    with pytest.raises(AssertionError):
+        _check_formula('=UPPER(LEFT(TRIM(A1)),3)')  # the checker catches a misplaced parenthesis
 
 
 # ----------------------------------------------------------------------------------- contents
@@ -425,3 +450,16 @@ def test_empty_frames_and_ledger_without_levels_get_the_defaults() -> None:
     assert values["base_currency"] == "USD"
     assert wb["Summary"].cell(row=9, column=1).value == "USD"
     assert empty_frame(INVOICES).empty
+
+
+def test_pasted_statement_lines_are_written_as_text(tmp_path: Path) -> None:
+    raw = pd.DataFrame({0: ["Fecha", "01/02/2024", "02/02/2024"], 1: ["Concepto", "TRF FERRETERIA RUIZ", "=1+1"],
+                        2: ["Importe", "1.234,56", "-5,00"], "_row": [1, 2, 3]})
+    led = _small_ledger().replace(statement=raw)
+    path = tmp_path / "st.xlsx"
+    build_workbook(path, locale="es", ledger=led)
+    ws = openpyxl.load_workbook(path)["Extracto"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=1)]
+    assert rows[0] == ["Fecha", "F. valor", "Concepto", "Importe", "Saldo"]
+    assert rows[1] == ["01/02/2024", None, "TRF FERRETERIA RUIZ", "1.234,56", None]
+    assert rows[2] == ["02/02/2024", None, "'=1+1", "'-5,00", None]  # text, never a formula
