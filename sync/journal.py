@@ -1,0 +1,409 @@
+"""The crash-safe send journal: every outgoing message is written down before it is sent and after.
+
+One SQLite file (WAL, ``synchronous=FULL``: a commit is on disk before the call returns) holds one row per
+message *key* (e.g. ``customer|level|as_of``), with its deterministic Message-ID and a state:
+
+``intended``
+    recorded and committed before any SMTP traffic for it. While ``in_flight`` is 0 the server cannot have it:
+    a crash here is harmless and a later run simply sends it.
+``intended`` + ``in_flight`` = 1
+    committed before each SMTP transaction for it (``start_attempt``), and so before its content is sent. From
+    here until the server's reply to the final ``.`` the server may or may not have accepted it. (On the happy
+    path this commit is the same transaction that marks the previous message ``sent``: one fsync per message.)
+``sent``
+    committed right after the server answered 250 to the end of ``DATA``.
+``failed``
+    permanent: the server refused it with a 5xx reply, or the message itself is invalid (reason stored).
+
+Resolving an interrupted run (``sync.mailer.send_batch`` does this):
+
+- ``intended``, not in flight -> sent normally; no duplicate is possible.
+- ``intended``, in flight -> if the server can be asked (an ``already_delivered(message_id)`` probe: the embedded
+  sink and the test servers have one), its answer decides: delivered -> recorded ``sent``, never resent.
+  Otherwise it is resent **with the same Message-ID**.
+
+The residual window, honestly: with a server that cannot be asked (a real SMTP relay), a crash or a dropped
+connection after the server accepted the message but before the ``sent`` commit — one network round trip plus
+one fsync, a few milliseconds — makes the next try send that one message a second time, with the same
+Message-ID, which mail clients that deduplicate on Message-ID (Gmail, Thunderbird...) show once. Messages go one
+after another over one connection, so at most one message per interruption is in that window. We resend rather
+than give up because a reminder that silently never went out is worse: it is never logged, and the next plan
+would send it anyway, under a new Message-ID. A probe must reflect every transaction the server completed
+(including one from a client that died after sending the final ``.``).
+
+Each row also keeps attempts, the last reason, timestamps (UTC ISO-8601) and ``logged_at``: set by the caller
+(``mark_logged``) once the contact is written to the workbook's Contacts log, so a crash between sending and
+logging is caught up by the next run.
+
+A lock (``flock`` on ``<journal>.lock``, non-blocking) lets one run at a time use a journal: a second one stops
+at once with ``RunInProgressError`` ("a run is already in progress").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sync.config import DeliveryProbe
+from sync.store import LedgerLockedError
+
+INTENDED = "intended"
+SENT = "sent"
+FAILED = "failed"
+STATES = (INTENDED, SENT, FAILED)
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    key          TEXT PRIMARY KEY,
+    message_id   TEXT NOT NULL UNIQUE,
+    state        TEXT NOT NULL CHECK (state IN ('intended', 'sent', 'failed')),
+    in_flight    INTEGER NOT NULL DEFAULT 0,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    reason       TEXT NOT NULL DEFAULT '',
+    subject      TEXT NOT NULL DEFAULT '',
+    recipients   TEXT NOT NULL DEFAULT '',
+    meta         TEXT NOT NULL DEFAULT '{}',
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    in_flight_at TEXT,
+    sent_at      TEXT,
+    failed_at    TEXT,
+    logged_at    TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_state ON messages (state);
+"""
+
+
+class RunInProgressError(LedgerLockedError):
+    """Another run holds the journal's lock."""
+
+
+class JournalError(RuntimeError):
+    """The journal file cannot be used (not a cobro journal, newer schema, unreadable)."""
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    key: str
+    message_id: str
+    state: str
+    in_flight: bool
+    attempts: int
+    reason: str
+    subject: str
+    recipients: tuple[str, ...]
+    meta: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    in_flight_at: datetime | None
+    sent_at: datetime | None
+    failed_at: datetime | None
+    logged_at: datetime | None
+
+    @property
+    def pending(self) -> bool:
+        return self.state == INTENDED
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def journal_path_for(workbook: str | os.PathLike[str]) -> Path:
+    """The default journal of a workbook: ``<folder>/<name>.cobro-journal.sqlite`` beside it."""
+    path = Path(workbook)
+    return path.with_name(f"{path.stem}.cobro-journal.sqlite")
+
+
+class Journal:
+    """One journal file. ``already_delivered`` is the optional probe of the server the messages go to.
+
+    Not thread-safe: one run uses it from one thread. Use as a context manager or call ``close``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], already_delivered: DeliveryProbe | None = None) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.already_delivered = already_delivered
+        self._lock_fd: int | None = None
+        self._lock_depth = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"send journal {self.path} was written by a newer cobro (schema {version}); upgrade cobro"
+                )
+            if version < SCHEMA_VERSION:
+                with self._transaction() as db:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"send journal {self.path} cannot be used: {exc}") from None
+
+    # ------------------------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        while self._lock_depth:
+            self._release()
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ----------------------------------------------------------------------------------------- lock
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run lock (re-entrant for this object). Raises ``RunInProgressError`` at once if another
+        process — or another ``Journal`` object on the same file — holds it."""
+        self._acquire()
+        try:
+            yield
+        finally:
+            self._release()
+
+    @property
+    def locked(self) -> bool:
+        return self._lock_depth > 0
+
+    def _acquire(self) -> None:
+        if self._lock_depth:
+            self._lock_depth += 1
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _try_lock(fd)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise RunInProgressError(
+                f"a run is already in progress{holder} (it holds {self.lock_path}); "
+                "wait for it to finish and try again"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+        self._lock_depth = 1
+
+    def _release(self) -> None:
+        self._lock_depth -= 1
+        if self._lock_depth == 0 and self._lock_fd is not None:
+            fd, self._lock_fd = self._lock_fd, None
+            _unlock(fd)
+            os.close(fd)
+
+    # ---------------------------------------------------------------------------------------- reads
+
+    def get(self, key: str) -> JournalRecord | None:
+        row = self._db.execute("SELECT * FROM messages WHERE key = ?", (key,)).fetchone()
+        return self._record(row) if row else None
+
+    def records(self, keys: Iterable[str] | None = None, state: str | None = None) -> list[JournalRecord]:
+        """All records (oldest first), or those of ``keys`` / in ``state``."""
+        sql, args = "SELECT * FROM messages", []
+        where = []
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = [self._record(r) for r in self._db.execute(sql + " ORDER BY created_at, rowid", args)]
+        if keys is not None:
+            wanted = set(keys)
+            rows = [r for r in rows if r.key in wanted]
+        return rows
+
+    def pending(self) -> list[JournalRecord]:
+        """Messages recorded as intended and not yet confirmed sent (a later run sends or resolves them)."""
+        return self.records(state=INTENDED)
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self._db.execute("SELECT state, count(*) FROM messages GROUP BY state").fetchall())
+        return {s: int(found.get(s, 0)) for s in STATES}
+
+    # --------------------------------------------------------------------------------------- writes
+
+    def intend(self, entries: Iterable[Mapping[str, Any]]) -> dict[str, JournalRecord]:
+        """Record messages as ``intended`` (those not yet known), in one transaction, and return the record of
+        every key given. Each entry has ``key``, ``message_id`` and optionally ``subject``, ``recipients``,
+        ``meta``. A key already journaled under another Message-ID, or a Message-ID already used by another
+        key, raises ``ValueError`` and records nothing."""
+        entries = list(entries)
+        now = _now()
+        with self._transaction() as db:
+            for e in entries:
+                row = db.execute(
+                    "SELECT key, message_id FROM messages WHERE key = ? OR message_id = ?", (e["key"], e["message_id"])
+                ).fetchall()
+                if row:
+                    if (e["key"], e["message_id"]) not in [tuple(r) for r in row]:
+                        other = row[0]
+                        raise ValueError(
+                            f"message {e['key']!r} with Message-ID {e['message_id']} conflicts with journal entry "
+                            f"{other[0]!r} (Message-ID {other[1]}): one key, one Message-ID"
+                        )
+                    continue
+                db.execute(
+                    "INSERT INTO messages (key, message_id, state, subject, recipients, meta, created_at, updated_at)"
+                    " VALUES (?, ?, 'intended', ?, ?, ?, ?, ?)",
+                    (
+                        e["key"],
+                        e["message_id"],
+                        e.get("subject", ""),
+                        json.dumps(list(e.get("recipients", ()))),
+                        json.dumps(e.get("meta", {}), default=_json_default, ensure_ascii=False),
+                        now,
+                        now,
+                    ),
+                )
+        found: dict[str, JournalRecord] = {}
+        for e in entries:
+            rec = self.get(e["key"])
+            assert rec is not None
+            found[e["key"]] = rec
+        return found
+
+    def start_attempt(self, key: str, sent_key: str | None = None, sent_reason: str = "") -> None:
+        """Committed before an SMTP transaction for ``key``: in flight (the server may get it from now on), one
+        more attempt. ``sent_key``, if given, is marked sent in the same transaction (one fsync per message on
+        the happy path: the previous message's confirmation and the next one's intent)."""
+        now = _now()
+        with self._transaction() as db:
+            if sent_key is not None:
+                self._set(db, sent_key, "state = 'sent', in_flight = 0, sent_at = :now, reason = :reason", now,
+                          sent_reason)
+            self._set(db, key, "in_flight = 1, in_flight_at = :now, attempts = attempts + 1", now, "")
+
+    def set_in_flight(self, key: str, in_flight: bool, reason: str = "") -> None:
+        """Record whether the server may hold ``key`` after a failed try (``False``: it answered or the content
+        was never sent), with the reason of the last failure."""
+        self._update(key, f"in_flight = {int(bool(in_flight))}, reason = :reason", reason=reason)
+
+    def mark_sent(self, key: str, reason: str = "") -> None:
+        """Committed right after the server accepted the message (or a probe confirmed it has it)."""
+        self._update(key, "state = 'sent', in_flight = 0, sent_at = :now, reason = :reason", reason=reason)
+
+    def mark_failed(self, key: str, reason: str) -> None:
+        """Permanent: refused by the server (5xx) or invalid. Never retried."""
+        self._update(key, "state = 'failed', in_flight = 0, failed_at = :now, reason = :reason", reason=reason)
+
+    def mark_logged(self, keys: Iterable[str]) -> None:
+        """The caller wrote these contacts to the workbook's log: later runs stop asking to log them."""
+        now = _now()
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE messages SET logged_at = ?, updated_at = ? WHERE key = ? AND logged_at IS NULL",
+                [(now, now, k) for k in keys],
+            )
+
+    def _update(self, key: str, assignments: str, reason: str = "") -> None:
+        with self._transaction() as db:
+            self._set(db, key, assignments, _now(), reason)
+
+    def _set(self, db: sqlite3.Connection, key: str, assignments: str, now: str, reason: str) -> None:
+        """Update an ``intended`` record; anything else is a bug in the caller (the whole transaction rolls back)."""
+        cur = db.execute(
+            f"UPDATE messages SET {assignments}, updated_at = :now WHERE key = :key AND state = 'intended'",
+            {"now": now, "key": key, "reason": reason},
+        )
+        if cur.rowcount != 1:
+            row = db.execute("SELECT state FROM messages WHERE key = ?", (key,)).fetchone()
+            state = row[0] if row else "not in the journal"
+            raise JournalError(f"journal entry {key!r} is {state}; only an intended message can change state")
+
+    @staticmethod
+    def _record(row: tuple[Any, ...]) -> JournalRecord:
+        (key, mid, state, in_flight, attempts, reason, subject, recipients, meta,
+         created, updated, in_flight_at, sent_at, failed_at, logged_at) = row
+        return JournalRecord(
+            key=key,
+            message_id=mid,
+            state=state,
+            in_flight=bool(in_flight),
+            attempts=int(attempts),
+            reason=reason,
+            subject=subject,
+            recipients=tuple(json.loads(recipients or "[]")),
+            meta=json.loads(meta or "{}"),
+            created_at=_ts(created),  # type: ignore[arg-type]
+            updated_at=_ts(updated),  # type: ignore[arg-type]
+            in_flight_at=_ts(in_flight_at),
+            sent_at=_ts(sent_at),
+            failed_at=_ts(failed_at),
+            logged_at=_ts(logged_at),
+        )
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[no-any-return]
+    return str(value)
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except (OSError, AttributeError):  # no pread on Windows
+        return ""
+    return f" (process {text})" if text.isdigit() else ""
+
+
+try:
+    import fcntl
+
+    def _try_lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+except ImportError:  # Windows: lock the first byte of the lock file
+    import msvcrt
+
+    def _try_lock(fd: int) -> None:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise BlockingIOError(str(exc)) from None
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+
