@@ -23,12 +23,16 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from cobro.ledger import LedgerError
     from cobro.money import MoneyError
     from cobro.safety import HeaderInjectionError
+    from sync.config import ConfigError
+    from sync.cycle import PlanError
     from sync.imports import ImportFileError
+    from sync.journal import JournalError
     from sync.store import LedgerLockedError, StaleLedgerError
     from sync.xlsx_store import WorkbookError
 
     return (LedgerError, WorkbookError, StaleLedgerError, LedgerLockedError, StatementError, MoneyError,
-            ImportFileError, HeaderInjectionError, FileExistsError, FileNotFoundError, UserError)
+            ImportFileError, HeaderInjectionError, FileExistsError, FileNotFoundError, UserError, PlanError,
+            ConfigError, JournalError)
 
 
 class UserError(Exception):
@@ -575,10 +579,14 @@ def pd_timestamp(value: Any) -> Any:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI in-process (tests): returns the exit status."""
     try:
-        main.main(args=list(argv) if argv is not None else None, prog_name="cobro", standalone_mode=False)
+        rc = main.main(args=list(argv) if argv is not None else None, prog_name="cobro", standalone_mode=False)
+        if isinstance(rc, int):
+            return rc
     except click.exceptions.Exit as e:
         return int(e.exit_code or 0)
     except click.ClickException as e:
         e.show()
         return e.exit_code
+    except SystemExit as e:
+        return int(e.code or 0)
     return 0

@@ -53,10 +53,11 @@ def derived_invoice_columns(ledger: Ledger, as_of: dt.date) -> pd.DataFrame:
     days = b["days_overdue"].astype("Int64")
     out["days_overdue"] = days.where((b["balance"] > 0).to_numpy() & (days > 0).fillna(False).to_numpy(),
                                      pd.NA).to_numpy()
-    lv = levels_reached(ledger).set_index("invoice_id")["level"]
-    out["reminder_level"] = b["invoice_id"].map(lv).fillna("").to_numpy()
+    lv = dict(zip(*(levels_reached(ledger)[c].tolist() for c in ("invoice_id", "level")), strict=True))
+    out["reminder_level"] = [lv.get(i, "") for i in b["invoice_id"].tolist()]
     lc = last_contacts(ledger)
-    out["last_contact"] = b["invoice_id"].map(lc).to_numpy(dtype="datetime64[ns]")
+    out["last_contact"] = pd.to_datetime(b["invoice_id"].map(dict(zip(lc.index, lc, strict=True)))).to_numpy(
+        dtype="datetime64[ns]")
     old = inv.reindex(out["_row"])
     changed = np.zeros(len(out), dtype=bool)
     for col in ("paid", "balance", "days_overdue", "reminder_level", "last_contact"):
