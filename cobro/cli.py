@@ -442,6 +442,68 @@ def _demo_reminders(path: Path, day: dt.date, locale: str) -> None:
 DEMO_HOOKS: list[Callable[[Path, dt.date, str], None]] = [_demo_reminders]
 
 
+# ------------------------------------------------------------------------------------ reconcile
+
+
+@main.command("reconcile")
+@click.argument("ledger", type=click.Path(dir_okay=False))
+@click.argument("statement_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@_as_of_option
+@click.option("--auto", is_flag=True, help="Mark proposals backed by a reference (or an unambiguous customer and "
+              "exact amount) as accepted.")
+@click.option("--apply", "do_apply", is_flag=True,
+              help="Turn every Matches row with action=accept into Payments rows (once; re-running adds nothing).")
+@_json_option
+def reconcile_cmd(ledger: str, statement_file: str | None, as_of: dt.date | None, auto: bool, do_apply: bool,
+                  as_json: bool) -> None:
+    """Match a bank statement to open invoices (Matches sheet), then apply what was accepted.
+
+    STATEMENT_FILE may be Norma 43 (AEB/CSB 43), CAMT.053, MT940, OFX or a CSV export; without it the
+    lines pasted in the Statement sheet are read. Review the Matches sheet (action: accept/reject),
+    then run with --apply.
+
+    \b
+    Example:  cobro reconcile cobranza.xlsx extracto.n43 --auto
+              cobro reconcile cobranza.xlsx --apply
+    """
+    from sync.reconcile import apply, propose
+    from sync.xlsx_store import store_for
+
+    store = store_for(ledger)
+    if do_apply:
+        if statement_file:
+            raise UserError("--apply reads the Matches sheet; run it without a statement file")
+        res = apply(store, as_of)
+        data = res.to_json()
+        if as_json:
+            emit_json(data)
+        else:
+            click.echo(f"Applied {data['applied_lines']} statement line(s): {data['payments_added']} payment row(s) "
+                       f"added to {ledger}.")
+        return
+    stmt = None
+    if statement_file:
+        p = Path(statement_file)
+        stmt = (p.name, p.read_bytes())
+    data = propose(store, stmt, as_of, auto).to_json()
+    if as_json:
+        emit_json(data)
+        return
+    from cobro.textable import render_table
+
+    rows = [[p["date"], p["amount"], p["currency"], p["text"], ", ".join(a["invoice_id"] for a in p["allocations"])
+             + (f" +advance {p['advance']}" if p["advance"] else ""), p["customer_id"] or "", p["confidence"],
+             "auto" if p["auto"] else p["status"], p["reason"]] for p in data["proposals"]]
+    click.echo(render_table(["date", "amount", "cur", "text", "invoices", "customer", "conf", "status", "reason"],
+                            rows, [False, True, False, False, False, False, True, False, False], max_width=40))
+    click.echo(f"\n{data['lines']} line(s): {data['proposed']} proposed ({data['auto_accepted']} auto), "
+               f"{data['unmatched']} unmatched, {data['already_applied']} already applied. Written to the Matches "
+               f"sheet{'; auto-acceptable ones marked accept' if auto else ''}.")
+    for w in data["warnings"]:
+        click.echo(f"Warning: {w}")
+    click.echo(f"Review the Matches sheet, then: cobro reconcile {ledger} --apply")
+
+
 # ------------------------------------------------------------------------------------ reminders
 
 

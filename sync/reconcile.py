@@ -1,0 +1,139 @@
+"""Bank reconciliation, the host side: read a statement, write proposals to Matches, apply accepted ones.
+
+``propose`` reads the statement (a bank file, or the lines pasted in the Statement sheet), asks the pure
+matcher (``cobro.matching``) for one proposal per line and writes them to the Matches sheet. A decision a
+person already took there (action accept/reject, or edited invoice ids) is kept when the same statement line
+is proposed again. ``apply`` turns every Matches row with action ``accept`` into Payments rows
+(source ``statement``, statement_line set), re-validated against current balances, all in one atomic write;
+re-running it adds nothing, because a line already in Payments is recognised by its id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cobro import money
+from cobro.bank import read_pasted, read_statement
+from cobro.bank.base import Statement, StatementError
+from cobro.derive import derived_invoice_columns
+from cobro.ledger import Ledger, LedgerError
+from cobro.matching import MatchResult, payments_for_matches, propose_matches
+
+from .store import Changes
+from .xlsx_store import XlsxStore
+
+
+@dataclass
+class ReconcileResult:
+    statement: Statement
+    result: MatchResult
+    matches: pd.DataFrame
+    kept_decisions: int = 0
+    locale: str = "en"
+
+    def to_json(self) -> dict[str, Any]:
+        props = self.result.proposals
+        auto = [p for p in props if p.auto and p.status == "proposed"]
+        rows = []
+        for p in props:
+            cur = p.line.currency
+            rows.append({
+                "statement_line": p.line.line_id, "date": p.line.date.isoformat(),
+                "amount": money.format_decimal(p.line.amount, cur), "currency": cur, "text": p.line.text,
+                "status": p.status, "customer_id": p.customer_id or None,
+                "allocations": [{"invoice_id": i, "amount": money.format_decimal(a, cur)} for i, a in p.allocations],
+                "advance": money.format_decimal(p.advance, cur) if p.advance else None,
+                "fee": money.format_decimal(p.fee, cur) if p.fee else None,
+                "confidence": round(p.confidence, 3), "reason": p.reason, "auto": p.auto,
+                "alternatives": [{"invoice_ids": list(a.invoice_ids), "customer_id": a.customer_id,
+                                  "confidence": round(a.confidence, 3), "reason": a.reason}
+                                 for a in p.alternatives]})
+        return {"format": self.statement.format, "lines": len(props),
+                "proposed": sum(p.status == "proposed" for p in props), "auto_accepted": len(auto),
+                "unmatched": sum(p.status == "unmatched" for p in props),
+                "already_applied": sum(p.status == "applied" for p in props),
+                "kept_decisions": self.kept_decisions, "warnings": list(self.statement.warnings),
+                "proposals": rows}
+
+
+@dataclass
+class ApplyResult:
+    payments: pd.DataFrame
+    lines: int
+    locale: str = "en"
+    skipped: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.payments
+        return {"applied_lines": self.lines, "payments_added": len(p),
+                "payments": [{"payment_id": r["payment_id"], "date": pd.Timestamp(r["date"]).date().isoformat(),
+                              "customer_id": r["customer_id"], "invoice_id": r["invoice_id"] or None,
+                              "amount": money.format_decimal(int(r["amount"]), r["currency"]),
+                              "currency": r["currency"], "statement_line": r["statement_line"]}
+                             for r in p.to_dict("records")]}
+
+
+def statement_from_sheet(ledger: Ledger) -> Statement:
+    """The lines pasted in the Statement sheet."""
+    raw = ledger.statement
+    if raw is None or raw.empty:
+        raise StatementError("the Statement sheet is empty: paste the bank's lines there, or give a statement file")
+    cols = [c for c in raw.columns if c != "_row"]
+    rows = [[None if (isinstance(v, float) and v != v) else v for v in r] for r in raw[cols].itertuples(index=False)]
+    first = int(raw["_row"].iloc[0]) if "_row" in raw.columns else 1
+    return read_pasted(rows, ledger.settings.base_currency, first_row=first)
+
+
+def _keep_decisions(new: pd.DataFrame, old: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """A person's accept/reject (with their invoice ids) survives a new proposal for the same line."""
+    if old is None or old.empty or new.empty:
+        return new, 0
+    decided = old[old["action"].isin(["accept", "reject"])].drop_duplicates("statement_line", keep="last")
+    decided = decided.set_index("statement_line")
+    out = new.copy()
+    kept = 0
+    for i, line in enumerate(out["statement_line"].tolist()):
+        if line in decided.index:
+            d = decided.loc[line]
+            out.at[out.index[i], "action"] = d["action"]
+            out.at[out.index[i], "invoice_ids"] = d["invoice_ids"]
+            if d["customer_id"]:
+                out.at[out.index[i], "customer_id"] = d["customer_id"]
+            kept += 1
+    return out, kept
+
+
+def propose(store: XlsxStore, statement: tuple[str, bytes] | None = None, as_of: dt.date | None = None,
+            auto: bool = False) -> ReconcileResult:
+    """Read the statement, write one Matches row per line (nothing else changes)."""
+    ledger = store.load()
+    if statement is not None:
+        name, data = statement
+        stmt = read_statement(data, name, default_currency=ledger.settings.base_currency)
+    else:
+        stmt = statement_from_sheet(ledger)
+    result = propose_matches(stmt.lines, ledger, as_of)
+    frame = result.to_matches_frame(auto=auto)
+    frame, kept = _keep_decisions(frame, ledger.matches)
+    store.commit(Changes(replace={"Matches": frame}))
+    return ReconcileResult(stmt, result, frame, kept, ledger.settings.locale)
+
+
+def apply(store: XlsxStore, as_of: dt.date | None = None) -> ApplyResult:
+    """Accepted Matches rows become Payments rows, once; all or nothing."""
+    ledger = store.load()
+    payments, problems = payments_for_matches(ledger.matches, ledger, as_of)
+    if problems:
+        raise LedgerError(problems, ledger.settings.locale)
+    if payments.empty:
+        return ApplyResult(payments, 0, ledger.settings.locale)
+    merged = ledger.replace(payments=pd.concat([ledger.payments, payments], ignore_index=True))
+    day = as_of or dt.date.today()
+    upd = derived_invoice_columns(merged, day)
+    store.commit(Changes(append={"Payments": payments},
+                         update={"Invoices": upd[["_row", "currency", "paid", "balance", "days_overdue"]]}))
+    return ApplyResult(payments, payments["statement_line"].nunique(), ledger.settings.locale)
