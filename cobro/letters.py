@@ -23,7 +23,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import HRFlowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .render import Block
+from .render import BOLD_OFF, BOLD_ON, Block
 
 __all__ = ["render_letter"]
 
@@ -34,6 +34,12 @@ def _safe(text: str) -> str:
     """Text the standard fonts can show (cp1252), with reportlab's markup characters escaped."""
     cleaned = text.encode("cp1252", errors="replace").decode("cp1252")
     return escape(cleaned)
+
+
+def _markup(block: Block) -> str:
+    """reportlab paragraph markup of a block: escaped text, line breaks, and its bold spans."""
+    text = _safe(block.rich or block.text).replace("\n", "<br/>")
+    return text.replace(BOLD_ON, "<b>").replace(BOLD_OFF, "</b>")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -55,13 +61,18 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 def _table(rows: list[list[str]], styles: dict[str, ParagraphStyle], width: float) -> Table:
     ncols = max(len(r) for r in rows)
-    data = []
+    data: list[list[object]] = []
+    right: list[tuple[int, int]] = []
     for i, r in enumerate(rows):
         cells = list(r) + [""] * (ncols - len(r))
-        row = []
-        for text in cells:
-            style = styles["cell_h"] if i == 0 else (styles["cell_r"] if _MONEYISH.match(text) else styles["cell"])
-            row.append(Paragraph(_safe(text), style))
+        row: list[object] = []
+        for j, text in enumerate(cells):
+            if len(text) > 24:  # long text wraps inside its cell (a Paragraph); short cells stay plain and fast
+                row.append(Paragraph(_safe(text), styles["cell_h"] if i == 0 else styles["cell"]))
+            else:
+                row.append(text.encode("cp1252", errors="replace").decode("cp1252"))
+                if i and _MONEYISH.match(text):
+                    right.append((j, i))
         data.append(row)
     # Column widths follow the longest text of each column (at least a sixth of an even share).
     longest = [max(4, *(len(r[i]) if i < len(r) else 0 for r in rows)) for i in range(ncols)]
@@ -70,6 +81,9 @@ def _table(rows: list[list[str]], styles: dict[str, ParagraphStyle], width: floa
     widths = [floor + spare * n / sum(longest) for n in longest]
     t = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     t.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 9, 11),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 9, 11),
+        *[("ALIGN", cell, cell, "RIGHT") for cell in right],
         ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.92, 0.92, 0.92)),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -96,10 +110,9 @@ def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "",
         elif b.kind == "hr":
             story.append(HRFlowable(width="100%", thickness=0.5, color=colors.grey, spaceBefore=4, spaceAfter=8))
         elif b.kind == "li":
-            text = _safe(b.text).replace("\n", "<br/>")
-            story.append(Paragraph(text, styles["li"], bulletText=b.marker.strip() or "-"))
+            story.append(Paragraph(_markup(b), styles["li"], bulletText=b.marker.strip() or "-"))
         elif b.text:
-            text = _safe(b.text).replace("\n", "<br/>")
+            text = _markup(b)
             story.append(Paragraph(text, styles["h" if b.kind == "h" else "p"]))
     if not story:
         story.append(Paragraph("", styles["p"]))

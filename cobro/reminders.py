@@ -84,6 +84,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import money
@@ -481,64 +482,71 @@ def _explode(rows: pd.DataFrame, invoices: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@dataclass
-class _State:
-    idx: int
-    day: dt.date | None
+_NAT = int(np.iinfo(np.int64).min)  # a missing day, in the epoch-day arrays below
 
 
-def _levels_reached(contacts: pd.DataFrame, all_contacts: pd.DataFrame, invoices: pd.DataFrame,
-                    steps: list[Level], warnings: list[Problem]) -> dict[str, _State]:
-    """Per invoice: the ladder index reached and the day (see the module docstring)."""
-    by_key = {lv.key.casefold(): lv for lv in steps}
-    state: dict[str, _State] = {}
+def _epoch_days(values: pd.Series) -> np.ndarray:
+    """Dates as whole days since 1970-01-01 (int64; ``_NAT`` for a missing date): cheap to compare in bulk."""
+    return pd.to_datetime(values).to_numpy("datetime64[ns]").astype("datetime64[D]").astype("int64")
 
-    def counting(c: pd.DataFrame) -> pd.DataFrame:
-        lk = c["level"].astype(str).str.strip().str.casefold()
-        return c[lk.isin(by_key) & (c["direction"] != "in") & ~c["outcome"].isin(NOT_REACHED_OUTCOMES)]
 
-    rows = counting(contacts)
+def _from_epoch(day: int) -> dt.date | None:
+    return None if day == _NAT else _EPOCH + dt.timedelta(days=int(day))
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _levels_reached(all_contacts: pd.DataFrame, upto: pd.Series, invoices: pd.DataFrame,
+                    steps: list[Level], warnings: list[Problem]) -> dict[str, tuple[int, int]]:
+    """Per invoice: (ladder index reached, epoch day reached or ``_NAT``) — see the module docstring.
+    ``upto`` marks the Contacts rows dated on or before the as-of date."""
+    by_key = {lv.key.casefold(): lv.index for lv in steps}
+    offsets = [lv.days for lv in steps]
+    state: dict[str, tuple[int, int]] = {}
+    idx_all = all_contacts["level"].astype(str).str.strip().str.casefold().map(by_key)
+    counts = idx_all.notna() & (all_contacts["direction"] != "in") & ~all_contacts["outcome"].isin(NOT_REACHED_OUTCOMES)
+    rows = all_contacts[counts & upto].assign(idx=idx_all[counts & upto])
     if len(rows):
-        ev = _explode(rows[["customer_id", "invoice_ids", "level", "user", "timestamp", "day"]], invoices)
-        ev["idx"] = ev["level"].astype(str).str.strip().str.casefold().map(lambda k: by_key[k].index)
-        due = dict(zip(invoices["invoice_id"], invoices["due_date"].fillna(invoices["issue_date"]), strict=False))
+        rows = rows.assign(cobro=rows["user"].astype(str).str.strip().str.casefold() == COBRO_USER)
+        ev = _explode(rows[["customer_id", "invoice_ids", "idx", "cobro", "timestamp", "day"]], invoices)
         ev = ev.sort_values(["timestamp", "idx"], kind="stable")
-        offsets = [lv.days for lv in steps]
-        for inv, day, idx, user, had_ids in zip(ev["invoice_id"], ev["day"], ev["idx"], ev["user"], ev["had_ids"],
-                                                strict=True):
+        due = dict(zip(invoices["invoice_id"].tolist(),
+                       _epoch_days(invoices["due_date"].fillna(invoices["issue_date"])).tolist(), strict=True))
+        for inv, day, idx, cobro, had_ids in zip(ev["invoice_id"].tolist(), _epoch_days(ev["day"]).tolist(),
+                                                 ev["idx"].astype("int64").tolist(), ev["cobro"].tolist(),
+                                                 ev["had_ids"].tolist(), strict=True):
             if not had_ids:  # a row with blank invoice_ids: only invoices past that level's threshold that day
-                d = due.get(inv)
-                if d is None or pd.isna(d) or (pd.Timestamp(d) + pd.Timedelta(days=offsets[idx])) > day:
+                d = due.get(inv, _NAT)
+                if d == _NAT or d + offsets[idx] > day:
                     continue
-            cur = state.get(inv, _State(-1, None))
-            if idx <= cur.idx:
+            cur = state.get(inv, (-1, _NAT))[0]
+            if idx <= cur:
                 continue
-            by_cobro = str(user).strip().casefold() == COBRO_USER
-            state[inv] = _State(min(idx, cur.idx + 1) if by_cobro else idx, _day(day))
+            state[inv] = (min(idx, cur + 1) if cobro else idx, day)
     # fallback: the invoice's reminder_level column, for invoices the log never mentions with a level
-    mentioned: set[str] = set()
-    all_rows = counting(all_contacts)
-    for ids, cust in zip(all_rows["invoice_ids"], all_rows["customer_id"], strict=False):
-        if ids:
-            mentioned.update(str(i).strip() for i in ids)
-        else:
-            mentioned.update(invoices.loc[invoices["customer_id"] == cust, "invoice_id"])
     with_level = invoices[invoices["reminder_level"].astype(str).str.strip() != ""]
-    for inv, lvl, last, due, issue, row in zip(with_level["invoice_id"], with_level["reminder_level"],
-                                              with_level["last_contact"], with_level["due_date"],
-                                              with_level["issue_date"], with_level["_row"], strict=False):
-        if inv in mentioned or inv in state:
-            continue
-        lv = by_key.get(str(lvl).strip().casefold())
-        if lv is None:
-            warnings.append(Problem("Invoices", int(row), "reminder_level", lvl, "setting",
-                                    {"what": "the key of a level of the Levels sheet"}))
-            continue
-        day = _day(last)
-        if day is None:
-            base = _day(due) or _day(issue)
-            day = base + dt.timedelta(days=lv.days) if base else None
-        state[inv] = _State(lv.index, day)
+    if len(with_level):
+        all_rows = all_contacts[counts]
+        has = all_rows["invoice_ids"].map(len) > 0
+        mentioned = set(all_rows.loc[has, "invoice_ids"].explode().astype(str).str.strip())
+        blank_customers = set(all_rows.loc[~has, "customer_id"])
+        if blank_customers:
+            mentioned |= set(invoices.loc[invoices["customer_id"].isin(blank_customers), "invoice_id"])
+        base = _epoch_days(with_level["due_date"].fillna(with_level["issue_date"])).tolist()
+        last = _epoch_days(with_level["last_contact"]).tolist()
+        for inv, lvl, last_day, base_day, row in zip(with_level["invoice_id"].tolist(),
+                                                     with_level["reminder_level"].tolist(), last, base,
+                                                     with_level["_row"].tolist(), strict=True):
+            if inv in mentioned or inv in state:
+                continue
+            found = by_key.get(str(lvl).strip().casefold())
+            if found is None:
+                warnings.append(Problem("Invoices", int(row), "reminder_level", lvl, "setting",
+                                        {"what": "the key of a level of the Levels sheet"}))
+                continue
+            day = last_day if last_day != _NAT else (base_day + offsets[found] if base_day != _NAT else _NAT)
+            state[inv] = (found, day)
     return state
 
 
@@ -600,6 +608,13 @@ def _failures(contacts: pd.DataFrame) -> dict[tuple[str, str], tuple[dt.date, st
 
 
 # ----------------------------------------------------------------------------------- the plan
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """``df.to_dict("records")``, column by column (much faster on pandas' typed columns); NA becomes None."""
+    cols = list(df.columns)
+    values = [df[c].astype(object).where(df[c].notna(), None).tolist() for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _line(rec: Mapping[str, Any]) -> InvoiceLine:
@@ -664,47 +679,48 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
     b = invoice_balances(ledger, as_of)
     ts = pd.Timestamp(as_of)
     contacts_all = ledger.contacts.assign(day=ledger.contacts["timestamp"].dt.normalize())
-    contacts = contacts_all[contacts_all["timestamp"].notna() & (contacts_all["day"] <= ts)]
+    upto = contacts_all["timestamp"].notna() & (contacts_all["day"] <= ts)
+    contacts = contacts_all[upto]
     invoices = ledger.invoices
-    state = _levels_reached(contacts, contacts_all, invoices, steps, plan.warnings)
+    state = _levels_reached(contacts_all, upto, invoices, steps, plan.warnings)
     disputed_log, promise, paid_claim, plan_hold = _holds(contacts, invoices, ledger.plans, as_of,
                                                           settings.promise_grace_days)
     failures = _failures(contacts)
 
     customers: dict[str, dict[str, Any]] = {}
-    for rec in ledger.customers.to_dict("records"):
+    for rec in _records(ledger.customers):
         customers.setdefault(str(rec["customer_id"]), rec)
 
-    # 4. every open invoice: due a level now? handed over? (vectors first, then a plain loop)
+    # 4. every open invoice: due a level now? handed over? (in bulk; only the few that are get looked at)
     open_b = b[(b["balance"] != 0) & ~b["status"].isin(("cancelled", "written_off"))]
-    recs = open_b.to_dict("records")
-    offsets = [lv.days for lv in steps]
+    cand = open_b[(open_b["balance"] > 0) & open_b["status"].isin(("open", "disputed"))]
+    offsets = np.array([lv.days for lv in steps], dtype="int64")
     n = len(steps)
+    as_i = (as_of - _EPOCH).days
+    reached = [state.get(i, (-1, _NAT)) for i in cand["invoice_id"].tolist()]
+    cur = np.array([r[0] for r in reached], dtype="int64")
+    cur_day = np.array([r[1] for r in reached], dtype="int64")
+    base = _epoch_days(cand["due_date"].fillna(cand["issue_date"]))
+    nxt = np.minimum(cur + 1, n - 1)
+    handed_mask = cur >= stop_idx if stop_idx is not None else np.zeros(len(cand), dtype=bool)
+    known = cur_day != _NAT
+    day0 = np.where(known, cur_day, 0)
+    gap = offsets[nxt] - offsets[np.maximum(cur, 0)]
+    due_mask = (~handed_mask & (cur + 1 < n) & (base != _NAT)
+                & (as_i >= np.where(base != _NAT, base, 0) + offsets[nxt])
+                & ((cur < 0) | ~known | ((day0 < as_i) & (as_i >= day0 + gap))))
     due_now: dict[str, list[tuple[dict[str, Any], int]]] = {}
+    for rec, k in zip(_records(cand[due_mask]), (cur[due_mask] + 1).tolist(), strict=True):
+        due_now.setdefault(str(rec["customer_id"]), []).append((rec, k))
     handed: dict[str, list[tuple[dict[str, Any], int, dt.date | None]]] = {}
+    h = cand[handed_mask]
+    for rec, idx, day in zip(_records(h), cur[handed_mask].tolist(), cur_day[handed_mask].tolist(),
+                             strict=True):
+        if rec["status"] == "open" and str(rec["invoice_id"]) not in disputed_log:
+            handed.setdefault(str(rec["customer_id"]), []).append((rec, idx, _from_epoch(day)))
     by_customer: dict[str, list[dict[str, Any]]] = {}
-    for rec in recs:
-        cid = str(rec["customer_id"])
-        by_customer.setdefault(cid, []).append(rec)
-        if rec["balance"] <= 0 or rec["status"] not in ("open", "disputed"):
-            continue
-        inv = str(rec["invoice_id"])
-        st = state.get(inv, _State(-1, None))
-        if stop_idx is not None and st.idx >= stop_idx:
-            if rec["status"] == "open" and inv not in disputed_log:
-                handed.setdefault(cid, []).append((rec, st.idx, st.day))
-            continue
-        k = st.idx + 1
-        if k >= n:
-            continue
-        base = _day(rec["due_date"]) or _day(rec["issue_date"])
-        if base is None or as_of < base + dt.timedelta(days=offsets[k]):
-            continue
-        if st.idx >= 0:
-            if st.day is not None and (st.day >= as_of
-                                       or as_of < st.day + dt.timedelta(days=offsets[k] - offsets[st.idx])):
-                continue
-        due_now.setdefault(cid, []).append((rec, k))
+    for rec in _records(open_b[open_b["customer_id"].isin(set(due_now))]):
+        by_customer.setdefault(str(rec["customer_id"]), []).append(rec)
 
     # 5. per customer: holds, minimum, channel grouping, contact data
     base_cur = settings.base_currency

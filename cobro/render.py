@@ -66,7 +66,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from html import escape as html_escape
-from html.parser import HTMLParser
+from html import unescape as html_unescape
 from typing import Any
 
 import jinja2
@@ -357,6 +357,28 @@ class Block:
     marker: str = ""
     bold: bool = False
     group: int = 0  # list items of the same (outermost) list share a group
+    rich: str = ""  # ``text`` with bold spans marked by BOLD_ON / BOLD_OFF (for letters), "" when none
+
+
+BOLD_ON, BOLD_OFF = "\x01", "\x02"
+
+
+def _plain(text: str) -> str:
+    return text.replace(BOLD_ON, "").replace(BOLD_OFF, "")
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch == BOLD_ON:
+            depth += 1
+            if depth > 1:
+                return False
+        elif ch == BOLD_OFF:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "blockquote", "section",
@@ -364,9 +386,27 @@ _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
 _SKIP_TAGS = {"script", "style", "head", "title"}
 
 
-class _BlockParser(HTMLParser):
+_TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|<\?[^>]*>"
+                    r"|<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>"
+                    r"|([^<]+|<)", re.S)
+_ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""")
+
+
+def _attrs(text: str) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for m in _ATTR.finditer(text):
+        value = m[2]
+        if value is not None:
+            value = html_unescape(value[1:-1] if value[:1] in "\"'" else value)
+        out.append((m[1].lower(), value))
+    return out
+
+
+class _BlockParser:
+    """A small, forgiving HTML walker (a regex tokenizer: several times faster than ``html.parser`` on the long
+    invoice tables of a statement) that turns a rendered body into ``Block``s."""
+
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.blocks: list[Block] = []
         self.buf: list[str] = []
         self.skip = 0
@@ -396,17 +436,19 @@ class _BlockParser(HTMLParser):
         return "\n".join(lines)
 
     def _flush(self) -> None:
-        text = self._clean(self.buf)
+        rich = self._clean(self.buf)
         self.buf = []
+        text = self._clean([_plain(rich)])
         if not text:
             return
+        rich = rich if rich != text and _balanced(rich) and _plain(rich) == text else ""
         if self.li_marker is not None:
-            self.blocks.append(Block("li", text, marker=self.li_marker, group=self.list_group))
+            self.blocks.append(Block("li", text, marker=self.li_marker, group=self.list_group, rich=rich))
             self.li_marker = None
         elif self.heading:
             self.blocks.append(Block("h", text, bold=True))
         else:
-            self.blocks.append(Block("p", text))
+            self.blocks.append(Block("p", text, rich=rich))
 
     # parser callbacks --------------------------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -419,6 +461,9 @@ class _BlockParser(HTMLParser):
             return  # inside a table only cells matter
         if tag == "br":
             self._sink().append("\n")
+        elif tag in ("b", "strong"):
+            if not self.table_depth:
+                self.buf.append(BOLD_ON)
         elif tag == "a":
             self.href.append(dict(attrs).get("href"))
         elif tag == "img":
@@ -468,6 +513,10 @@ class _BlockParser(HTMLParser):
             self.skip = max(0, self.skip - 1)
             return
         if self.skip:
+            return
+        if tag in ("b", "strong"):
+            if not self.table_depth:
+                self.buf.append(BOLD_OFF)
             return
         if tag == "a":
             href = self.href.pop() if self.href else None
@@ -522,8 +571,21 @@ class _BlockParser(HTMLParser):
             self.rows.append(self.row)
         self.row = None
 
+    def feed(self, html: str) -> None:
+        for m in _TOKEN.finditer(html):
+            if m[4] is not None:
+                self.handle_data(html_unescape(m[4]))
+            elif m[2] is not None:
+                tag = m[2].lower()
+                attrs = m[3] or ""
+                if m[1]:
+                    self.handle_endtag(tag)
+                elif attrs.rstrip().endswith("/"):
+                    self.handle_startendtag(tag, _attrs(attrs.rstrip()[:-1]))
+                else:
+                    self.handle_starttag(tag, _attrs(attrs) if attrs.strip() else [])
+
     def close(self) -> None:
-        super().close()
         if self.table_depth:
             self.table_depth = 1
             self.handle_endtag("table")

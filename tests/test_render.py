@@ -353,3 +353,17 @@ def test_default_templates_in_a_real_plan() -> None:
     assert letter.letter_pdf is not None and letter.letter_pdf.startswith(b"%PDF")
     call = next(i for i in plan.items if i.channel == "phone")
     assert call.call_notes == call.text
+
+
+def test_html_walker_is_forgiving() -> None:
+    html = ('<!-- note --><P CLASS="x" title="a>b">a &lt; b &amp;&nbsp;c < d</P><BR/><img alt="logo" src=x />'
+            "<p>x<br/>y</p><script>if (a<b) {}</script><p>unclosed <b>bold")
+    assert html_to_text(html) == "a < b & c < d\n\nlogo\n\nx\ny\n\nunclosed bold\n"
+
+
+def test_bold_spans_are_kept_for_letters_but_not_in_text() -> None:
+    blocks = html_to_blocks("<p>Pay <b>now</b> or <strong>soon</strong></p><p><b>a</p><p>b</b></p>")
+    assert [(b.text, b.rich) for b in blocks] == [
+        ("Pay now or soon", "Pay \x01now\x02 or \x01soon\x02"), ("a", ""), ("b", "")]
+    pdf = render_letter(blocks)
+    assert pdf.startswith(b"%PDF")
