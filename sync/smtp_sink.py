@@ -14,6 +14,7 @@ before the sink answers 250: a message is in the outbox whole, or not at all.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import re
@@ -65,9 +66,16 @@ class Outbox:
                 self._index.add(found["safe"])
 
     def already_delivered(self, message_id: str) -> bool:
-        """Does the outbox hold a message with this Message-ID?"""
+        """Does the outbox hold a message with this Message-ID? Looks at the folder when this instance has not
+        seen it, so an ``Outbox`` opened before another one (a running sink) stored the message still knows."""
+        safe = safe_name(message_id)
         with self._lock:
-            return safe_name(message_id) in self._index
+            if safe in self._index:
+                return True
+            if any(_NAME.match(p.name) for p in self.folder.glob(f"*_{glob.escape(safe)}.eml")):
+                self._index.add(safe)
+                return True
+            return False
 
     def store(self, content: bytes, received: datetime | None = None) -> tuple[Path | None, bool]:
         """File ``content``; returns (path, True) when stored, (None, False) when its Message-ID was already
