@@ -19,6 +19,8 @@ import asyncio
 import json
 import random
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -36,6 +38,23 @@ from sync.smtp_sink import LoopbackController, advertise_pipelining, local_sink,
 
 REPO = Path(__file__).resolve().parents[1]
 DROP_STAGES = ("mail", "data", "accepted")
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """(certificate, key) for 127.0.0.1 and localhost, made with the ``openssl`` command."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def free_port() -> int:
@@ -65,6 +84,7 @@ class RecordingHandler:
         self.raw: list[bytes] = []
         self.envelopes: list[tuple[str, tuple[str, ...]]] = []
         self.rcpt_attempts: Counter[str] = Counter()
+        self.tls: list[bool] = []  # per received message: did it travel over TLS?
         self.reject = {a.lower() for a in reject}
         self.tempfail = {k.lower(): v for k, v in (tempfail or {}).items()}
         self.drop_every = drop_every
@@ -89,7 +109,9 @@ class RecordingHandler:
             smtp.accepted = 0
             smtp.drop_plan = None
             if self.drop_every and self.connections % self.drop_every == 1 % self.drop_every:
-                smtp.drop_plan = (self.rng.randint(0, 3), self.rng.choice(self.drop_stages))
+                # after 0-3 good messages, at the next stage in turn (so every stage is exercised)
+                stage = self.drop_stages[(self.connections // self.drop_every) % len(self.drop_stages)]
+                smtp.drop_plan = (self.rng.randint(0, 3), stage)
 
     def closed(self) -> None:
         with self.lock:
@@ -148,6 +170,7 @@ class RecordingHandler:
             self.received.append(mid)
             self.raw.append(content)
             self.envelopes.append((envelope.mail_from, tuple(envelope.rcpt_tos)))
+            self.tls.append(session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None)
             count = len(self.received)
         server.accepted += 1
         if self.on_accept is not None:
@@ -184,9 +207,21 @@ class _TestController(LoopbackController):
 class SmtpTestServer:
     """A recording SMTP server on 127.0.0.1 (a free port, or ``port``). Use as a context manager."""
 
-    def __init__(self, port: int = 0, auth: dict[str, str] | None = None, **handler_kwargs: Any) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        auth: dict[str, str] | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        **handler_kwargs: Any,
+    ) -> None:
+        """``tls_context`` offers STARTTLS; ``ssl_context`` makes it an implicit-TLS server (like port 465)."""
         self.handler = RecordingHandler(**handler_kwargs)
         kwargs: dict[str, Any] = {}
+        if tls_context is not None:
+            kwargs["tls_context"] = tls_context
+        if ssl_context is not None:
+            kwargs["ssl_context"] = ssl_context
         if auth is not None:
             self.logins: list[str] = []
 
@@ -196,7 +231,8 @@ class SmtpTestServer:
                     self.logins.append(data.login.decode())
                 return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
-            kwargs = {"authenticator": authenticator, "auth_require_tls": False}
+            kwargs.update(authenticator=authenticator, auth_require_tls=False)
+        self._kwargs = kwargs
         self.controller = _TestController(self.handler, hostname="127.0.0.1", port=port, **kwargs)
         self.host = "127.0.0.1"
         self.port = port
@@ -210,7 +246,13 @@ class SmtpTestServer:
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller._thread is not None:
+            self.controller.stop()
+
+    def restart(self) -> None:
+        """Come back up on the same port, keeping what was received (after ``stop``: a server crash)."""
+        self.controller = _TestController(self.handler, hostname="127.0.0.1", port=self.port, **self._kwargs)
+        self.start()
 
     def __enter__(self) -> SmtpTestServer:
         return self.start()

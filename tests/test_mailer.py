@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import smtplib
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from sync.mailer import (
     send_batch,
 )
 from sync.smtp_sink import Outbox, local_sink, safe_name
-from tests.smtp_helpers import SmtpTestServer, free_port, make_messages
+from tests.smtp_helpers import SmtpTestServer, free_port, make_messages, self_signed_certificate, server_tls_context
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -286,6 +287,28 @@ def test_starttls_not_offered_is_a_clear_error(server: SmtpTestServer, tmp_path:
     assert result.results[0].status == PENDING and server.received == []
 
 
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is not installed")
+
+
+@needs_openssl
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_is_used_and_the_certificate_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    context = server_tls_context(cert, key)
+    tls = {"tls_context": context} if security == "starttls" else {"ssl_context": context}
+    with SmtpTestServer(auth={"cobro-user": "s3cr3t"}, **tls) as srv:  # type: ignore[arg-type]
+        config = srv.config(security=security, user="cobro-user", password="s3cr3t")
+        with Journal(tmp_path / "j.sqlite") as journal:
+            untrusted = send_batch([reminder()], journal, config)
+            assert untrusted.results[0].status == PENDING and srv.received == []
+            assert "TLS with the SMTP server at" in untrusted.error and "certificate" in untrusted.error
+            monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now the client trusts this server's certificate
+            result = send_batch([reminder()], journal, config)
+        assert result.ok and srv.handler.tls == [True] and srv.logins == ["cobro-user"]
+
+
 def test_unreachable_server_message(tmp_path: Path) -> None:
     port = free_port()
     delays: list[float] = []
@@ -441,6 +464,10 @@ def test_outbox_index_survives_restart_and_cleans_partial_writes(tmp_path: Path)
     again = Outbox(tmp_path)  # a new process
     assert again.already_delivered("<abc@example.com>") and not again.already_delivered("<zzz@example.com>")
     assert not list(tmp_path.glob("*.part")) and len(again) == 1
+    assert not again.already_delivered("<a[b]*?@example.com>")  # glob characters are taken literally
+    third = Outbox(tmp_path)  # opened before the next store, by another part of the program
+    again.store(b"Message-ID: <later@example.com>\r\n\r\nx\r\n")
+    assert third.already_delivered("<later@example.com>")  # it looks at the folder
     no_id, stored = again.store(b"Subject: no id\r\n\r\nx\r\n")
     assert stored and no_id is not None and "no-message-id" in no_id.name
 
