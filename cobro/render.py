@@ -384,6 +384,7 @@ def _balanced(text: str) -> bool:
 _BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "blockquote", "section",
                "article", "header", "footer", "address", "pre", "hr", "tr", "dl", "dt", "dd"}
 _SKIP_TAGS = {"script", "style", "head", "title"}
+_RAW_TAGS = {"script", "style", "title", "textarea"}
 
 
 _TOKEN = re.compile(r"<!--.*?-->|<![^>]*>|<\?[^>]*>"
@@ -572,7 +573,12 @@ class _BlockParser:
         self.row = None
 
     def feed(self, html: str) -> None:
-        for m in _TOKEN.finditer(html):
+        pos, end = 0, len(html)
+        while pos < end:
+            m = _TOKEN.match(html, pos)
+            if m is None:  # pragma: no cover - the last alternative matches any character
+                break
+            pos = m.end()
             if m[4] is not None:
                 self.handle_data(html_unescape(m[4]))
             elif m[2] is not None:
@@ -582,6 +588,9 @@ class _BlockParser:
                     self.handle_endtag(tag)
                 elif attrs.rstrip().endswith("/"):
                     self.handle_startendtag(tag, _attrs(attrs.rstrip()[:-1]))
+                elif tag in _RAW_TAGS:  # script/style/title: raw text up to the closing tag, never parsed
+                    close = re.compile(rf"</{tag}\s*>", re.IGNORECASE).search(html, pos)
+                    pos = close.end() if close else end
                 else:
                     self.handle_starttag(tag, _attrs(attrs) if attrs.strip() else [])
 
