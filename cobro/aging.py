@@ -169,10 +169,14 @@ def _order(items: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nda
     """
     ccodes, customers = string_codes(items["customer_id"])
     kcodes, currencies = string_codes(items["currency"])
-    key = ccodes * max(len(currencies), 1) + kcodes
-    uniq, group = np.unique(key, return_inverse=True)
     ncur = max(len(currencies), 1)
-    return group.astype(np.int64), customers, currencies, uniq // ncur, uniq % ncur
+    key = ccodes * ncur + kcodes
+    codes, uniq = pd.factorize(key)  # hashing: faster than np.unique's sort on many items
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    uniq = uniq[order]
+    return rank[codes], customers, currencies, uniq // ncur, uniq % ncur
 
 
 # ----------------------------------------------------------------------------------- report

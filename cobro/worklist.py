@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,7 @@ import pandas as pd
 
 from . import money
 from .aging import KINDS, _open_arrays, _order
-from .balances import as_timestamp, group_sum
+from .balances import as_timestamp, group_sum, match_rows
 from .ledger import Ledger
 
 KEPT_PROMISE_HOLD_DAYS = 14
@@ -60,6 +62,7 @@ _ACTIONS = {
     "send_whatsapp": ("send WhatsApp message", "enviar WhatsApp"),
     "review_dispute": ("review dispute", "revisar disputa"),
     "wait_promise": ("wait for the promised payment", "esperar el pago prometido"),
+    "promise_kept": ("none: promise kept", "ninguna: promesa cumplida"),
     "on_hold": ("none: {status}", "ninguna: {status}"),
     "apply_credit": ("apply credit to invoices", "aplicar el saldo a favor a las facturas"),
 }
@@ -175,13 +178,60 @@ def _ladder(ledger: Ledger) -> list[tuple[str, int, str, bool]]:
     return sorted(rows, key=lambda r: r[1])
 
 
-def _promises(ledger: Ledger, ts: pd.Timestamp) -> pd.DataFrame:
-    """The latest promise to pay per customer logged up to the as-of date."""
+def _promises(ledger: Ledger, ts: pd.Timestamp, wanted: set[str], home: dict[str, str],
+              open_ids: Callable[[], set[str]]) -> dict[str, tuple[pd.Timestamp, bool]]:
+    """customer_id -> (promise date, kept) for the latest promise to pay each customer in ``wanted``
+    made up to the as-of date.
+
+    A promise is kept when the payments of the customer (in its currency) dated from the day it was
+    made to the promise date + grace (and not after the as-of date) reach the promised amount; without
+    an amount, when the invoices it names are paid; naming none either, when anything was paid.
+    """
     c = ledger.contacts
-    if c.empty:
-        return c
-    c = c[(c["outcome"] == "promise") & c["promise_date"].notna() & (c["timestamp"] < ts + pd.Timedelta(days=1))]
-    return c.sort_values("timestamp", kind="stable").drop_duplicates("customer_id", keep="last")
+    if c.empty or not wanted:
+        return {}
+    t_end = (ts + pd.Timedelta(days=1)).to_datetime64()
+    tsv = c["timestamp"].to_numpy(dtype="datetime64[ns]")
+    pdate = c["promise_date"].to_numpy(dtype="datetime64[ns]")
+    idx = np.flatnonzero((c["outcome"].to_numpy(dtype=object) == "promise") & ~np.isnat(pdate) & (tsv < t_end))
+    if not len(idx):
+        return {}
+    idx = idx[np.argsort(tsv[idx], kind="stable")]
+    latest: dict[str, int] = {}
+    for k, cid in zip(idx.tolist(), c["customer_id"].to_numpy(dtype=object)[idx].tolist(), strict=True):
+        if cid in wanted:
+            latest[cid] = k  # the last one logged wins
+    if not latest:
+        return {}
+    keys = np.array(list(latest), dtype=object)
+    rows = np.array(list(latest.values()), dtype=np.int64)
+    grace = np.timedelta64(ledger.settings.promise_grace_days, "D")
+    start = tsv[rows].astype("datetime64[D]").astype("datetime64[ns]")
+    deadline = np.minimum(pdate[rows] + grace, ts.to_datetime64())
+    homes = np.array([home.get(k, ledger.settings.base_currency) for k in keys.tolist()], dtype=object)
+
+    pay = ledger.payments
+    who = match_rows(keys, pay["customer_id"])
+    hit = np.flatnonzero(who >= 0)
+    k = who[hit]
+    d = pay["date"].to_numpy(dtype="datetime64[ns]")[hit]
+    within = (d >= start[k]) & (d <= deadline[k]) & (pay["currency"].to_numpy(dtype=object)[hit] == homes[k])
+    paid = group_sum(k[within], pay["amount"].to_numpy(dtype=np.int64)[hit][within], len(keys))
+    count = np.bincount(k[within], minlength=len(keys))
+
+    amounts = c["promise_amount"].to_numpy(dtype=object)[rows]
+    listed = c["invoice_ids"].to_numpy(dtype=object)[rows]
+    out: dict[str, tuple[pd.Timestamp, bool]] = {}
+    for j, cid in enumerate(keys.tolist()):
+        amount, names = amounts[j], [i for i in (listed[j] or ()) if i]
+        if amount is not None and not pd.isna(amount):
+            kept = int(paid[j]) >= int(amount)
+        elif names:
+            kept = not any(i in open_ids() for i in names)
+        else:
+            kept = bool(count[j])
+        out[cid] = (pd.Timestamp(pdate[rows[j]]), kept)
+    return out
 
 
 def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | None = None) -> WorklistReport:
@@ -220,10 +270,12 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         if len(owing):
             ref[k] = float(owing.mean())
 
+    ref_l = ref.tolist()
+
     def pair_score(amount: int, oldest: int, k: int) -> float:
         if amount <= 0:
             return 0.0
-        s = math.log2(1.0 + amount / ref[k]) * (1.0 + min(oldest, AGE_CAP) / 30.0)
+        s = math.log2(1.0 + amount / ref_l[k]) * (1.0 + min(oldest, AGE_CAP) / 30.0)
         return max(s, OLD_FLOOR) if oldest > OLD_DAYS else s
 
     # Reminder levels reached per customer (from Invoices.reminder_level and the Contacts log).
@@ -234,39 +286,38 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
     if ladder and len(chase_rows):
         col = ledger.invoices["reminder_level"].to_numpy(dtype=object)[chase_rows]
         lv_rank = np.array([rank_of.get(x, -1) for x in col.tolist()], dtype=np.int64)
-        reached = _levels_from_contacts(ledger, ts)
-        if reached:
-            ids = items["invoice_id"][chase].tolist()
-            lv_rank = np.maximum(lv_rank, [rank_of.get(reached.get(i, ""), -1) for i in ids])
+        lv_rank = np.maximum(lv_rank, _levels_from_contacts(ledger, ts, rank_of, items["invoice_id"][chase]))
         np.maximum.at(c_level, g_cust[group[chase]], lv_rank)
 
     # Customers: name, status, contact data.
     cust = ledger.customers.drop_duplicates("customer_id")
     cinfo = {r.customer_id: r for r in cust[["customer_id", "name", "status", "email", "phone", "collector",
                                              "currency"]].itertuples(index=False)}
-    pr_frame = _promises(ledger, ts)
-    promises = {r.customer_id: r for r in pr_frame.itertuples(index=False)} if len(pr_frame) else {}
     grace = pd.Timedelta(days=ledger.settings.promise_grace_days)
+    listed = {str(customers[ci]) for ci in np.flatnonzero((n_chase > 0) | (n_disp > 0)).tolist()}
+    open_cache: list[set[str]] = []
 
-    # Payments that might fulfil a promise (dated in some promise's window), per customer.
-    window_pay: dict[str, list[tuple[pd.Timestamp, int, str]]] = {}
-    if promises:
-        lo = pr_frame["timestamp"].min().normalize()
-        hi = pr_frame["promise_date"].max() + grace
-        p = ledger.payments
-        p = p[(p["date"] >= lo) & (p["date"] <= min(hi, ts))]
-        for cid, d, a, cur in zip(p["customer_id"], p["date"], p["amount"], p["currency"], strict=True):
-            window_pay.setdefault(cid, []).append((d, int(a), cur))
-    open_ids = set(items["invoice_id"][is_inv & (bal > 0)].tolist())
+    def open_ids() -> set[str]:
+        if not open_cache:
+            open_cache.append(set(items["invoice_id"][is_inv & (bal > 0)].tolist()))
+        return open_cache[0]
+
+    promises = _promises(ledger, ts, listed, {k: str(v.currency) for k, v in cinfo.items()}, open_ids)
 
     groups_of: list[list[int]] = [[] for _ in range(nc)]
     for gi, ci in enumerate(g_cust.tolist()):
         groups_of[ci].append(gi)
+    # Plain Python values for the per-customer loop (numpy scalars are slow one at a time).
+    cur_of = [str(currencies[k]) for k in g_cur.tolist()]
+    g_cur_l, gross_l, net_l, disp_l = g_cur.tolist(), gross.tolist(), net.tolist(), disp_amt.tolist()
+    max_age_l, d_max_l, out_l = max_age.tolist(), d_max.tolist(), outstanding.tolist()
+    n_chase_l, n_disp_l, c_max_l, c_min_l, c_level_l = (n_chase.tolist(), n_disp.tolist(), c_max.tolist(),
+                                                        c_min.tolist(), c_level.tolist())
 
     out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     for ci in range(nc):
         gs = groups_of[ci]
-        if not (n_chase[ci] or n_disp[ci]):
+        if not (n_chase_l[ci] or n_disp_l[ci]):
             continue
         cid = str(customers[ci])
         info = cinfo.get(cid)
@@ -275,45 +326,33 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         emails = info.email if info is not None else ()
         phone = str(info.phone) if info is not None else ""
         collector = str(info.collector) if info is not None else ""
-        home = str(info.currency) if info is not None else ledger.settings.base_currency
         has_email = bool(emails) and any("@" in str(e) for e in emails)
         has_contact = has_email or bool(phone.strip())
 
         def amounts(values: dict[str, int]) -> str:
             return "; ".join(money.format_money(v, c, locale) for c, v in values.items())
 
-        chase_by_cur = {str(currencies[g_cur[g]]): int(net[g]) for g in gs if gross[g] > 0 and net[g] > 0}
-        covered_by_cur = {str(currencies[g_cur[g]]): int(gross[g]) for g in gs if gross[g] > 0 and net[g] <= 0}
-        disp_by_cur = {str(currencies[g_cur[g]]): int(disp_amt[g]) for g in gs if disp_amt[g] > 0}
-        base = sum(pair_score(int(net[g]), int(max_age[g]), int(g_cur[g])) for g in gs)
-        oldest = int(c_max[ci])
+        chase_by_cur = {cur_of[g]: net_l[g] for g in gs if gross_l[g] > 0 and net_l[g] > 0}
+        covered_by_cur = {cur_of[g]: gross_l[g] for g in gs if gross_l[g] > 0 and net_l[g] <= 0}
+        disp_by_cur = {cur_of[g]: disp_l[g] for g in gs if disp_l[g] > 0}
+        base = sum(pair_score(net_l[g], max_age_l[g], g_cur_l[g]) for g in gs)
+        oldest = c_max_l[ci]
         parts: list[str] = []
-        chase_n = int(n_chase[ci])
+        chase_n = n_chase_l[ci]
         if chase_n:
-            a, b = int(c_min[ci]), oldest
+            a, b = c_min_l[ci], oldest
             key = "overdue_1" if chase_n == 1 else ("overdue_n_same" if a == b else "overdue_n")
             parts.append(_t(key, locale, n=chase_n, a=a, b=b,
-                            amounts=amounts({str(currencies[g_cur[g]]): int(gross[g]) for g in gs if gross[g] > 0})))
-        if n_disp[ci]:
-            parts.append(_t("disputed_1" if n_disp[ci] == 1 else "disputed_n", locale, n=int(n_disp[ci]),
+                            amounts=amounts({cur_of[g]: gross_l[g] for g in gs if gross_l[g] > 0})))
+        if n_disp_l[ci]:
+            parts.append(_t("disputed_1" if n_disp_l[ci] == 1 else "disputed_n", locale, n=n_disp_l[ci],
                             amounts=amounts(disp_by_cur)))
 
         # Promise to pay.
         promise = ""
-        pr = promises.get(cid)
-        if pr is not None:
-            pdate = pr.promise_date
+        if cid in promises:
+            pdate, kept = promises[cid]
             deadline = pdate + grace
-            start = pr.timestamp.normalize()
-            paid_in = [(d, a, c) for d, a, c in window_pay.get(cid, []) if start <= d <= deadline and c == home]
-            amount = pr.promise_amount
-            listed = [i for i in (pr.invoice_ids or ()) if i]
-            if amount is not None and not pd.isna(amount):
-                kept = sum(a for _, a, _ in paid_in) >= int(amount)
-            elif listed:
-                kept = not any(i in open_ids for i in listed)
-            else:
-                kept = bool(paid_in)
             when = _date(pdate.date(), day, locale)
             if ts <= deadline:
                 promise = "kept" if kept else "pending"
@@ -336,19 +375,21 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
             parts.append(_t("covered", locale, amounts=amounts(covered_by_cur)))
         elif not chase_by_cur:
             held, action = True, "review_dispute"
-            base = sum(pair_score(int(disp_amt[g]), int(d_max[g]), int(g_cur[g])) for g in gs)
-        elif promise in ("pending", "kept"):
+            base = sum(pair_score(disp_l[g], d_max_l[g], g_cur_l[g]) for g in gs)
+        elif promise == "pending":
             held, action = True, "wait_promise"
+        elif promise == "kept":
+            held, action = True, "promise_kept"
         elif promise == "broken":
             action = "chase_promise"
         elif not has_contact:
             action = "fix_contact"
             parts.append(_t("no_contact", locale))
         else:
-            action, level = _ladder_action(ladder, int(c_level[ci]), oldest)
-            if c_level[ci] >= 0:
-                parts.append(_t("last_level", locale, level=ladder[int(c_level[ci])][0]))
-                if ladder[int(c_level[ci])][3]:
+            action, level = _ladder_action(ladder, c_level_l[ci], oldest)
+            if c_level_l[ci] >= 0:
+                parts.append(_t("last_level", locale, level=ladder[c_level_l[ci]][0]))
+                if ladder[c_level_l[ci]][3]:
                     parts.append(_t("ladder_done", locale))
             if action == "send_reminder" and not has_email:
                 action, level = "call", ""
@@ -358,9 +399,9 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         row = {
             "customer_id": cid, "name": name, "score": score, "held": held, "action": action,
             "next_action": action_label(action, locale, level=level, status=status_text), "level": level,
-            "reason": "; ".join(parts), "oldest_days": max(oldest, int(d_max[gs].max()) if gs else -1),
+            "reason": "; ".join(parts), "oldest_days": max([oldest, *(d_max_l[g] for g in gs)]),
             "invoices": chase_n, "overdue": chase_by_cur,
-            "outstanding": {str(currencies[g_cur[g]]): int(outstanding[g]) for g in gs},
+            "outstanding": {cur_of[g]: out_l[g] for g in gs},
             "collector": collector, "promise": promise,
         }
         out.append(((held, -round(score, 9), -row["oldest_days"], cid), row))
@@ -383,13 +424,30 @@ def _ladder_action(ladder: list[tuple[str, int, str, bool]], current: int, oldes
         channel, ("send_reminder", key))
 
 
-def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp) -> dict[str, str]:
-    """invoice_id -> highest level reached up to the as-of date according to the Contacts log
-    (failed sends do not count)."""
+def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp, rank_of: dict[str, int],
+                          invoice_ids: np.ndarray) -> np.ndarray:
+    """Per invoice id: the rank in the ladder of the highest level the Contacts log says it reached
+    up to the as-of date (-1: none). As ``cobro.derive.levels_reached``: a contact counts when it
+    names a level, was not incoming, and did not fail or bounce."""
     c = ledger.contacts
-    if c.empty or ledger.levels.empty:
-        return {}
-    from .derive import levels_reached
-
-    lv = levels_reached(ledger.replace(contacts=c[c["timestamp"] < ts + pd.Timedelta(days=1)]))
-    return dict(zip(lv["invoice_id"].tolist(), lv["level"].tolist(), strict=True))
+    out = np.full(len(invoice_ids), -1, dtype=np.int64)
+    if c.empty or not rank_of or not len(invoice_ids):
+        return out
+    level = c["level"].to_numpy(dtype=object)
+    outcome = c["outcome"].to_numpy(dtype=object)
+    keep = ((level != "") & (outcome != "failed") & (outcome != "bounced")
+            & (c["direction"].to_numpy(dtype=object) != "in")
+            & (c["timestamp"].to_numpy(dtype="datetime64[ns]") < (ts + pd.Timedelta(days=1)).to_datetime64()))
+    idx = np.flatnonzero(keep)
+    if not len(idx):
+        return out
+    lists = c["invoice_ids"].to_numpy(dtype=object)[idx].tolist()
+    lens = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lens.sum()))
+    codes, uniques = pd.factorize(level[idx])
+    rank = np.array([rank_of.get(u, -1) for u in uniques.tolist()], dtype=np.int64)[codes]
+    rank = np.repeat(rank, lens)
+    pos = match_rows(invoice_ids, flat)
+    hit = pos >= 0
+    np.maximum.at(out, pos[hit], rank[hit])
+    return out

@@ -123,6 +123,7 @@ def test_promises_pending_kept_and_broken():
     assert "promised to pay by 5 Jul" in rows["PEND"].reason
     assert rows["GRACE"].held and rows["GRACE"].promise == "pending"
     assert rows["KEPT"].held and rows["KEPT"].promise == "kept" and "promise of 20 Jun kept" in rows["KEPT"].reason
+    assert rows["KEPT"].action == "promise_kept" and rows["KEPT"].next_action == "none: promise kept"
     assert order(rep)[:2] == ["BROKE", "PLAIN"] and {r.customer_id for r in rep.rows if r.held} == {
         "PEND", "KEPT", "GRACE"}
     # A month later the kept promise no longer holds the customer back.
