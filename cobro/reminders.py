@@ -10,7 +10,10 @@ order breaks ties). An invoice reaches a level once ``as_of >= due_date + offset
 levels are never skipped. An invoice at L1 whose L3 threshold has also passed gets L2 now, and L3 no earlier than
 ``offset(L3) - offset(L2)`` days after the day L2 was actually reached; never two levels on the same day. A run
 after an outage sends what fell due meanwhile (one level per invoice per run), and nothing is sent twice for the
-same invoice and level. An invoice with no due date uses its issue date.
+same invoice and level. An invoice with no due date uses its issue date. Because nothing is skipped, a catch-up (or
+an invoice entered late) can receive a level meant for before the due date when it is already due: templates can
+word that case with ``days_overdue`` / ``max_days_overdue``, and an imported backlog can start further up the
+ladder through the ``reminder_level`` column (below).
 
 **Which level has an invoice reached?** The Contacts log is the source of truth; only rows dated on or before
 ``as_of`` are read (so ``--as-of`` replays a past day exactly). A row counts as "level reached" for the invoices in
@@ -70,8 +73,9 @@ time zone and the send window.
 them reaches, recipients (``to``, ``cc``), sender, subject (one line), HTML and plain-text parts, a deterministic
 ``message_id`` (customer + level + date), and per channel: ``letter_pdf`` (bytes), ``whatsapp_url`` (a ready
 ``https://wa.me/<digits>?text=…`` link) or ``call_notes``. ``contact_rows`` gives the Contacts rows to append once
-it is done. Template problems are reported in ``errors`` before anything is rendered; a plan with errors must not
-be sent (``plan.ok`` is false).
+it is done. Template problems (see ``cobro.render.check_templates``), an unusable Settings country (with
+business_days_only) and a malformed sender_email / reply_to are reported in ``errors`` before anything is rendered;
+a plan with errors must not be sent (``plan.ok`` is false).
 """
 
 from __future__ import annotations
@@ -793,7 +797,14 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
             tuple(str(r["invoice_id"]) for r, _, _ in lst),
             money.sum_by_currency([(str(r["currency"]), int(r["balance"])) for r, _, _ in lst]), since))
 
-    # 6. render (only when every template is sound)
+    # 6. the sender's own addresses must be sound before any e-mail goes out
+    if any(i.channel == "email" for i in plan.items):
+        for key, value in (("sender_email", settings.sender_email), ("reply_to", settings.reply_to)):
+            if value.strip() and not is_valid_email(value):
+                plan.errors.append(Problem("Settings", 0, "value", value, "setting",
+                                           {"what": f"{key}: one e-mail address such as cobros@empresa.es"}))
+
+    # 7. render (only when every template and setting is sound)
     if plan.errors:
         return plan
     for pending in to_render:

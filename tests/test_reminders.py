@@ -724,3 +724,18 @@ def test_interest_and_discount_reach_the_template() -> None:
     assert item.text.strip() == "I=16,11 EUR;D=2/11/03/2026/10,00 EUR M=73"  # + B: 500,00 × 8 % × 1/365 = 0,11
     item = plan_reminders(led.replace(contacts=make_frame(CONTACTS, [])), D(2026, 3, 12)).items[0]
     assert "D=" not in item.text  # the discount window closed on the 11th
+
+
+def test_a_broken_sender_address_stops_e_mails() -> None:
+    for key in ("sender_email", "reply_to"):
+        st = replace(SETTINGS, **{key: "cobros@acme.es\r\nBcc: all@example.com"})
+        plan = plan_reminders(ledger([customer()], [invoice("A", "2026-03-10")], settings=st), D(2026, 3, 10))
+        assert not plan.ok and key in plan.errors[0].message("en")
+        assert all(not i.rendered for i in plan.items)
+
+
+def test_an_empty_plan_gives_an_empty_contacts_frame() -> None:
+    plan = plan_reminders(ledger([customer()], [invoice("A", "2026-06-10")]), D(2026, 3, 10))
+    assert plan.items == [] and plan.ok
+    frame = plan.contacts_frame(dt.datetime(2026, 3, 10, 9))
+    assert len(frame) == 0 and "message_id" in frame.columns

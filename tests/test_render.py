@@ -142,7 +142,8 @@ def test_missing_template_duplicate_rows_and_empty_subject() -> None:
     kinds = sorted((getattr(p, "kind", None) or p.code, p.sheet, p.row) for p in problems)  # type: ignore[union-attr]
     assert kinds == [("empty_subject", "Templates", 2), ("missing", "Levels", 3), ("unique", "Templates", 3)]
     missing = next(p for p in problems if getattr(p, "kind", "") == "missing")
-    assert missing.message("en") == 'Levels, row 3, column "Template": no template "nope" in the Templates sheet (level w)'
+    assert missing.message("en") == ('Levels, row 3, column "Template": '
+                                     'no template "nope" in the Templates sheet (level w)')
     assert missing.message("es").startswith('Niveles, fila 3, columna "Plantilla": no existe la plantilla "nope"')
 
 
