@@ -6,7 +6,6 @@ Pure: bytes and strings in, values out.
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -118,13 +117,19 @@ class LineIndex:
 # ----------------------------------------------------------------------------------- text
 
 
+_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\x00]+")
+_SWIFT_AMOUNT = re.compile(r"\d+(,\d*)?|\d*,\d+")
+_ISO_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+_SIX_DIGITS = re.compile(r"\d{6}")
+
+
 def clean_piece(text: object) -> str:
     """One piece of free text on one line: inner line breaks and control characters become spaces."""
     if text is None:
         return ""
-    s = str(text)
-    if any(ch in s for ch in "\r\n\t\x0b\x0c\x00"):
-        s = " ".join(part.strip() for part in re.split(r"[\r\n\t\x0b\x0c\x00]+", s))
+    s = text if type(text) is str else str(text)
+    if _BREAKS.search(s):
+        s = " ".join(part.strip() for part in _BREAKS.split(s))
     return s.strip()
 
 
@@ -166,7 +171,7 @@ def minor_from_decimal_text(text: str, currency: str, *, decimal_comma: bool | N
 def minor_from_swift(text: str, currency: str, line: int | None, source: str = "") -> int:
     """SWIFT amounts: digits with a comma as decimal mark, no thousands separator (``1234,5``)."""
     s = text.strip()
-    if not re.fullmatch(r"\d+(,\d*)?|\d*,\d+", s):
+    if not _SWIFT_AMOUNT.fullmatch(s):
         raise StatementError(f"amount {s!r} is not a SWIFT amount such as 1234,56", line, source)
     try:
         return money.to_minor(Decimal(s.replace(",", ".") or "0"), currency)
@@ -192,7 +197,7 @@ def fmt(minor: int, currency: str) -> str:
 def ymd(text: str, line: int | None, source: str = "", what: str = "date") -> dt.date:
     """``YYYYMMDD`` (OFX) or ``YYYY-MM-DD`` (ISO, CAMT) at the start of ``text``."""
     s = text.strip()
-    m = re.match(r"(\d{4})-?(\d{2})-?(\d{2})", s)
+    m = _ISO_DATE.match(s)
     if not m:
         raise StatementError(f"{what} {s!r} is not a date such as 20240131 or 2024-01-31", line, source)
     try:
@@ -204,7 +209,7 @@ def ymd(text: str, line: int | None, source: str = "", what: str = "date") -> dt
 def yymmdd(text: str, line: int | None, source: str = "", what: str = "date") -> dt.date:
     """``YYMMDD`` (MT940, Norma 43); years below 70 are 20xx."""
     s = text.strip()
-    if not re.fullmatch(r"\d{6}", s):
+    if not _SIX_DIGITS.fullmatch(s):
         raise StatementError(f"{what} {s!r} is not a date in the form YYMMDD", line, source)
     y = int(s[:2])
     try:
@@ -219,14 +224,14 @@ def yymmdd(text: str, line: int | None, source: str = "", what: str = "date") ->
 def assign_ids(lines: list[StatementLine]) -> list[StatementLine]:
     """Give every line its stable id; identical lines get distinct ids through the occurrence counter."""
     seen: dict[tuple[str, dt.date, int, str], int] = {}
-    out: list[StatementLine] = []
     for ln in lines:
         key = (ln.account, ln.date, ln.amount, " ".join(ln.text.split()).casefold())
         occ = seen.get(key, 0)
         seen[key] = occ + 1
-        out.append(dataclasses.replace(
-            ln, line_id=make_line_id(ln.account, ln.date, ln.amount, ln.text, ln.bank_reference, occ)))
-    return out
+        # the readers made these lines a moment ago and nobody else holds them yet: set the id in place
+        object.__setattr__(ln, "line_id", make_line_id(ln.account, ln.date, ln.amount, ln.text,
+                                                        ln.bank_reference, occ))
+    return lines
 
 
 def balance_warning(bal: AccountBalances, lines_total: int, where: str) -> str | None:

@@ -46,6 +46,9 @@ _RECORD_22 = re.compile(r"22[\d ]{8}\d{12}[\d ]{2}[\d ]{3}[012]\d{14}")
 _GENERIC_CONCEPT = re.compile(
     r"^(TRANSF|TRASP|ABONO|ORDEN|RECIBO|ADEUDO|COMISI|PAGO|INGRESO|BIZUM|NOMINA|DEVOL|REMESA|CHEQUE|TALON|"
     r"CARGO|COMPRA|COMP\.|DISP|OP\.|LIQUID|INTERES|CUOTA|IMPUEST|TRANSFERENCIA)", re.I)
+_LETTER = re.compile(r"[A-Za-z]")
+_LETTERS = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
 _TRANSFER_TO = re.compile(r"^(?:TRANSF\w*|TRASPASO)\.?\s*(?:(?:A|DE|DESDE|FAVOR)\b\.?\s*)?(.*)$", re.I)
 
 
@@ -311,19 +314,18 @@ class N43Importer:
             if first is not None and mv.common in ("02", "04"):
                 name = self._counterparty(first, amount)
         for ref in (mv.ref1, mv.ref2):
-            if re.search(r"[A-Za-z]", ref):
+            if _LETTER.search(ref):
                 pieces.append(ref)
         if mv.equivalence:
             pieces.append(mv.equivalence)
         if not reference:
             for ref in (mv.ref2, mv.ref1):
-                if ref.strip("0") and any(ch.isdigit() for ch in ref):
+                if ref.strip("0") and _DIGIT.search(ref):
                     reference = ref
                     break
         text = join_text(pieces)
-        w = damaged_text_warning(text, f"line {mv.line}")
-        if w:
-            warnings.append(w)
+        if "\ufffd" in text:
+            warnings.append(damaged_text_warning(text, f"line {mv.line}") or "")
         acct.lines.append(StatementLine(
             line_id="", account=acct.account, date=mv.date, value_date=mv.value_date, amount=amount,
             currency=acct.currency, text=text, counterparty_name=name, bank_reference=reference,
@@ -348,7 +350,7 @@ class N43Importer:
             candidate = left
         else:
             return ""
-        letters = sum(ch.isalpha() for ch in candidate)
+        letters = len(_LETTERS.findall(candidate))
         return candidate if letters >= 2 and letters >= len(candidate.replace(" ", "")) / 2 else ""
 
     def _totals(self, rec: str, i: int, acct: _Account, warnings: list[str], src: str) -> None:

@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from .. import money
 from ..ledger import detect_day_first, parse_date_text
@@ -46,6 +47,10 @@ _MONTHS = {
     "nov": 11, "noviembre": 11, "november": 11, "novembre": 11,
     "dic": 12, "diciembre": 12, "dec": 12, "december": 12, "decembre": 12, "dez": 12, "dezember": 12,
 }
+_PLAIN_NUMBER = re.compile(r"^[-+(]?[\d.,' ]*\d[\d.,' ]*\)?-?$")
+_HAS_DIGIT = re.compile(r"\d")
+_TOO_MANY_LETTERS = re.compile(r"[^\W\d_][^\W\d_][^\W\d_][^\W\d_]|[^\W\d_].*[^\W\d_].*[^\W\d_].*[^\W\d_]")
+_TWO_LETTERS = re.compile(r"[^\W\d_].*[^\W\d_]", re.S)
 _SYMBOLS = {"€": "EUR", "£": "GBP", "US$": "USD", "U$S": "USD", "R$": "BRL", "S/": "PEN"}
 _DOLLAR_CURRENCIES = {"USD", "MXN", "ARS", "CLP", "COP", "UYU", "CAD", "AUD", "NZD", "SGD", "HKD", "DOP"}
 _CODE_AROUND = re.compile(r"^\s*([A-Z]{3})\s*([-+(]?\s*[\d.,'\s\u00a0]+\)?-?)\s*$|^\s*([-+(]?[\d.,'\s\u00a0]*\d[\d.,'\s"
@@ -125,7 +130,14 @@ def header_role(header: object) -> str | None:
 
 
 def _blank(v: Cell) -> bool:
-    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip())
+    if v is None:
+        return True
+    kind = type(v)
+    if kind is str:
+        return not v.strip()  # type: ignore[union-attr]
+    if kind is float:
+        return v != v
+    return isinstance(v, str) and not v.strip()
 
 
 def _text(v: Cell) -> str:
@@ -162,17 +174,26 @@ def _month_date(s: str) -> dt.date | None:
 
 
 def _datey(v: Cell) -> bool:
-    if isinstance(v, dt.date):
-        return True
-    if not isinstance(v, str):
-        return False
+    if type(v) is str:
+        return len(v) <= 40 and _datey_text(v)  # type: ignore[arg-type]
+    return isinstance(v, dt.date) or (isinstance(v, str) and _datey_text(v))
+
+
+@lru_cache(maxsize=16384)
+def _datey_text(v: str) -> bool:
     s = v.strip()
-    return bool(_DATE_SHAPE.match(s)) or (bool(s) and s[0].isalnum() and _month_date(s) is not None)
+    if not s or len(s) > 32:
+        return False
+    if s[0].isdigit() and _DATE_SHAPE.match(s):
+        return True
+    return s[0].isalnum() and _HAS_DIGIT.search(s) is not None and _month_date(s) is not None
 
 
 def _split_currency(s: str) -> tuple[str, str | None]:
     """An amount's text without a currency code or symbol, and that currency (None if none)."""
     t = s.strip()
+    if _PLAIN_NUMBER.match(t):
+        return t, None
     for sym, code in _SYMBOLS.items():
         if sym in t:
             return t.replace(sym, "").strip(), code
@@ -187,14 +208,24 @@ def _split_currency(s: str) -> tuple[str, str | None]:
 
 
 def _numbery(v: Cell) -> bool:
-    if isinstance(v, bool):
+    kind = type(v)
+    if kind is str:
+        return len(v) <= 40 and _numbery_text(v)  # type: ignore[arg-type]
+    if kind is bool:
         return False
-    if isinstance(v, (int, float, Decimal)):
-        return not (isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))))
-    if not isinstance(v, str):
-        return False
+    if kind is float:
+        return not (v != v or v in (float("inf"), float("-inf")))
+    if isinstance(v, (int, Decimal)) and not isinstance(v, bool):
+        return True
+    if isinstance(v, float):
+        return not (v != v or v in (float("inf"), float("-inf")))
+    return isinstance(v, str) and _numbery_text(v)
+
+
+@lru_cache(maxsize=16384)
+def _numbery_text(v: str) -> bool:
     s = v.strip()
-    if not s or not any(ch.isdigit() for ch in s) or _DATE_SHAPE.match(s):
+    if not s or len(s) > 40 or not _HAS_DIGIT.search(s) or _TOO_MANY_LETTERS.search(s) or _DATE_SHAPE.match(s):
         return False
     s, _ = _split_currency(s)
     digits = s.lstrip("+-(")
@@ -237,7 +268,7 @@ class _Column:
 
 
 def _letters(v: Cell) -> bool:
-    return isinstance(v, str) and sum(ch.isalpha() for ch in v) >= 2
+    return isinstance(v, str) and _TWO_LETTERS.search(v) is not None
 
 
 class _Table:
