@@ -476,15 +476,17 @@ class _Customers:
                     if len(free):
                         profile[free[int(rng.integers(len(free)))]] = want
         self.profile = profile
+        # the day a bad payer stopped paying; a month or two later nobody sells to them on credit any more
+        stop = np.full(n, _NEVER)
+        stop = np.where(profile == _DEFAULTER, rng.integers(120, 330, size=n), stop)
+        stop = np.where(status == 2, rng.integers(60, 250, size=n), stop)
+        self.stop = stop
         start = np.where(rng.random(n) < 0.85, 0, rng.integers(30, 250, size=n))
         end = np.where(profile == _CLOSED, rng.integers(110, 270, size=n), _A)
+        end = np.where(stop < _NEVER, np.minimum(end, stop + rng.integers(20, 75, size=n)), end)
         start = np.minimum(start, end - 30)
         self.start = np.maximum(start, 0)
         self.end = end
-        stop = np.full(n, _NEVER)
-        stop = np.where(profile == _DEFAULTER, rng.integers(150, 330, size=n), stop)
-        stop = np.where(status == 2, rng.integers(60, 250, size=n), stop)
-        self.stop = stop
         since = np.full(n, _NEVER)
         since = np.where(status == 1, _A - rng.integers(10, 90, size=n), since)
         since = np.where(status == 2, np.minimum(stop + rng.integers(30, 90, size=n), _A - 5), since)
@@ -875,10 +877,10 @@ def _make_invoices(total: int, rng: np.random.Generator, locale: str, c: _Custom
     p = p / p.sum()
     cust = rng.choice(c.n, size=n_reg, p=p)
     w = np.where(cal.business[:_WINDOW], 1.0, np.where(cal.weekday[:_WINDOW] >= 5, 0.015, 0.01))
-    w = np.where(cal.month[:_WINDOW] == 7, w * 0.55, w)  # August
+    w = np.where(cal.month[:_WINDOW] == 7, w * 0.7, w)  # August
     dec = ((cal.month[:_WINDOW] == 11) & (cal.dom[:_WINDOW] >= 22)) | ((cal.month[:_WINDOW] == 0)
                                                                       & (cal.dom[:_WINDOW] <= 6))
-    w = np.where(dec, w * 0.6, w)
+    w = np.where(dec, w * 0.75, w)
     cdf = np.r_[0.0, np.cumsum(w)]
     lo = cdf[c.start[cust]]
     hi = cdf[c.end[cust] + 1]
@@ -894,7 +896,7 @@ def _make_invoices(total: int, rng: np.random.Generator, locale: str, c: _Custom
     scale = c.scale[cust]
     major = np.exp(c.mu[cust] + 0.85 * rng.standard_normal(n_reg))
     tail = rng.random(n_reg) < 0.03
-    major = np.where(tail, major * (2.0 + 2.0 * rng.pareto(1.6, size=n_reg)), major)
+    major = np.where(tail, major * (1.5 + 2.0 * rng.pareto(2.2, size=n_reg)), major)
     major = np.clip(major, 2.0, 2_000_000.0) * scale
     minor = np.rint(major * 10.0 ** exp).astype(np.int64)
     unit = (10 ** np.maximum(exp, np.floor(np.log10(np.maximum(minor, 1))).astype(np.int64) - 1)).astype(np.int64)
@@ -1101,6 +1103,17 @@ def _make_payments(rng: np.random.Generator, locale: str, c: _Customers, inv: _I
     never |= (method == _DIRECT_DEBIT) & (rng.random(n) < 0.03)  # returned direct debit
     never |= inv.status != 0
     never |= inv.is_cn
+    # credit notes: a fully credited invoice is never paid; a part-credit is usually deducted from the payment
+    cn_idx = np.flatnonzero(inv.is_cn)
+    orig = inv.cn_orig[cn_idx]
+    credit = -inv.amount[cn_idx]
+    full_credit = credit >= inv.amount[orig]
+    never[orig[full_credit]] = True
+    deduct = np.zeros(n, dtype=np.int64)
+    deduct_day = np.full(n, _NEVER)
+    take = ~full_credit & (rng.random(len(cn_idx)) < 0.7)
+    deduct[orig[take]] = credit[take]
+    deduct_day[orig[take]] = inv.issue[cn_idx[take]]
     exp = c.exp[cu]
     # partial payments: a first part, then the rest (or never the rest)
     cand = (~inv.is_cn & (inv.status == 0) & ~never & (inv.amount >= 100 * 10 ** exp)
@@ -1146,7 +1159,10 @@ def _make_payments(rng: np.random.Generator, locale: str, c: _Customers, inv: _I
     d2[m], a2[m] = pay[m], inv.amount[m] - first_amt[m]
     m = full & (pay <= _A)
     d2[m], a2[m] = pay[m], inv.amount[m] - short[m]
+    m = (deduct > 0) & (d2 <= _A) & (d2 >= deduct_day) & (a2 > deduct)
+    a2[m] -= deduct[m]
     settled = np.where(d2 <= _A, d2, _NEVER)
+    settled[orig[full_credit]] = np.minimum(settled[orig[full_credit]], inv.issue[cn_idx[full_credit]])
 
     first_rows = np.flatnonzero(d1 <= _A)
     final_rows = np.flatnonzero(d2 <= _A)
@@ -1158,7 +1174,7 @@ def _make_payments(rng: np.random.Generator, locale: str, c: _Customers, inv: _I
         act = np.arange(c.n)
     aw = c.weight[act] / c.weight[act].sum()
     adv_cust = act[rng.choice(len(act), size=k_adv, p=aw)] if k_adv else np.zeros(0, dtype=np.int64)
-    adv_day = cal.prev_bd[rng.integers(0, _WINDOW, size=k_adv)]
+    adv_day = cal.prev_bd[_A - rng.integers(0, 75, size=k_adv)]  # older advances were applied to invoices
     adv_day = np.where(adv_day > _A, cal.prev_bd[_A], adv_day)
     base = rng.choice([200, 300, 500, 1000, 1500, 2000, 2500, 5000], size=k_adv)
     adv_amt = (base * np.maximum(np.rint(c.scale[adv_cust]), 1)).astype(np.int64) * 10 ** c.exp[adv_cust]
