@@ -173,6 +173,21 @@ def test_pasted_separate_cargo_abono_columns_and_numpy_cells() -> None:
     assert st.lines[0].date == D(2024, 3, 1) and st.lines[0].value_date == D(2024, 3, 2)
 
 
+def test_pasted_under_the_templates_headers_in_another_order() -> None:
+    rows = [["Fecha", "F. valor", "Concepto", "Importe", "Saldo"],  # the Statement sheet's own headers
+            ["15/01/2024", "TRANSF ACME", "1.210,00", "5.210,00"],  # the bank's columns, one fewer
+            ["16/01/2024", "RECIBO", "-40,50", "5.169,50"]]
+    st = read_pasted(rows)
+    assert amounts(st) == ["1210.00", "-40.50"] and [ln.text for ln in st.lines] == ["TRANSF ACME", "RECIBO"]
+    assert st.balances[0].closing == 516950
+    assert any("recognised by its content" in w for w in st.warnings)
+
+
+def test_pasted_debe_haber_letters_without_headers() -> None:
+    st = read_pasted([["15/01/2024", "TRANSF ACME", "1.210,00", "H"], ["16/01/2024", "RECIBO", "40,50", "D"]])
+    assert amounts(st) == ["1210.00", "-40.50"]
+
+
 def test_pasted_excel_serial_dates_under_a_date_header() -> None:
     st = read_pasted([["Fecha", "Concepto", "Importe"], [45306, "Cobro", 10], [45307.0, "Pago", -2]])
     assert [ln.date for ln in st.lines] == [D(2024, 1, 15), D(2024, 1, 16)]

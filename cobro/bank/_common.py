@@ -8,7 +8,6 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
-import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -247,10 +246,6 @@ def balance_warning(bal: AccountBalances, lines_total: int, where: str) -> str |
             f"{fmt(lines_total, cur)} = {fmt(expected, cur)}, but the file says the closing balance is "
             f"{fmt(bal.closing, cur)} {cur} (difference {fmt(bal.closing - expected, cur)}); "
             "check that no movement is missing")
-
-
-def strip_accents(text: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 # ----------------------------------------------------------------------------------- IBAN

@@ -256,6 +256,13 @@ def is_data_row(row: list[Cell]) -> bool:
 
 # ------------------------------------------------------------------------------------ columns
 
+def _date_or_serial(v: Cell) -> bool:
+    return _datey(v) or (type(v) in (int, float) and 20000 < v < 80000)  # type: ignore[operator]
+
+
+_EXPECTS = {"date": _date_or_serial, "value_date": _date_or_serial, "amount": _numbery, "debit": _numbery,
+            "credit": _numbery, "balance": _numbery, "orig_amount": _numbery}
+
 
 @dataclass
 class _Column:
@@ -265,6 +272,19 @@ class _Column:
 
     def label(self) -> str:
         return f'"{self.header}"' if self.header else f"{self.index + 1}"
+
+
+_DEBIT_WORDS = {"d", "db", "dr", "debe", "debito", "debit", "cargo", "dbit", "soll", "s", "retiro", "withdrawal",
+                "-", "out", "salida", "egreso", "gasto", "adeudo"}
+_CREDIT_WORDS = {"h", "a", "c", "cr", "haber", "credito", "credit", "abono", "crdt", "haben", "deposito", "deposit",
+                 "+", "in", "entrada", "ingreso"}
+
+
+def _indicator_word(v: Cell) -> bool:
+    if not isinstance(v, str):
+        return False
+    n = normalize_header(v) or v.strip()
+    return n in _DEBIT_WORDS or n in _CREDIT_WORDS
 
 
 def _letters(v: Cell) -> bool:
@@ -427,6 +447,13 @@ class _Table:
         def filled(j: int) -> int:
             return sum(1 for v in values[j] if not _blank(v))
 
+        wrong = [c for c in cols if c.role in _EXPECTS and filled(c.index) and share(c.index, _EXPECTS[c.role]) < 0.5]
+        if wrong:
+            # rows pasted under another table's headers: the headers cannot be trusted, the content can
+            self.warnings.append(f"column {wrong[0].label()} does not hold what its header says, so every column was "
+                                 "recognised by its content instead of its header")
+            for c in cols:
+                c.role, c.header = None, ""
         for c in cols:
             j = c.index
             if filled(j) == 0:
@@ -443,6 +470,8 @@ class _Table:
                     c.role = "other_date"
                 elif share(j, _numbery) >= 0.8:
                     c.role = "other_number"
+                elif share(j, _indicator_word) == 1.0:
+                    c.role = "indicator"  # D/H, C/A, Debe/Haber… without a header
                 elif share(j, _letters) > 0:
                     c.role = "text"
         by_role = lambda r: [c for c in cols if c.role == r]  # noqa: E731
@@ -769,10 +798,7 @@ class _Table:
         return out
 
     def _indicator_signs(self, cells: list[Cell], lines: list[int], col: _Column) -> list[int]:
-        debit = {"d", "db", "dr", "debe", "debito", "debit", "cargo", "dbit", "soll", "s", "retiro", "withdrawal",
-                 "-", "out", "salida", "egreso", "gasto", "adeudo"}
-        credit = {"h", "a", "cr", "haber", "credito", "credit", "abono", "crdt", "haben", "deposito", "deposit",
-                  "+", "in", "entrada", "ingreso"}
+        debit, credit = _DEBIT_WORDS, _CREDIT_WORDS - {"c"}
         values = [normalize_header(_text(v)) or _text(v) for v in cells]
         letters = {v for v in values if v}
         out: list[int] = []
