@@ -14,6 +14,7 @@ invoice series, some PO references, some partial payments) for tests and benchma
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections.abc import Mapping
@@ -171,15 +172,13 @@ def ledger_for_matching(n_customers: int, n_invoices: int, seed: int = 0,
                         as_of: dt.date = dt.date(2024, 12, 31)) -> Ledger:
     """The project's generated ledger when ``cobro.generate`` offers one, else ``build_ledger``."""
     try:
-        from . import generate  # type: ignore[attr-defined]
-
-        gen = generate.generate_ledger
-        ledger = gen(n_customers=n_customers, n_invoices=n_invoices, seed=seed)  # type: ignore[call-arg]
-        if isinstance(ledger, Ledger) and len(ledger.invoices):
-            return ledger
-    except (ImportError, AttributeError, TypeError):
-        pass
-    return build_ledger(n_customers, n_invoices, seed, as_of)
+        from .generate import generate_ledger
+    except ImportError:
+        return build_ledger(n_customers, n_invoices, seed, as_of)
+    ledger = generate_ledger(customers=n_customers, invoices=n_invoices, seed=seed, as_of=as_of)
+    if ledger.settings.bank_fee_tolerance <= 0:  # so that fee lines exist: 5.00 in the base currency
+        ledger = ledger.replace(settings=dataclasses.replace(ledger.settings, bank_fee_tolerance=500))
+    return ledger
 
 
 # ----------------------------------------------------------------------------------- statement
@@ -288,7 +287,7 @@ def generate_statement(ledger: Ledger, as_of: dt.date, n_lines: int, seed: int =
     used: set[str] = set()
     unused = list(inv_ids)
     rng.shuffle(unused)
-    tol = max(1, int(ledger.settings.bank_fee_tolerance))
+    tol = int(ledger.settings.bank_fee_tolerance)
     base_cur = ledger.settings.base_currency
 
     def take() -> str | None:
@@ -400,19 +399,19 @@ def generate_statement(ledger: Ledger, as_of: dt.date, n_lines: int, seed: int =
                 emit(b, cur, text, kind, c, ((i, b),), counterparty=cp if keep_cp else "")
         elif kind == "tax_only":
             emit(b, cur, f"PAGO {_fmt_tax(rng, taxes.get(c, ''))}", kind, c, ((i, b),))
-        elif kind == "partial" and b <= 2 * tol + 2:
+        elif kind == "partial" and b <= 2 * max(tol, 1) + 2:
             emit(b, cur, f"FRA {i}", "exact_ref", c, ((i, b),), counterparty=cp)
         elif kind == "partial":
             part = rng.randrange(max(1, b // 5), max(2, b * 4 // 5))
             if b - part <= tol:
-                part = max(1, b // 2)
+                part = max(1, b // 2)  # b > 2 * tol + 2, so the shortfall is not a fee
             emit(part, cur, f"PAGO A CUENTA {_ref_text(rng, i)}", kind, c, ((i, part),), counterparty=cp)
         elif kind == "over":
             extra = rng.randrange(1000, max(1001, b // 2))
             emit(b + extra, cur, f"{_ref_text(rng, i)} {text}".strip(), kind, c, ((i, b),), advance=extra,
                  counterparty=cp)
         elif kind == "fee":
-            fee = rng.randrange(1, tol + 1) if cur == base_cur else 0
+            fee = rng.randrange(1, tol + 1) if cur == base_cur and tol > 0 else 0
             if fee == 0 or fee >= b:
                 emit(b, cur, f"FRA {i}", "exact_ref", c, ((i, b),), counterparty=cp)
             else:
