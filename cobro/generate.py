@@ -34,23 +34,21 @@ import gc
 import random
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import money
-from .ledger import Ledger, Settings, empty_frame, parse_settings
+from .defaults import default_levels, default_settings, default_templates
+from .ledger import Ledger, Settings, parse_settings
 from .schema import (
     CONTACTS,
     CUSTOMERS,
     INVOICES,
-    LEVELS,
     MATCHES,
     PAYMENTS,
     PLANS,
-    SETTINGS_DEFAULTS,
-    TEMPLATES,
     Sheet,
     enum_label,
 )
@@ -348,8 +346,7 @@ class _Calendar:
             hol_days = np.array(sorted(hol.keys()), dtype="datetime64[D]")
         except NotImplementedError:  # pragma: no cover - ES and US are always there
             hol_days = np.array([], dtype="datetime64[D]")
-        self.holiday = np.isin(days, hol_days)
-        self.business = (weekday < 5) & ~self.holiday
+        self.business = (weekday < 5) & ~np.isin(days, hol_days)
         self.weekday = weekday
         nxt = np.where(self.business, ar, _T - 1)
         self.next_bd = np.minimum.accumulate(nxt[::-1])[::-1]
@@ -379,9 +376,6 @@ class _Calendar:
 
     def dates(self, idx: np.ndarray) -> np.ndarray:
         return (self.start + np.asarray(idx, dtype="int64")).astype("datetime64[ns]")
-
-    def date(self, idx: int) -> dt.date:
-        return (self.start + np.int64(idx)).astype(dt.date)
 
 
 def _clip_day(idx: np.ndarray) -> np.ndarray:
@@ -452,7 +446,7 @@ def _below(rng: random.Random, stop: int, start: int = 0) -> int:
 class _Customers:
     """Customer rows (lists, one entry per customer) plus the hidden behaviour that drives the rest."""
 
-    def __init__(self, n: int, rng: np.random.Generator, locale: str, currencies: tuple[str, ...], cal: _Calendar):
+    def __init__(self, n: int, rng: np.random.Generator, locale: str, currencies: tuple[str, ...]):
         self.n = n
         es = locale == "es"
         # ---- statuses and behaviour (vectorized) ----
@@ -565,26 +559,30 @@ class _Customers:
         self.notes: list[str] = []
         used_names: set[str] = set()
         used_tax: set[str] = set()
-        rng = random.Random(int(rng.integers(2**63)))  # scalar draws for the text: far quicker than numpy's
+        tr = random.Random(int(rng.integers(2**63)))  # scalar draws for the text: far quicker than numpy's
         for i in range(n):
             if es:
-                name, tax, person, phone = self._spanish(rng, bool(lang_other[i]), used_names, used_tax)
+                name, tax, person, phone = self._spanish(tr, bool(lang_other[i]), used_names, used_tax)
                 lang = "en" if lang_other[i] else "es"
             else:
-                name, tax, person, phone = self._american(rng, bool(lang_other[i]), used_names, used_tax)
+                name, tax, person, phone = self._american(tr, bool(lang_other[i]), used_names, used_tax)
                 lang = "es" if lang_other[i] else "en"
             self.names.append(name)
             self.tax_ids.append(tax)
-            self.phones.append("" if rng.random() < 0.07 else phone)
+            self.phones.append("" if tr.random() < 0.07 else phone)
             self.language.append(lang)
-            self.emails.append(self._emails(rng, name, person, int(n_mail[i]), es))
-            self.cc.append((f"{'gerencia' if es else 'controller'}@{self._domain(name, rng, fixed=True)}",)
-                           if n_mail[i] and rng.random() < 0.08 else ())
-            self.notes.append(self._note(rng, i, es))
+            emails = self._emails(tr, name, person, int(n_mail[i]), es)
+            self.emails.append(emails)
+            cc = ()
+            if emails and person is None and tr.random() < 0.08:
+                cc = (f"{'gerencia' if es else 'controller'}@{emails[0].split('@')[1]}",)
+            self.cc.append(cc)
+            self.notes.append(self._note(tr, i, es))
 
     # -- names and ids
 
-    def _unique(self, make, used: set[str], rng: random.Random) -> str:  # noqa: ANN001
+    @staticmethod
+    def _unique(make: Callable[[], str], used: set[str]) -> str:
         name = make()
         for _ in range(12):
             if name not in used:
@@ -599,7 +597,7 @@ class _Customers:
         return name
 
     @staticmethod
-    def _tax(make, used: set[str]) -> str:  # noqa: ANN001
+    def _tax(make: Callable[[], str], used: set[str]) -> str:
         while True:
             t = make()
             if t not in used:
@@ -616,7 +614,7 @@ class _Customers:
         person = None
         if kind == "auto":
             name = self._unique(lambda: f"{_pick(rng, _ES_FIRST)} {_pick(rng, _ES_SURNAMES)} "
-                                        f"{_pick(rng, _ES_SURNAMES)}", used_names, rng)
+                                        f"{_pick(rng, _ES_SURNAMES)}", used_names)
             first, s1 = name.split(" ")[0], name.split(" ")[1]
             person = (first, s1)
             if rng.random() < 0.06:
@@ -653,7 +651,7 @@ class _Customers:
                             f"{stem} {_pick(rng, _ES_PLACES)}", f"{stem} {city}",
                             f"{_pick(rng, _ES_INVENTED)} {stem}", f"{sur} y {_pick(rng, _ES_SURNAMES)} {stem}")[form]
                     return f"{core}, {suffix}" if rng.random() < 0.3 else f"{core} {suffix}"
-            name = self._unique(make, used_names, rng)
+            name = self._unique(make, used_names)
             letter = {"sl": "B", "slu": "B", "sa": "A", "coop": "F", "asoc": "G", "cb": "E"}[kind]
             tax = self._tax(lambda: spanish_cif(letter, prov, _below(rng, 100000, 0)), used_tax)
             rest = 9 - len(prefix)
@@ -685,7 +683,7 @@ class _Customers:
                 core = (f"{sur} {stem}", f"{sur} & Sons {stem}", f"{_pick(rng, _EN_PLACES)} {stem}",
                         f"{sur} & {_pick(rng, _EN_SURNAMES)} {stem}")[form]
                 return f"{core}, {suffix}" if rng.random() < 0.2 else f"{core} {suffix}"
-        name = self._unique(make, used_names, rng)
+        name = self._unique(make, used_names)
         if kind == "sole" and not hispanic:
             first, last = name.split(" ")[:2]
             person = (first, last)
@@ -695,9 +693,9 @@ class _Customers:
         return name, tax, person, phone
 
     @staticmethod
-    def _domain(name: str, rng: random.Random, fixed: bool = False) -> str:
-        tld = "example.com" if fixed else _pick(rng, ("example.com", "example.com", "example.net", "example.org"))
-        return f"{_slug(name)}.{tld}"
+    def _domain(name: str, rng: random.Random) -> str:
+        """The company's own domain, under a reserved one (RFC 2606): ``acme-logistics.example.com``."""
+        return f"{_slug(name)}.{_pick(rng, ('example.com', 'example.com', 'example.net', 'example.org'))}"
 
     def _emails(self, rng: random.Random, name: str, person: tuple[str, str] | None, count: int,
                 es: bool) -> tuple[str, ...]:
@@ -790,7 +788,7 @@ def _generate(customers: int, invoices: int, seed: int, locale: str, as_of: dt.d
     rng = np.random.default_rng(seed)
     cal = _Calendar(as_of, "ES" if locale == "es" else "US")
     settings = _settings(locale, currencies[0])
-    cust = _Customers(customers, rng, locale, currencies, cal)
+    cust = _Customers(customers, rng, locale, currencies)
     inv = _make_invoices(invoices, rng, locale, cust, cal)
     pay = _make_payments(rng, locale, cust, inv, cal)
     levels, templates = _levels_templates(locale)
@@ -817,12 +815,8 @@ def _objarr(items: Sequence[object]) -> np.ndarray:
 
 
 def _settings(locale: str, base: str) -> Settings:
-    try:
-        from .defaults import default_settings
-
-        raw: dict[str, object] = dict(default_settings(locale))
-    except ImportError:  # pragma: no cover - defaults.py ships with cobro
-        raw = dict(SETTINGS_DEFAULTS)
+    """The default settings of ``locale`` with the fictitious company filled in."""
+    raw: dict[str, object] = dict(default_settings(locale))
     raw.update(_COMPANY[locale])
     raw["locale"] = locale
     raw["base_currency"] = base
@@ -834,10 +828,7 @@ def _settings(locale: str, base: str) -> Settings:
 
 
 def _levels_templates(locale: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    try:
-        from .defaults import default_levels, default_templates
-    except ImportError:  # pragma: no cover - defaults.py ships with cobro
-        return empty_frame(LEVELS), empty_frame(TEMPLATES)
+    """The default ladder and texts, with the sheet rows they get when written."""
     levels = default_levels(locale).reset_index(drop=True)
     templates = default_templates().reset_index(drop=True)
     levels = levels.assign(_row=np.arange(2, len(levels) + 2, dtype="int64"))

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +31,7 @@ from cobro.schema import SHEETS_BY_KEY
 
 FRAMES = ("Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels", "Templates", "Matches")
 AS_OF = pd.Timestamp(DEFAULT_AS_OF)
+REPO = Path(__file__).resolve().parents[1]
 RESERVED_MAIL = re.compile(r"^[a-z0-9._-]+@([a-z0-9-]+\.)*example\.(com|net|org)$")
 
 
@@ -101,6 +106,25 @@ def test_deterministic_per_seed(demo: Ledger) -> None:
     other = generate_ledger(seed=8)
     assert not other.invoices["amount"].equals(demo.invoices["amount"])
     assert list(other.customers["name"]) != list(demo.customers["name"])
+
+
+DIGEST = """
+import hashlib, sys
+import pandas as pd
+from cobro.generate import generate_ledger
+led = generate_ledger(customers=30, invoices=600, seed=5, locale="en")
+h = hashlib.sha256()
+for key in ("customers", "invoices", "payments", "contacts"):
+    h.update(pd.util.hash_pandas_object(getattr(led, key).astype(str), index=True).to_numpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_same_ledger_in_another_process() -> None:
+    """Nothing depends on hash randomization or process state."""
+    runs = [subprocess.run([sys.executable, "-c", DIGEST], capture_output=True, text=True, check=True,
+                           cwd=REPO, env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    assert runs[0] == runs[1] and len(runs[0].strip()) == 64
 
 
 def test_as_of_is_a_parameter_not_the_clock() -> None:
