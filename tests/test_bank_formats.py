@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +316,39 @@ def test_mt940_sum_mismatch_and_missing_closing_are_warnings() -> None:
     assert any("no closing balance" in w for w in st.warnings)
 
 
+def test_spreadsheet_export() -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    info = book.active
+    info.title = "Info"
+    info["A1"] = "Consulta"
+    sheet = book.create_sheet("Movimientos")
+    sheet["A1"] = "Consulta de movimientos"
+    sheet["A2"], sheet["B2"] = "Cuenta", "ES91 2100 0418 4502 0005 1332"
+    sheet.append([])
+    sheet.append(["Fecha operación", "Fecha valor", "Concepto", "Importe", "Saldo"])
+    sheet.append([dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 1), "TRANSFERENCIA DE ACME FRA 2024-0113", 1210,
+                  6210.0])
+    sheet.append([dt.datetime(2024, 3, 4), dt.datetime(2024, 3, 5), "RECIBO LUZ", -85.4, 6124.6])
+    sheet.append([dt.datetime(2024, 3, 6), None, "INGRESO", 0.1 + 0.2, 6124.9])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    st = read_statement(buffer.getvalue(), "extracto.xlsx")
+    assert st.format == "xlsx"
+    assert amounts(st) == ["1210.00", "-85.40", "0.30"]  # 0.1 + 0.2 read through its shortest repr
+    assert [ln.source_line for ln in st.lines] == [5, 6, 7]  # sheet rows
+    assert st.lines[1].value_date == D(2024, 3, 5) and st.lines[0].account == "ES9121000418450200051332"
+    assert st.balances[0].opening == 500000 and st.balances[0].closing == 612490
+    bad = buffer.getvalue()
+    sheet.cell(row=6, column=1, value="no es fecha")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(StatementError, match="extracto.xlsx, sheet 'Movimientos': row 6: column"):
+        read_statement(buffer.getvalue(), "extracto.xlsx")
+    with pytest.raises(StatementError, match="cannot be opened"):
+        read_statement(bad[: len(bad) // 2], "extracto.xlsx")
+
+
 # ----------------------------------------------------------------------------------- detection
 
 
@@ -342,7 +376,8 @@ def test_extension_picks_the_reader_that_explains_the_problem() -> None:
 @pytest.mark.parametrize("data, name, message", [
     (b"", "a.csv", "the file is empty"),
     (b" \r\n\r\n", "a.csv", "the file is empty"),
-    (b"PK\x03\x04\x14\x00rest", "extracto.xlsx", "Excel"),
+    (b"PK\x03\x04\x14\x00rest", "extracto.xlsx", "the spreadsheet cannot be opened"),
+    (b"PK\x03\x04\x14\x00rest", "extracto.zip", "ZIP"),
     (b"%PDF-1.7\n...", "extracto.pdf", "PDF"),
     (bytes(range(256)) * 4, "x.bin", "not a bank statement cobro can read"),
     (b"Fecha;Concepto\n01/02/2024;Pago\n02/02/2024;Cobro\n", "a.csv", "no amount column"),

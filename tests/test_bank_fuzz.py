@@ -64,6 +64,35 @@ def test_mutated_samples(sample: Path, edits: list[tuple[float, bytes]]) -> None
     _check(bytes(data), sample.name)
 
 
+def _small_xlsx() -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Fecha", "Concepto", "Importe", "Saldo"])
+    for k in range(5):
+        sheet.append([dt.datetime(2024, 1, k + 1), f"Cobro {k}", 10.5 * k, 100 + 10.5 * k * (k + 1) / 2])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+XLSX = _small_xlsx()
+
+
+@FUZZ
+@given(cut=st.floats(0, 1), edits=st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=1, max_size=4)),
+                                           max_size=4))
+def test_damaged_spreadsheets(cut: float, edits: list[tuple[float, bytes]]) -> None:
+    data = bytearray(XLSX[: max(8, int(len(XLSX) * cut))])
+    for where, new in edits:
+        k = int(len(data) * where)
+        data[k:k + len(new)] = new
+    _check(bytes(data), "extracto.xlsx")
+
+
 _cells = st.one_of(
     st.none(), st.text(max_size=12), st.integers(-10**9, 10**9), st.floats(allow_nan=True, allow_infinity=True),
     st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1)), st.booleans(),

@@ -7,7 +7,7 @@ names the line (or sheet row); problems that do not stop the reading (balances t
 ambiguous dates, a file that may be incomplete) are ``Statement.warnings``.
 
 Formats: pasted rows and CSV (``table``/``csv``), OFX 1.x/2.x (``ofx``), MT940 (``mt940``), CAMT.053
-(``camt``), Norma 43 (``n43``).
+(``camt``), Norma 43 (``n43``), and spreadsheet exports .xlsx/.xls/.ods (``xlsx``, read in memory).
 
 Untrusted text: line texts are kept exactly as the bank wrote them. Whoever writes them into a
 sheet neutralizes them with ``cobro.safety.neutralize_formula`` (re-exported here), as the stores do.
@@ -26,25 +26,27 @@ from .mt940 import MT940Importer
 from .n43 import N43Importer
 from .ofx import OfxImporter
 from .table import header_role, read_rows
+from .xlsx import SpreadsheetImporter
 
 __all__ = [
     "AccountBalances", "Importer", "Statement", "StatementError", "StatementLine", "IMPORTERS", "detect_format",
     "header_role", "make_line_id", "neutralize_formula", "read_pasted", "read_statement", "statement_as_dict",
 ]
 
-IMPORTERS: tuple[Importer, ...] = (OfxImporter(), CamtImporter(), MT940Importer(), N43Importer(), CsvImporter())
+IMPORTERS: tuple[Importer, ...] = (SpreadsheetImporter(), OfxImporter(), CamtImporter(), MT940Importer(),
+                                   N43Importer(), CsvImporter())
 _BY_NAME: dict[str, Importer] = {imp.name: imp for imp in IMPORTERS}
 _EXTENSIONS = {
     ".ofx": "ofx", ".qfx": "ofx", ".xml": "camt053", ".camt": "camt053", ".053": "camt053", ".sta": "mt940",
     ".940": "mt940", ".mt940": "mt940", ".swi": "mt940", ".n43": "n43", ".csb": "n43", ".aeb": "n43",
-    ".q43": "n43", ".43": "n43", ".csv": "csv", ".tsv": "csv",
+    ".q43": "n43", ".43": "n43", ".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xls": "xlsx", ".ods": "xlsx",
 }
 FORMAT_NAMES = {"ofx": "OFX", "camt053": "CAMT.053", "mt940": "MT940", "n43": "Norma 43", "csv": "CSV",
-                "paste": "pasted rows"}
+                "xlsx": "spreadsheet", "paste": "pasted rows"}
 
 
 def detect_format(data: bytes, filename: str = "") -> str:
-    """The importer name for ``data``: ``ofx``, ``camt053``, ``mt940``, ``n43`` or ``csv``.
+    """The importer name for ``data``: ``xlsx``, ``ofx``, ``camt053``, ``mt940``, ``n43`` or ``csv``.
 
     Content decides; the extension only breaks ties and, when the content matches nothing, picks the
     importer whose error message will say best what is wrong. Raises ``StatementError`` for empty
@@ -52,12 +54,14 @@ def detect_format(data: bytes, filename: str = "") -> str:
     """
     if not data.strip(b" \t\r\n\x00\x1a\xef\xbb\xbf"):
         raise StatementError("the file is empty", None, filename)
+    hint = _EXTENSIONS.get(os.path.splitext(filename)[1].lower(), "")
+    if _BY_NAME["xlsx"].identify(data, filename) or (hint == "xlsx" and data.startswith((b"PK", b"\xd0\xcf"))):
+        return "xlsx"
     binary = looks_binary(data)
     if binary:
         raise StatementError(f"this is {binary}, not a bank statement: export the statement from the bank as "
                              "Norma 43, CSV, OFX, MT940 or CAMT.053, or paste its rows into the Statement sheet",
                              None, filename)
-    hint = _EXTENSIONS.get(os.path.splitext(filename)[1].lower(), "")
     found = [imp.name for imp in IMPORTERS[:-1] if imp.identify(data, filename)]
     if hint in found:
         return hint
