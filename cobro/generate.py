@@ -533,6 +533,13 @@ class _Customers:
         if n >= 5 and not (n_mail == 2).any():
             n_mail[int(rng.integers(n))] = 2
         self.n_mail = n_mail
+        # a stale address: every e-mail to it bounces (a "fix the contact data" case)
+        bad_mail = (n_mail > 0) & (rng.random(n) < 0.03)
+        if n >= 20 and not bad_mail.any():
+            ok = np.flatnonzero((n_mail > 0) & (status == 0))
+            if len(ok):
+                bad_mail[ok[int(rng.integers(len(ok)))]] = True
+        self.bad_mail = bad_mail
         ncoll = int(np.clip(1 + n // 25, 1, 4))
         coll_names = _COLLECTORS[locale][:ncoll]
         coll_idx = rng.integers(0, ncoll, size=n)
@@ -1088,8 +1095,9 @@ def _make_payments(rng: np.random.Generator, locale: str, c: _Customers, inv: _I
             pay[m] = cal.next_payday(days)[_clip_day(pay[m])]
     pay = cal.next_bd[_clip_day(pay)]
     # who never pays (by as_of or at all)
-    small = inv.amount < np.quantile(inv.amount, 0.25) if n else np.zeros(0, dtype=bool)
-    never = rng.random(n) < np.where(small, 0.03, 0.008)
+    size = inv.amount / (10.0 ** c.exp[cu] * c.scale[cu])  # rough size in euros, only to pick small debts
+    small = size < np.quantile(size, 0.25) if n else np.zeros(0, dtype=bool)
+    never = rng.random(n) < np.where(small, 0.03, 0.008)  # forgotten, mostly small ones
     never |= (prof == _DEFAULTER) & (inv.issue > c.stop[cu])
     never |= (method == _DIRECT_DEBIT) & (rng.random(n) < 0.03)  # returned direct debit
     never |= inv.status != 0
@@ -1418,8 +1426,8 @@ def _make_contacts(rng: np.random.Generator, locale: str, c: _Customers, inv: _I
             texts = np.array([f"{kind[u // base]}{u % base}{sub['many']}{suffix}" for u in uniq.tolist()],
                              dtype=object)
             subject[many] = texts[back]
-        roll = rng.random(k)
-        outcome = np.where(letter | (roll >= 0.015), _O_SENT, np.where(roll < 0.01, _O_BOUNCED, _O_FAILED))
+        outcome = np.where(letter, _O_SENT, np.where(c.bad_mail[g_cust[em]], _O_BOUNCED,
+                                                     np.where(rng.random(k) < 0.005, _O_FAILED, _O_SENT)))
         day = g_day[em]
         msg = np.full(k, "", dtype=object)
         nm = int(mail.sum())
@@ -1428,10 +1436,23 @@ def _make_contacts(rng: np.random.Generator, locale: str, c: _Customers, inv: _I
                                   (np.arange(nm), _width(nm, 7)), "@" + _MAIL_DOMAIN[locale] + ">"])
         notes = np.full(k, "", dtype=object)
         notes[outcome == _O_BOUNCED] = "550 5.1.1 buzón inexistente" if es else "550 5.1.1 mailbox unavailable"
+        notes[outcome == _O_FAILED] = ("421 4.4.2 conexión perdida; se reintentará" if es
+                                       else "421 4.4.2 connection dropped; will retry")
         user = np.full(k, "cobro", dtype=object)
         user[letter] = collectors[g_cust[em[letter]]]
         log.add(day, 8 * 60 + rng.integers(0, 75, size=k), g_cust[em], g_ids[em],
                 np.where(letter, _LETTER, _EMAIL), 0, g_lvl[em], outcome, user, subject, notes, msg)
+
+        # some customers answer a reminder with "paid, here is the transfer" on the day the money leaves
+        ans = np.flatnonzero(mail & (outcome == _O_SENT) & (g_settle[em] <= _A) & (g_settle[em] - day <= 10)
+                             & (rng.random(k) < 0.12))
+        ka = len(ans)
+        if ka:
+            paid_notes = (("Adjuntan justificante de la transferencia", "Confirman el pago por email")
+                          if es else ("Remittance advice attached", "Confirmed payment by e-mail"))
+            log.add(np.minimum(g_settle[em[ans]], _A), 10 * 60 + rng.integers(0, 420, size=ka), g_cust[em[ans]],
+                    g_ids[em[ans]], _EMAIL, 1, none_level, _O_PAID, collectors[g_cust[em[ans]]],
+                    notes=_labels(paid_notes, rng.integers(0, 2, size=ka)))
 
         # calls: the ladder's phone level, and follow-ups a few days after late e-mails and letters
         late_lvl = np.array([d >= 30 for _, d, _, _ in ladder])
