@@ -189,6 +189,18 @@ def test_pasted_debe_haber_letters_without_headers() -> None:
     assert amounts(st) == ["1210.00", "-40.50"]
 
 
+def test_pasted_debit_credit_columns_without_headers_and_trimmed_rows() -> None:
+    # Google Sheets drops trailing empty cells, so a debit row is shorter than a credit row
+    st = read_pasted([["01/02/2024", "Cobro", "", "100,00"], ["02/02/2024", "Pago", "20,00"],
+                      ["03/02/2024", "Pago", "5,00", ""]])
+    assert amounts(st) == ["100.00", "-20.00", "-5.00"]
+
+
+def test_pasted_amounts_that_do_not_fit_the_currency() -> None:
+    with pytest.raises(StatementError, match="row 1: column 3: '12.345,678' is not an amount .*more decimals"):
+        read_pasted([["01/02/2024", "Cobro", "12.345,678"], ["02/02/2024", "Pago", "1.000,5"]])
+
+
 def test_pasted_excel_serial_dates_under_a_date_header() -> None:
     st = read_pasted([["Fecha", "Concepto", "Importe"], [45306, "Cobro", 10], [45307.0, "Pago", -2]])
     assert [ln.date for ln in st.lines] == [D(2024, 1, 15), D(2024, 1, 16)]

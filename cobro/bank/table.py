@@ -345,15 +345,16 @@ class _Table:
             end = max((i for i in range(start, len(rows)) if not all(_blank(c) for c in rows[i])), default=-1)
             if end < start:
                 raise self.error("the table has a header but no rows", self.lines[header_idx])
-        widths = Counter(_width(rows[i]) for i in data_idx) if data_idx else Counter([_width(rows[start])])
-        top = max(widths.values())
-        width = min(w for w, n in widths.items() if n == top)  # the most common width; the narrower on a tie
+        if self.unit == "line":
+            # delimited text: every row of the table has the same number of fields (the narrower on a tie)
+            widths = Counter(len(rows[i]) for i in data_idx) if data_idx else Counter([len(rows[start])])
+            top = max(widths.values())
+            width = min(w for w, n in widths.items() if n == top)
+        else:
+            # sheet rows: hosts trim trailing blank cells, so a row may be shorter than the table
+            width = max(_width(rows[i]) for i in range(start, end + 1))
         if header_idx is not None:
-            header_width = _width(rows[header_idx])
-            fitting = sum(n for w, n in widths.items() if w <= header_width)
-            if fitting >= 0.5 * sum(widths.values()):
-                width = header_width
-            width = max(width, header_width)
+            width = max(width, _width(rows[header_idx]))
         headers = [""] * width
         if header_idx is not None:
             for j, c in enumerate(rows[header_idx][:width]):
@@ -521,7 +522,9 @@ class _Table:
             va, vb = parsed[a.index], parsed[b.index]
             assert va is not None and vb is not None
             one = sum(1 for x, y in zip(va, vb, strict=True) if (x is None) != (y is None))
-            if one == len(block) and any(x is not None for x in va) and any(y is not None for y in vb):
+            both = sum(1 for x, y in zip(va, vb, strict=True) if x and y)
+            if (one >= 0.9 * len(block) and not both and any(x is not None for x in va)
+                    and any(y is not None for y in vb)):
                 negative_b = any(y is not None and y < 0 for y in vb) and not any(x is not None and x < 0 for x in va)
                 a.role, b.role = ("credit", "debit") if negative_b else ("debit", "credit")
                 rest = [c for c in usable if c not in (a, b)]
@@ -537,7 +540,10 @@ class _Table:
                 if _running_fit(va, vb) is not None or _abs_fit(va, vb):
                     a.role, b.role = "amount", "balance"
                     return
-        usable[0].role = "amount" if usable else None
+        if not usable:
+            numbers[0].role = "amount"  # its values cannot be read as money: parsing it will say which and where
+            return
+        usable[0].role = "amount"
         for c in usable[1:]:
             self.warnings.append(f"column {c.label()} holds numbers that were not read (neither the amount nor a "
                                  "running balance)")
