@@ -617,7 +617,8 @@ def _failures(contacts: pd.DataFrame) -> dict[tuple[str, str], tuple[dt.date, st
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """``df.to_dict("records")``, column by column (much faster on pandas' typed columns); NA becomes None."""
     cols = list(df.columns)
-    values = [df[c].astype(object).where(df[c].notna(), None).tolist() for c in cols]
+    values = [[None if (v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v)) else v
+               for v in col.tolist()] for _, col in df.items()]
     return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
