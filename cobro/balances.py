@@ -145,27 +145,31 @@ def match_rows(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray) ->
 
 
 def string_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, uniques)`` of a text column (uniques sorted), fast for short ASCII text."""
-    v = _objects(values)
-    words = _words(v) if len(v) else None
-    if words is not None and len(words[0]) == 1:
-        wcodes, wuniq = pd.factorize(words[0][0])
-        first = np.full(len(wuniq), len(v), dtype=np.int64)
-        np.minimum.at(first, wcodes, np.arange(len(v), dtype=np.int64))
-        uniques = v[first]
-    else:
-        wcodes, uniques = pd.factorize(v)
-        uniques = np.asarray(uniques, dtype=object)
+    """``(codes, uniques)`` of a text column, uniques sorted (for grouping: customers, currencies)."""
+    codes, uniques = pd.factorize(_objects(values))
+    uniques = np.asarray(uniques, dtype=object)
     order = np.argsort(uniques.astype(str), kind="stable")
     remap = np.empty(len(order), dtype=np.int64)
     remap[order] = np.arange(len(order), dtype=np.int64)
-    return remap[wcodes], uniques[order]
+    return remap[codes], uniques[order]
+
+
+_EXACT = float(2**53)
 
 
 def group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Exact int64 sums of ``values`` per code (``0 <= code < size``)."""
+    """Exact int64 sums of ``values`` per code (``0 <= code < size``).
+
+    ``np.bincount`` adds in float64, which is exact while every partial sum stays below 2**53 in
+    magnitude (guaranteed when max |value| × count does); otherwise integer ``np.add.at``.
+    """
+    values = values.astype(np.int64, copy=False)
+    if not len(values):
+        return np.zeros(size, dtype=np.int64)
+    if float(np.abs(values).max()) * len(values) < _EXACT:
+        return np.bincount(codes, weights=values, minlength=size).astype(np.int64)
     out = np.zeros(size, dtype=np.int64)
-    np.add.at(out, codes, values.astype(np.int64, copy=False))
+    np.add.at(out, codes, values)
     return out
 
 

@@ -442,3 +442,15 @@ def test_string_codes_sorted_and_exact():
     codes, uniques = string_codes(values)
     assert uniques.tolist() == ["CLP", "EUR", "USD", "usd", "Ñ"]
     assert uniques[codes].tolist() == values.tolist()
+
+
+def test_group_sum_is_exact_beyond_float_precision():
+    from cobro.balances import group_sum
+
+    big = np.array([2**62, 1, -(2**61), 3, 2**53 + 1], dtype=np.int64)
+    codes = np.array([0, 0, 1, 1, 2])
+    assert group_sum(codes, big, 4).tolist() == [2**62 + 1, -(2**61) + 3, 2**53 + 1, 0]
+    small = np.arange(-500, 500, dtype=np.int64)
+    assert group_sum(np.abs(small) % 7, small, 7).tolist() == [int(small[np.abs(small) % 7 == k].sum())
+                                                              for k in range(7)]
+    assert group_sum(np.array([], dtype=np.int64), np.array([], dtype=np.int64), 2).tolist() == [0, 0]
