@@ -125,6 +125,12 @@ def test_running_balance_break_is_a_warning_naming_the_line() -> None:
     assert any(w.startswith("line 4:") and "running balance" in w for w in st.warnings)
 
 
+def test_dated_row_without_amount_is_a_warning_not_a_movement() -> None:
+    st = read_statement(b"Fecha;Concepto;Importe\n01/03/2024;Cobro;10,00\n31/03/2024;Fin del extracto;\n", "a.csv")
+    assert len(st.lines) == 1
+    assert any(w.startswith("line 3:") and "no amount" in w for w in st.warnings)
+
+
 def test_description_continued_on_next_row() -> None:
     st = read_pasted([["Fecha", "Concepto", "Importe"], ["01/02/2024", "TRANSFERENCIA DE ACME", "100,00"],
                       [None, "FRA 2024-0007", None], ["02/02/2024", "RECIBO", "-5,00"]])

@@ -369,7 +369,7 @@ class _Table:
                                  "separator inside a text without quotes?", self.lines[i])
         outside = [i for i in range(len(rows)) if (i < start and i != header_idx) or i > end]
         self._preamble(outside)
-        return self._parse(block, headers, width, header_idx is not None)
+        return self._parse(block, headers, width)
 
     def _data_like(self, row: list[Cell]) -> bool:
         return is_data_row(row)
@@ -666,7 +666,7 @@ class _Table:
 
     # -------------------------------------------------------------- rows
 
-    def _parse(self, block: list[int], headers: list[str], width: int, has_header: bool) -> Statement:
+    def _parse(self, block: list[int], headers: list[str], width: int) -> Statement:
         cols = self._roles(block, headers, width)
 
         def first(role: str) -> _Column | None:
@@ -736,10 +736,10 @@ class _Table:
                     out[-1] = dataclasses.replace(prev, text=join_text([prev.text, piece]))
                 continue
             if not has_amount:
-                if balances_col[k] is not None:
-                    continue  # a balance-only row (e.g. "Saldo anterior")
-                raise self.error(f"this row has a date but no amount (column "
-                                 f"{(amount_col or debit_col or credit_col).label()})", lines[k])  # type: ignore
+                if balances_col[k] is None:  # a balance-only row (e.g. "Saldo anterior") needs no word
+                    self.warnings.append(f"{self.unit} {lines[k]}: it has a date but no amount, so it was not read "
+                                         "as a movement")
+                continue
             pieces = [_text(row[c.index]) for c in text_cols if c.index < len(row)]
             if orig_amount_col is not None:
                 ov = _text(row[orig_amount_col.index]) if orig_amount_col.index < len(row) else ""
