@@ -10,17 +10,24 @@ What the data exercises:
 - customers: Spanish company names (S.L., S.A., S.L.U., cooperativas, asociaciones, comunidades de bienes,
   autónomos) with valid CIF/NIF/NIE, or US-style names with EIN-like ids (``locale="en"``); e-mail addresses
   only on reserved example domains (``example.com``/``.net``/``.org`` and their subdomains, RFC 2606); some
-  customers with two addresses and a few with none; statuses active/paused/legal/closed; terms 0–90 days;
+  customers with two addresses, a few with none and one or two whose address bounces; phones (Spain, or the
+  US 555-01xx numbers reserved for fiction); statuses active/paused/legal/closed; terms 0–90 days;
 - invoices: issue dates on working days over the 12 months ending at ``as_of`` (quieter in August and at
   Christmas, month-end billing for some customers), log-normal amounts with a long tail and a few round figures,
   a second currency on ~15 % of customers, ~2 % credit notes naming their original invoice, ~2 % disputed,
-  a few written off and cancelled;
+  a few written off and cancelled; invoice numbers ``F-2026-000123`` (credit notes ``R-…``) or
+  ``INV-…``/``CN-…``, restarting each calendar year;
 - payments: realistic lateness per customer (punctual, 0–20 days late, chronic 30–90 days, stopped paying),
   direct debits on the due date, customers who pay only on fixed days (one transfer for several invoices),
-  ~5 % partial payments, advances without invoice, one-cent and bank-fee shortfalls; never after ``as_of`` and
-  never more than an invoice's amount;
-- contacts: the reminders the default ladder would have sent, calls by the collectors with promises to pay
-  (kept, broken and pending), disputes logged, notes on legal and paused accounts.
+  ~5 % partial payments, recent advances without invoice, one-cent and bank-fee shortfalls, part-credits
+  deducted from the payment (a fully credited invoice is never paid: it and its credit note net to zero);
+  never after ``as_of`` and never more than an invoice's amount;
+- contacts: the reminders the default ladder (``cobro.defaults``) would have sent, one message per customer and
+  day, calls by the collectors with promises to pay (kept, broken and pending), customers answering with proof
+  of payment, disputes logged, notes on paused, legal and closed accounts.
+
+Levels, Templates and Settings are ``cobro.defaults``' with a fictitious company filled in (for ``en``: a US
+company, base currency the first of ``currencies``). Plans and Matches are empty.
 
 ``ledger_to_raw`` turns a typed ledger back into raw tables (values as a person types them) so the round trip
 through ``cobro.ledger.parse_ledger`` can be checked; ``generate_raw_tables`` does both at once.
