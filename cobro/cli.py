@@ -652,3 +652,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     return 0
+
+
+from cobro.cli_serve import serve_cmd, token_cmd  # noqa: E402
+
+main.add_command(serve_cmd)
+main.add_command(token_cmd)

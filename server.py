@@ -1,0 +1,748 @@
+"""cobro's sync service: a Flask app factory whose JSON routes translate HTTP to the functions the CLI calls.
+
+``create_app(ledgers)`` serves one or more ledger workbooks. Every route but ``GET /health`` wants
+``Authorization: Bearer <token>`` (``cobro token LEDGER`` prints it; see ``sync.tokens``): the token selects the
+ledger. Routes (all JSON; the contract is ``openapi.yaml``, also served at ``/api/openapi.yaml`` and
+``/api/openapi.json``):
+
+====================================  ===================================================================
+``GET  /health``                      ``{"status": "ok", "version": ...}``, no token needed
+``GET  /api/summary``                 aging, KPIs and worklist (``?as_of=YYYY-MM-DD&months=3``)
+``POST /api/reminders/preview``       the reminder plan, nothing sent or written (``cobro remind --dry-run``)
+``POST /api/reminders/send``          plan, send exactly once, log in Contacts (``cobro remind``)
+``POST /api/contacts``                record what a collector learned (``cobro log``)
+``POST /api/reconcile``               propose matches of a statement (``cobro reconcile``)
+``POST /api/reconcile/apply``         accepted matches become payments (``cobro reconcile --apply``)
+====================================  ===================================================================
+
+Errors are JSON ``{"error": "...", "field": "..."}`` (a wrong request field, 400) or ``{"error": "...",
+"problems": [...]}`` (the workbook, 422): 401 without a valid token (with ``WWW-Authenticate: Bearer``), 409 when a
+run is already in progress or the workbook changed meanwhile, 413 for a body over ``max_body_bytes``, 502 when the
+SMTP server failed during a send (the body still reports what happened). Never a traceback.
+
+An omitted ``as_of`` is today in the ledger's company time zone (Settings.timezone). Production serving is
+waitress (``cobro serve``; or ``waitress-serve --call server:create_app`` with ``COBRO_LEDGERS`` set to the
+workbook paths, separated by ``os.pathsep``).
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import json
+import logging
+import os
+import re
+import threading
+import time
+from base64 import b64decode
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("cobro.server")
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a month of CAMT.053 from a busy account fits many times over
+DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a write waits for the ledger while another write or run holds it
+OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.yaml")
+MAX_TEXT = 32_767  # characters in one Excel cell
+
+OUTCOMES = ("promise", "dispute", "reached", "no_answer", "note", "paid")  # as `cobro log --outcome`
+CHANNELS = ("phone", "email", "whatsapp", "sms", "letter", "visit", "other")  # as `cobro log --channel`
+DIRECTIONS = ("out", "in")
+RUN_IN_PROGRESS = "a run is already in progress"
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+
+class ApiError(Exception):
+    """A request the client can fix (or a state it must wait out): becomes ``{"error", "field"/"problems"}``."""
+
+    def __init__(self, status: int, message: str, *, field: str | None = None,
+                 problems: list[dict[str, Any]] | None = None, headers: Mapping[str, str] | None = None,
+                 extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.problems = problems
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        if self.problems is not None:
+            out["problems"] = self.problems
+        out.update(self.extra)
+        return out
+
+
+def bad_field(name: str, message: str) -> ApiError:
+    return ApiError(400, f"{name}: {message}", field=name)
+
+
+# --------------------------------------------------------------------------------------------- state
+
+
+@dataclass
+class ServedLedger:
+    name: str
+    path: Path
+    canonical: str
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class CobroService:
+    """What the app serves (``app.extensions["cobro"]``): the ledgers, their locks, the token store, SMTP."""
+
+    def __init__(self, ledgers: Mapping[str, ServedLedger], token_store: Any, smtp_config: Any,
+                 lock_timeout: float) -> None:
+        self.ledgers = dict(ledgers)  # canonical path -> ledger
+        self.token_store = token_store
+        self.smtp_config = smtp_config
+        self.lock_timeout = lock_timeout
+
+    def by_token(self, token: str) -> ServedLedger | None:
+        canonical = self.token_store.resolve(token)
+        return self.ledgers.get(canonical) if canonical else None
+
+    def lock_for(self, path: str | os.PathLike[str]) -> threading.Lock:
+        """The in-process lock of a served ledger (the scheduler shares it with the routes)."""
+        from sync.tokens import canonical_path
+
+        return self.ledgers[canonical_path(path)].lock
+
+    def collect_kwargs(self) -> dict[str, Any]:
+        """SMTP for ``collect``: the configured server, else the environment/config file, else the local sink."""
+        if self.smtp_config is not None:
+            return {"config": self.smtp_config, "use_env": False}
+        return {"config": None, "use_env": True}
+
+
+def _served(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]] | None
+            ) -> dict[str, ServedLedger]:
+    from sync.tokens import canonical_path
+    from sync.xlsx_store import WorkbookError, store_for
+
+    if ledgers is None:
+        env = os.environ.get("COBRO_LEDGERS", "")
+        ledgers = [p for p in env.split(os.pathsep) if p.strip()]
+    if isinstance(ledgers, Mapping):
+        named = [(str(k), Path(v)) for k, v in ledgers.items()]
+    else:
+        named = [(Path(p).stem, Path(p)) for p in ledgers]
+    out: dict[str, ServedLedger] = {}
+    names: set[str] = set()
+    for name, path in named:
+        store_for(path)  # .xlsx / .xlsm only: WorkbookError otherwise
+        if not path.is_file():
+            raise WorkbookError(f"{path}: no such file (create one with `cobro new {path}`)")
+        canonical = canonical_path(path)
+        if canonical in out:
+            raise ValueError(f"{path} is served twice (as {out[canonical].name!r} and {name!r})")
+        base, n = name, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.add(name)
+        out[canonical] = ServedLedger(name=name, path=Path(canonical), canonical=canonical)
+    return out
+
+
+def _service() -> CobroService:
+    return current_app.extensions["cobro"]
+
+
+# --------------------------------------------------------------------------------------------- JSON
+
+
+class CobroJSONProvider(DefaultJSONProvider):
+    """Dates as ISO 8601 (Flask's default would write HTTP dates), Decimals as strings, keys in their order."""
+
+    sort_keys = False
+    ensure_ascii = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            return o.isoformat()
+        if isinstance(o, dt.date):
+            return o.isoformat()
+        if isinstance(o, Decimal):
+            return str(o)
+        if isinstance(o, Path):
+            return str(o)
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        if hasattr(o, "isoformat"):  # pandas Timestamp, numpy datetime64 wrappers
+            return o.isoformat()
+        if hasattr(o, "item"):  # numpy scalars
+            return o.item()
+        return DefaultJSONProvider.default(o)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def read_body(allowed: Iterable[str]) -> dict[str, Any]:
+    """The request's JSON object (empty body = ``{}``). Numbers with a fraction arrive as ``Decimal`` (exact
+    money); an unknown key is refused, naming it, so a typo never goes unnoticed."""
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: werkzeug raises 413
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise ApiError(400, "the request body is not UTF-8 text; send JSON", field="body") from None
+    except json.JSONDecodeError as e:
+        raise ApiError(400, f"the request body is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})",
+                       field="body") from None
+    except (ValueError, RecursionError) as e:
+        raise ApiError(400, f"the request body is not valid JSON: {e}", field="body") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, f"the request body must be a JSON object ({{...}}), not {_kind(data)}", field="body")
+    allowed = set(allowed)
+    unknown = sorted(k for k in data if k not in allowed)
+    if unknown:
+        raise bad_field(unknown[0], f"unknown field; expected one of {', '.join(sorted(allowed))}")
+    return data
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, Decimal, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def text_field(data: Mapping[str, Any], name: str, *, required: bool = False, default: str = "",
+               max_len: int = MAX_TEXT, prefix: str = "") -> str:
+    value = data.get(name)
+    name = prefix + name
+    if value is None:
+        if required:
+            raise bad_field(name, "is required")
+        return default
+    if not isinstance(value, str):
+        raise bad_field(name, f"expected text, got {_kind(value)}")
+    if required and not value.strip():
+        raise bad_field(name, "must not be blank")
+    if len(value) > max_len:
+        raise bad_field(name, f"is {len(value)} characters long; at most {max_len} fit in a cell")
+    return value
+
+
+def choice_field(data: Mapping[str, Any], name: str, choices: tuple[str, ...], *, required: bool = False,
+                 default: str | None = None) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise bad_field(name, f"is required; one of {', '.join(choices)}")
+        return default
+    if not isinstance(value, str) or value not in choices:
+        raise bad_field(name, f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def bool_field(data: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    value = data.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise bad_field(name, f"expected true or false, got {_kind(value)}")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_iso_date(value: Any, name: str) -> dt.date:
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
+        raise bad_field(name, f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-20")
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise bad_field(name, f"{value!r} is not a date of the calendar; expected YYYY-MM-DD") from None
+
+
+def date_field(data: Mapping[str, Any], name: str) -> dt.date | None:
+    value = data.get(name)
+    return None if value is None or value == "" else parse_iso_date(value, name)
+
+
+def today_in(timezone: object) -> dt.date:
+    """Today in a company time zone (an unusable zone name falls back to UTC, as the Contacts timestamps do)."""
+    try:
+        tz = ZoneInfo(str(timezone or "").strip() or "UTC")
+    except Exception:
+        tz = ZoneInfo("UTC")
+    return dt.datetime.now(tz).date()
+
+
+# --------------------------------------------------------------------------------------------- request context
+
+
+def _store() -> Any:
+    from sync.xlsx_store import store_for
+
+    return store_for(g.ledger.path)
+
+
+def _as_of_or_today(as_of: dt.date | None, store: Any) -> dt.date:
+    if as_of is not None:
+        return as_of
+    from cobro.schema import SETTINGS_DEFAULTS
+
+    raw = store.raw if store.raw is not None else store.load_raw()
+    return today_in(raw.settings.get("timezone") or SETTINGS_DEFAULTS.get("timezone", "UTC"))
+
+
+def _locale(store: Any) -> str:
+    return store.raw.locale if store.raw is not None else "en"
+
+
+@contextmanager
+def _ledger_lock(wait: bool) -> Iterator[None]:
+    """Hold the served ledger's in-process lock: writes wait a while for it; a send refuses at once."""
+    lock = g.ledger.lock
+    got = lock.acquire(timeout=_service().lock_timeout) if wait else lock.acquire(blocking=False)
+    if not got:
+        raise ApiError(409, f"{RUN_IN_PROGRESS} on this ledger; wait for it to finish and try again")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _with_ledger(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {"ledger": g.ledger.name, **payload}
+
+
+# --------------------------------------------------------------------------------------------- routes
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+@api.before_request
+def _authenticate() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "missing API token: send the header 'Authorization: Bearer <token>' (print the token "
+                            "with `cobro token LEDGER`)", headers={"WWW-Authenticate": 'Bearer realm="cobro"'})
+    ledger = _service().by_token(token)
+    if ledger is None:
+        raise ApiError(401, "unknown API token: it opens no ledger served here (print the right one with "
+                            "`cobro token LEDGER`)",
+                       headers={"WWW-Authenticate": 'Bearer realm="cobro", error="invalid_token"'})
+    g.ledger = ledger
+
+
+@api.get("/summary")
+def summary() -> Any:
+    """Aging, KPIs and the worklist (``cobro aging``, ``cobro kpis``, ``cobro worklist``)."""
+    from cobro.aging import aging
+    from cobro.kpis import kpis
+    from cobro.worklist import worklist
+
+    unknown = sorted(k for k in request.args if k not in ("as_of", "months"))
+    if unknown:
+        raise bad_field(unknown[0], "unknown query parameter; expected as_of, months")
+    as_of = date_field(request.args, "as_of")
+    months_text = request.args.get("months", "3")
+    if not re.fullmatch(r"\d{1,2}", months_text.strip()) or not 1 <= int(months_text) <= 36:
+        raise bad_field("months", f"{months_text!r} is not a whole number of months from 1 to 36")
+    months = int(months_text)
+    store = _store()
+    led = store.load()
+    day = as_of or today_in(led.settings.timezone)
+    return _with_ledger({"as_of": day, "months": months, "aging": aging(led, day).to_json(),
+                         "kpis": kpis(led, day, months=months).to_json(),
+                         "worklist": worklist(led, day).to_json()})
+
+
+@api.post("/reminders/preview")
+def reminders_preview() -> Any:
+    """The plan for the day, as ``cobro remind --dry-run``: nothing is sent, nothing is written."""
+    from sync.cycle import collect
+
+    data = read_body(["as_of"])
+    as_of = date_field(data, "as_of")
+    store = _store()
+    day = _as_of_or_today(as_of, store)
+    svc = _service()
+    result = collect(store, day, dry_run=True, config=svc.smtp_config, use_env=False)
+    return _with_ledger(result.to_json(_locale(store)))
+
+
+@api.post("/reminders/send")
+def reminders_send() -> Any:
+    """Plan, send exactly once and log every contact, as ``cobro remind``."""
+    from sync.cycle import collect
+
+    data = read_body(["as_of"])
+    as_of = date_field(data, "as_of")
+    with _ledger_lock(wait=False):
+        store = _store()
+        day = _as_of_or_today(as_of, store)
+        result = collect(store, day, **_service().collect_kwargs())
+    body = _with_ledger(result.to_json(_locale(store)))
+    if result.batch is not None and result.batch.error:
+        body = {"error": f"the mail server failed during the run: {result.batch.error}", **body}
+        return current_app.json.response(body), 502
+    return body
+
+
+@api.post("/contacts")
+def contacts() -> Any:
+    """Record what a collector learned (``cobro log``); the next plan respects it."""
+    from cobro import money
+    from sync.cycle import contact_time, log_contact
+
+    data = read_body(["customer_id", "outcome", "promise_date", "promise_amount", "invoice_ids", "channel",
+                      "direction", "notes", "user", "subject", "as_of"])
+    customer = text_field(data, "customer_id", required=True, max_len=200).strip()
+    outcome = choice_field(data, "outcome", OUTCOMES, required=True)
+    promise_date = date_field(data, "promise_date")
+    if outcome == "promise" and promise_date is None:
+        raise bad_field("promise_date", "is required with outcome promise (the day the customer promised to pay)")
+    channel = choice_field(data, "channel", CHANNELS, default="phone")
+    direction = choice_field(data, "direction", DIRECTIONS, default="out" if channel != "other" else "in")
+    notes = text_field(data, "notes")
+    user = text_field(data, "user", default="api", max_len=200) or "api"
+    subject = text_field(data, "subject", max_len=998)
+    invoice_ids = _invoice_ids(data.get("invoice_ids"))
+    as_of = date_field(data, "as_of")
+    amount = data.get("promise_amount")
+
+    with _ledger_lock(wait=True):
+        store = _store()
+        led = store.load()
+        cust = led.customers[led.customers["customer_id"] == customer]
+        if cust.empty:
+            raise bad_field("customer_id", f"customer {customer!r} is not in the Customers sheet")
+        currency = str(cust["currency"].iloc[0]) or led.settings.base_currency
+        minor = _amount(amount, currency)
+        owners = _invoice_owners(led.invoices, invoice_ids)
+        for i in invoice_ids:
+            if i not in owners:
+                raise bad_field("invoice_ids", f"invoice {i!r} is not in the Invoices sheet")
+            if customer not in owners[i]:
+                raise bad_field("invoice_ids", f"invoice {i!r} belongs to customer {min(owners[i])!r}, "
+                                               f"not {customer!r}")
+        day = as_of or today_in(led.settings.timezone)
+        row = {"timestamp": _timestamp(contact_time(led, day)), "customer_id": customer,
+               "invoice_ids": invoice_ids, "channel": channel, "direction": direction, "level": "",
+               "outcome": outcome, "promise_date": _timestamp(promise_date) if promise_date else None,
+               "promise_amount": minor, "user": user, "subject": subject, "notes": notes, "message_id": ""}
+        log_contact(store, row, day)
+    logged = {k: v for k, v in row.items()}
+    logged["invoice_ids"] = list(invoice_ids)
+    logged["promise_date"] = promise_date
+    logged["promise_amount"] = money.format_decimal(minor, currency) if minor is not None else None
+    logged["currency"] = currency
+    return _with_ledger({"as_of": day, "logged": logged}), 201
+
+
+def _invoice_owners(invoices: Any, ids: tuple[str, ...]) -> dict[str, set[str]]:
+    """invoice_id -> the customers it is recorded for (one, in a consistent ledger), for ``ids`` only."""
+    if not ids or not len(invoices):
+        return {}
+    sub = invoices[invoices["invoice_id"].isin(list(ids))]
+    out: dict[str, set[str]] = {}
+    for inv, cust in zip(sub["invoice_id"].tolist(), sub["customer_id"].tolist(), strict=True):
+        out.setdefault(str(inv), set()).add(str(cust))
+    return out
+
+
+def _invoice_ids(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise bad_field("invoice_ids", f"expected a list of invoice numbers such as [\"F-2026-000123\"], "
+                                       f"got {_kind(value)}")
+    out = tuple(dict.fromkeys(x.strip() for x in value if x.strip()))
+    return out
+
+
+def _amount(value: Any, currency: str) -> int | None:
+    from cobro import money
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise bad_field("promise_amount", f"expected an amount such as \"1250.00\", got {_kind(value)}")
+    try:
+        minor = money.parse_money(value, currency)
+    except money.MoneyError as e:
+        raise bad_field("promise_amount", f"{e} (in {currency}, e.g. \"1250.00\")") from None
+    if minor <= 0:
+        raise bad_field("promise_amount", f"{value!r} must be more than zero")
+    return minor
+
+
+def _timestamp(value: Any) -> Any:
+    import pandas as pd
+
+    return pd.Timestamp(value)
+
+
+@api.post("/reconcile")
+def reconcile() -> Any:
+    """Propose matches between a statement (the body's, else the Statement sheet) and open invoices; written to
+    the Matches sheet (``cobro reconcile``)."""
+    data = read_body(["statement", "auto", "as_of"])
+    statement = _statement(data.get("statement"))
+    auto = bool_field(data, "auto")
+    as_of = date_field(data, "as_of")
+    rec = _reconcile_module()
+    with _ledger_lock(wait=True):
+        store = _store()
+        day = _as_of_or_today(as_of, store)
+        result = rec.propose(store, statement, day, auto)
+    return _with_ledger(_result_json(result))
+
+
+@api.post("/reconcile/apply")
+def reconcile_apply() -> Any:
+    """Every Matches row with action=accept becomes Payments rows, exactly once (``cobro reconcile --apply``)."""
+    data = read_body(["as_of"])
+    as_of = date_field(data, "as_of")
+    rec = _reconcile_module()
+    with _ledger_lock(wait=True):
+        store = _store()
+        day = _as_of_or_today(as_of, store)
+        result = rec.apply(store, day)
+    return _with_ledger(_result_json(result))
+
+
+def _reconcile_module() -> Any:
+    try:
+        import sync.reconcile as rec
+    except ImportError:
+        raise ApiError(501, "bank reconciliation is not available in this version of cobro") from None
+    return rec
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    data = result.to_json()
+    return data if isinstance(data, dict) else {"result": data}
+
+
+def _statement(value: Any) -> tuple[str, bytes] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise bad_field("statement", f"expected an object {{\"filename\": ..., \"content_base64\": ...}}, "
+                                     f"got {_kind(value)}")
+    unknown = sorted(k for k in value if k not in ("filename", "content_base64"))
+    if unknown:
+        raise bad_field(f"statement.{unknown[0]}", "unknown field; expected filename, content_base64")
+    name = text_field(value, "filename", required=True, max_len=255, prefix="statement.")
+    if any(c in name for c in "/\\\0") or name.strip() in (".", ".."):
+        raise bad_field("statement.filename", "a file name only (no folders), e.g. extracto.n43")
+    content = value.get("content_base64")
+    if not isinstance(content, str):
+        raise bad_field("statement.content_base64", f"expected the file's bytes in base64, got {_kind(content)}")
+    try:
+        raw = b64decode(re.sub(r"\s+", "", content), validate=True)
+    except (binascii.Error, ValueError):
+        raise bad_field("statement.content_base64", "is not valid base64") from None
+    if not raw:
+        raise bad_field("statement.content_base64", "the file is empty")
+    return name.strip(), raw
+
+
+@api.get("/openapi.yaml")
+def openapi_yaml() -> Response:
+    """This service's OpenAPI 3.0 description."""
+    return Response(OPENAPI_PATH.read_bytes(), mimetype="application/yaml")
+
+
+@api.get("/openapi.json")
+def openapi_json() -> Any:
+    """The same description as JSON."""
+    return load_openapi()
+
+
+def load_openapi() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(OPENAPI_PATH.read_text("utf-8"))
+
+
+# --------------------------------------------------------------------------------------------- error handlers
+
+
+def _json_error(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
+    resp = current_app.json.response(dict(body))
+    resp.status_code = status
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def _register_errors(app: Flask) -> None:
+    from cobro.bank.base import StatementError
+    from cobro.ledger import LedgerError
+    from cobro.money import MoneyError
+    from cobro.safety import HeaderInjectionError
+    from sync.config import ConfigError
+    from sync.cycle import PlanError
+    from sync.journal import JournalError
+    from sync.store import LedgerLockedError, StaleLedgerError
+    from sync.tokens import TokenStoreError
+    from sync.xlsx_store import WorkbookError
+
+    @app.errorhandler(ApiError)
+    def _api_error(e: ApiError) -> Response:
+        return _json_error(e.status, e.body(), e.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException) -> Response:
+        code = e.code or 500
+        message = {413: f"the request body is larger than the {app.config['MAX_CONTENT_LENGTH']:,} bytes this "
+                        "service accepts",
+                   404: "no such route; see /api/openapi.yaml",
+                   405: f"{request.method} is not allowed here; see /api/openapi.yaml"}.get(code, e.description)
+        headers = {k: v for k, v in e.get_headers() if k.lower() not in ("content-type", "content-length")}
+        return _json_error(code, {"error": message}, headers)
+
+    @app.errorhandler(LedgerError)
+    def _ledger_error(e: LedgerError) -> Response:
+        return _json_error(422, {"error": e.render(e.locale, limit=0).splitlines()[0],
+                                 "problems": [p.as_dict(e.locale) for p in e.problems]})
+
+    @app.errorhandler(PlanError)
+    def _plan_error(e: PlanError) -> Response:
+        return _json_error(422, {"error": "nothing was sent: a template or setting is broken; fix it first",
+                                 "problems": [p.as_dict(e.locale) for p in e.plan.errors]})
+
+    @app.errorhandler(WorkbookError)
+    def _workbook_error(e: WorkbookError) -> Response:
+        return _json_error(422, {"error": str(e), "problems": [{"message": str(e)}]})
+
+    @app.errorhandler(StatementError)
+    def _statement_error(e: StatementError) -> Response:
+        return _json_error(422, {"error": str(e), "field": "statement",
+                                 "problems": [{"message": str(e), "line": e.line}]})
+
+    @app.errorhandler(HeaderInjectionError)
+    def _header_error(e: HeaderInjectionError) -> Response:
+        return _json_error(422, {"error": str(e), "problems": [{"message": str(e)}]})
+
+    @app.errorhandler(MoneyError)
+    def _money_error(e: MoneyError) -> Response:
+        return _json_error(422, {"error": str(e), "problems": [{"message": str(e)}]})
+
+    @app.errorhandler(LedgerLockedError)
+    def _locked(e: LedgerLockedError) -> Response:  # RunInProgressError included
+        return _json_error(409, {"error": f"{RUN_IN_PROGRESS} on this ledger; wait for it to finish and try again"})
+
+    @app.errorhandler(StaleLedgerError)
+    def _stale(e: StaleLedgerError) -> Response:
+        return _json_error(409, {"error": "the workbook changed while cobro was working on it (someone saved it "
+                                          "meanwhile); nothing was written. Try again."})
+
+    @app.errorhandler(ConfigError)
+    def _config_error(e: ConfigError) -> Response:
+        log.error("mail settings: %s", e)
+        return _json_error(500, {"error": f"the service's mail settings are wrong: {e}"})
+
+    @app.errorhandler(JournalError)
+    def _journal_error(e: JournalError) -> Response:
+        log.error("%s", e)
+        return _json_error(500, {"error": str(e)})
+
+    @app.errorhandler(TokenStoreError)
+    def _token_error(e: TokenStoreError) -> Response:
+        log.error("%s", e)
+        return _json_error(500, {"error": "the service's token registry cannot be read; see the server log"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _json_error(500, {"error": "internal error (a bug in cobro); the details are in the server log"})
+
+
+# --------------------------------------------------------------------------------------------- factory
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cobro")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
+
+
+def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]] | None = None, *,
+               token_store: Any = None, smtp_config: Any = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+               lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Flask:
+    """The service for ``ledgers`` (name -> workbook path, or paths: named by their file stem; default: the paths
+    in ``$COBRO_LEDGERS``).
+
+    ``token_store``: a ``sync.tokens.TokenStore`` (default: the one in cobro's data folder); every served ledger
+    gets a token in it if it has none. ``smtp_config``: a ``sync.config.SmtpConfig`` for sends (default: the
+    environment / config file, else the embedded local sink). ``max_body_bytes``: larger bodies get 413.
+    Raises ``WorkbookError`` for a path that is not an existing .xlsx workbook.
+    """
+    from sync.tokens import TokenStore
+
+    served = _served(ledgers)
+    tokens = token_store if token_store is not None else TokenStore()
+    for entry in served.values():
+        if not tokens.has_token(entry.path):
+            tokens.token_for(entry.path)  # registered now; `cobro token` prints it
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = int(max_body_bytes)
+    app.json = CobroJSONProvider(app)
+    app.extensions["cobro"] = CobroService(served, tokens, smtp_config, lock_timeout)
+
+    @app.get("/health")
+    def health() -> Any:
+        """Liveness, without a token: nothing about the ledgers."""
+        return {"status": "ok", "version": _version()}
+
+    @app.before_request
+    def _limit_and_clock() -> None:
+        g.started = time.perf_counter()
+        length = request.content_length
+        if length is not None and length > app.config["MAX_CONTENT_LENGTH"]:
+            raise ApiError(413, f"the request body is larger than the {app.config['MAX_CONTENT_LENGTH']:,} bytes "
+                                "this service accepts")
+
+    @app.after_request
+    def _headers_and_log(resp: Response) -> Response:
+        resp.headers.setdefault("Cache-Control", "no-store")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        ledger = getattr(g, "ledger", None)
+        ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        # Never the Authorization header or the body: they may hold the token or personal data.
+        log.info("%s %s -> %s (%s, %.0f ms)", request.method, request.path, resp.status_code,
+                 ledger.name if ledger else "-", ms)
+        return resp
+
+    app.register_blueprint(api)
+    _register_errors(app)
+    return app
