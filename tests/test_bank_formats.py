@@ -202,6 +202,11 @@ def test_pasted_debit_credit_columns_without_headers_and_trimmed_rows() -> None:
     assert amounts(st) == ["100.00", "-20.00", "-5.00"]
 
 
+def test_pasted_code_column_is_not_taken_for_the_amount() -> None:
+    st = read_pasted([[D(2024, 1, 2), 418.0, "Cobro", 100.5], [D(2024, 1, 3), 418.0, "Pago", -20.0]])
+    assert amounts(st) == ["100.50", "-20.00"]
+
+
 def test_pasted_amounts_that_do_not_fit_the_currency() -> None:
     with pytest.raises(StatementError, match="row 1: column 3: '12.345,678' is not an amount .*more decimals"):
         read_pasted([["01/02/2024", "Cobro", "12.345,678"], ["02/02/2024", "Pago", "1.000,5"]])

@@ -543,6 +543,12 @@ class _Table:
         if not usable:
             numbers[0].role = "amount"  # its values cannot be read as money: parsing it will say which and where
             return
+        # no running balance to tell them apart: amounts have signs or cents, codes (branch, document) do not
+        def looks_like_money(c: _Column) -> int:
+            v = [x for x in parsed[c.index] or [] if x is not None]
+            return int(any(x < 0 for x in v)) + int(any(x % 100 for x in v))
+
+        usable.sort(key=lambda c: (-looks_like_money(c), c.index))
         usable[0].role = "amount"
         for c in usable[1:]:
             self.warnings.append(f"column {c.label()} holds numbers that were not read (neither the amount nor a "
