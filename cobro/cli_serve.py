@@ -89,7 +89,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
         raise UserError(str(e)) from None
     service = app.extensions["cobro"]
     served = list(service.ledgers.values())
-    zones = {entry.canonical: _check_ledger(entry.path) for entry in served}
+    checked = {entry.canonical: _check_ledger(entry.path) for entry in served}
 
     try:
         # waitress refuses absurd bodies itself; anything up to the app's limit (+ slack for headers) reaches the
@@ -112,7 +112,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
 
     scheduler = None
     if schedule is not None:
-        scheduler = _start_scheduler(service, served, zones, schedule, smtp)
+        scheduler = _start_scheduler(served, checked, schedule, smtp)
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
 
@@ -130,7 +130,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
         click.echo("cobro serve stopped.")
 
 
-def _start_scheduler(service: Any, served: list[Any], zones: dict[str, str], at: dt.time, smtp: Any) -> Any:
+def _start_scheduler(served: list[Any], checked: dict[str, tuple[str, Any]], at: dt.time, smtp: Any) -> Any:
     from sync.scheduler import DailyScheduler, ScheduledJob, daily_cycle, next_run
     from sync.xlsx_store import store_for
 
@@ -142,18 +142,24 @@ def _start_scheduler(service: Any, served: list[Any], zones: dict[str, str], at:
         def run(day: dt.date, path: Path = entry.path, lock: Any = entry.lock) -> Any:
             return daily_cycle(path, day, config=smtp, use_env=smtp is None, lock=lock)
 
-        job = ScheduledJob(name=entry.name, at=at, timezone=tz_of, run=run, last_zone=zones[entry.canonical])
+        zone_name, window = checked[entry.canonical]
+        job = ScheduledJob(name=entry.name, at=at, timezone=tz_of, run=run, last_zone=zone_name)
         jobs.append(job)
         when = next_run(dt.datetime.now(dt.UTC), at, job.last_zone)
         local = when.astimezone(job.zone())
         click.echo(f"Daily cycle of {entry.name} at {at:%H:%M} {job.last_zone}; next {local:%Y-%m-%d %H:%M %Z}")
+        if window is not None and not window[0] <= at <= window[1]:
+            click.echo(f"Warning: {at:%H:%M} is outside the send window of {entry.name} (Settings.send_window "
+                       f"{window[0]:%H:%M}-{window[1]:%H:%M}); customers get e-mail at an hour the company chose "
+                       "not to send at.", err=True)
     scheduler = DailyScheduler(jobs)
     scheduler.start()
     return scheduler
 
 
-def _check_ledger(path: Path) -> str:
-    """Read the ledger once at start-up: its time zone, and a warning (not a refusal) if it has problems."""
+def _check_ledger(path: Path) -> tuple[str, Any]:
+    """Read the ledger once at start-up: its time zone and send window, and a warning (not a refusal) if it has
+    problems (its routes answer 422 until they are fixed; a running service needs no restart)."""
     from cobro.ledger import LedgerError
     from sync.scheduler import ScheduleError, zone
     from sync.xlsx_store import WorkbookError, store_for
@@ -163,14 +169,14 @@ def _check_ledger(path: Path) -> str:
     except (LedgerError, WorkbookError) as e:
         first = e.render(e.locale, limit=3) if isinstance(e, LedgerError) else str(e)
         click.echo(f"Warning: {path} has problems; its routes answer 422 until they are fixed:\n{first}", err=True)
-        return "UTC"
+        return "UTC", None
     try:
         zone(settings.timezone)
     except ScheduleError:
         click.echo(f"Warning: {path}: Settings.timezone {settings.timezone!r} is not a time zone; using UTC",
                    err=True)
-        return "UTC"
-    return settings.timezone
+        return "UTC", settings.send_window
+    return settings.timezone, settings.send_window
 
 
 def _setup_logging(quiet: bool) -> None:

@@ -626,7 +626,8 @@ def test_the_openapi_document_is_served_as_yaml_and_json(api: Api) -> None:
 def test_cobro_serve_runs_waitress_prints_the_url_and_never_a_token(ledger: Path, isolated_env: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-c", "import sys; from cobro.cli import main; sys.exit(main())",
-                             "serve", "--ledger", str(ledger), "--port", "0"], cwd=REPO, env=env,
+                             "serve", "--ledger", str(ledger), "--port", "0", "--schedule", "07:15"],
+                            cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     lines: list[str] = []
@@ -651,6 +652,8 @@ def test_cobro_serve_runs_waitress_prints_the_url_and_never_a_token(ledger: Path
     assert proc.returncode == 0, err
     assert token not in out + err
     assert f"cobranza: {ledger}" in out and "cobro token" in out and "stopped" in out
+    assert re.search(r"Daily cycle of cobranza at 07:15 Europe/Madrid; next \d{4}-\d\d-\d\d 07:15 CES?T", out)
+    assert "outside the send window" in err  # 07:15 is before the default 08:00-18:00
     assert "GET /api/summary -> 200" in err  # the access log: method, path, status, never the header
 
 
