@@ -64,6 +64,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -403,14 +404,17 @@ class MatchIndex:
     """Everything the matcher looks up, built once per ledger and as-of date.
 
     ``MatchIndex.build(ledger, as_of)`` costs a pass over the invoices and customers; after that
-    ``match_line(line)`` re-matches one line in well under a millisecond or so, and ``match_lines(lines)`` runs a
-    whole statement with greedy allocation against remaining balances.
+    ``match_line(line)`` re-matches one line in about a millisecond, and ``match_lines(lines)`` runs a whole
+    statement with greedy allocation against remaining balances. Candidates are the invoices issued by
+    ``as_of``; their remaining balance counts every payment in the ledger, whatever its date.
     """
 
     def __init__(self) -> None:  # use build()
         self.ledger: Ledger
         self.as_of: pd.Timestamp
         self.locale = "es"
+        self._claimed_ids: set[str] = set()
+        self._issues: list[tuple[str, str, str]] = []
 
     # -------------------------------------------------------------------------- build
     @classmethod
@@ -432,15 +436,26 @@ class MatchIndex:
             self.cust_pos.setdefault(c, i)
 
         bal = invoice_balances(ledger, self.as_of)
-        bal = bal.sort_values(["due_date", "issue_date", "invoice_id"], kind="stable", na_position="last")
+        # Oldest first: due date, then issue date, then sheet order (blank dates last).
+        big = np.iinfo("int64").max
+        due = bal["due_date"].to_numpy(dtype="datetime64[ns]").view("int64")
+        issue = bal["issue_date"].to_numpy(dtype="datetime64[ns]").view("int64")
+        nat = np.iinfo("int64").min
+        order = np.lexsort((np.arange(len(bal)), np.where(issue == nat, big, issue), np.where(due == nat, big, due)))
+        bal = bal.iloc[order]
         self.inv_ids: list[str] = bal["invoice_id"].tolist()
         self.inv_refs: list[str] = bal["reference"].tolist()
         self.inv_cur: list[str] = bal["currency"].tolist()
         self.inv_cust: list[int] = [self.cust_pos.get(c, -1) for c in bal["customer_id"].tolist()]
         self.inv_pos: dict[str, int] = {x: i for i, x in enumerate(self.inv_ids)}
-        self.balance: list[int] = [int(b) if b > 0 else 0 for b in bal["balance"].to_numpy(dtype="int64")]
-        # Invoices issued after as_of are not candidates, but their numbers still identify them.
-        self.future_ids = set(ledger.invoices["invoice_id"].tolist()) - set(self.inv_ids)
+        # Remaining balance = amount less *every* payment recorded, whatever its date: a payment dated after
+        # as_of (a later statement applied first, a manual entry) must still stop an over-allocation.
+        pay = ledger.payments
+        paid_all = pay[pay["invoice_id"] != ""].groupby("invoice_id", sort=False)["amount"].sum()
+        remaining = bal["amount"].to_numpy(dtype="int64") - \
+            bal["invoice_id"].map(paid_all).fillna(0).to_numpy(dtype="int64")
+        remaining = np.minimum(remaining, bal["balance"].to_numpy(dtype="int64"))
+        self.balance: list[int] = [int(b) if b > 0 else 0 for b in remaining]
 
         self.open_by: dict[tuple[int, str], list[int]] = {}
         self.by_amount: dict[tuple[str, int], list[int]] = {}
@@ -1094,8 +1109,14 @@ class MatchIndex:
     def _proposal(self, line: StatementLine, choice: _Choice | None, rem: Sequence[int]) -> Proposal:
         if choice is None:
             return Proposal(line, "unmatched", reason=_t(self.locale, "no_match"))
-        allocs, advance, fee = ([], int(line.amount), 0) if choice.advance_only else \
-            self.split(int(line.amount), choice.idxs, rem, line.currency)
+        if choice.advance_only:
+            allocs, advance, fee = [], int(line.amount), 0
+        else:
+            allocs, advance, fee = self.split(int(line.amount), choice.idxs, rem, line.currency)
+            # What apply will do with the invoices shown (only those that receive money): the same split.
+            shown = [i for i, _ in allocs]
+            if shown != list(choice.idxs):
+                allocs, advance, fee = self.split(int(line.amount), shown, rem, line.currency)
         cid = self.cust_ids[choice.customer] if choice.customer >= 0 else ""
         return Proposal(line, "proposed", customer_id=cid,
                         allocations=tuple((self.inv_ids[i], a) for i, a in allocs), advance=advance, fee=fee,
@@ -1173,14 +1194,16 @@ class MatchIndex:
 
     # -------------------------------------------------------------------------- allocate (apply side)
     def allocate(self, line: StatementLine, invoice_ids: Sequence[str], customer_id: str = "",
-                 remaining: list[int] | None = None) -> Allocation:
+                 remaining: list[int] | None = None, consume: bool = True) -> Allocation:
         """Spread ``line`` over ``invoice_ids`` (in that order) without exceeding any remaining balance.
 
         Ids that are unknown, in another currency or without balance are left out with a message in
-        ``problems``. ``remaining`` (a list parallel to the index's invoices) is updated in place when given.
+        ``problems``. ``remaining`` (a list parallel to the index's invoices, default: the balances at build
+        time) is decreased in place when given and ``consume`` is true.
         """
         loc = self.locale
-        rem = remaining if remaining is not None else list(self.balance)
+        rem = remaining if remaining is not None else self.balance
+        consume = consume and remaining is not None
         problems: list[str] = []
         self._issues: list[tuple[str, str, str]] = []  # (code, invoice, detail) for located Problems
         idxs: list[int] = []
@@ -1207,8 +1230,9 @@ class MatchIndex:
         elif advance and not cid:
             problems.append(_t(loc, "no_customer"))
             self._issues.append(("no_customer", "", self._fmt(advance, line.currency)))
-        for i, a in allocs:
-            rem[i] -= a
+        if consume:
+            for i, a in allocs:
+                rem[i] -= a
         return Allocation(cid, tuple((self.inv_ids[i], a) for i, a in allocs), advance, fee, tuple(problems))
 
 
@@ -1329,7 +1353,7 @@ class MatchResult:
         idx = self.index
         props = self.by_line()
         rem = list(idx.balance)
-        recs: list[dict[str, object]] = []
+        recs: list[tuple[str, list[dict[str, object]]]] = []
         if isinstance(accepted, pd.DataFrame):
             rows = accepted[accepted["action"] == "accept"] if "action" in accepted.columns else accepted
             wanted = [(str(r["statement_line"]), tuple(r["invoice_ids"]) if "invoice_ids" in rows.columns
@@ -1338,18 +1362,29 @@ class MatchResult:
         else:
             wanted = [(str(x), None, None) for x in accepted]
         done: set[str] = set()
+        todo: list[tuple[int, Proposal, tuple[str, ...], str]] = []
         for lid, ids, cid in wanted:
             p = props.get(lid)
             if p is None or p.status != "proposed" or lid in done:
                 continue
             done.add(lid)
-            if ids is None:
-                ids = p.invoice_ids
-            if cid is None or cid == "":
-                cid = p.customer_id
-            alloc = idx.allocate(p.line, list(ids), cid, rem)
-            recs += _payment_records(p.line, alloc, idx.locale, idx.cust_ids, idx.inv_cust, idx.inv_pos)
-        return _payments_frame(recs)
+            ids = p.invoice_ids if ids is None else tuple(ids)
+            cid = p.customer_id if not cid else cid
+            edited = ids != p.invoice_ids or cid != p.customer_id
+            todo.append((1 if edited else 0, p, ids, cid))
+        # Rows as proposed first (they fit together by construction), then the ones a person edited.
+        for edited, p, ids, cid in sorted(todo, key=lambda t: t[0]):
+            if not edited and all(a <= rem[idx.inv_pos[i]] for i, a in p.allocations):
+                for i, a in p.allocations:
+                    rem[idx.inv_pos[i]] -= a
+                alloc = Allocation(p.customer_id, p.allocations, p.advance, p.fee)
+            else:
+                alloc = idx.allocate(p.line, list(ids), cid, rem)
+            recs.append((p.line.line_id, _payment_records(p.line, alloc, idx.locale, idx.cust_ids, idx.inv_cust,
+                                                          idx.inv_pos)))
+        order = {lid: k for k, (lid, _, _) in enumerate(wanted)}
+        recs.sort(key=lambda t: order[t[0]])
+        return _payments_frame([row for _, rows in recs for row in rows])
 
 
 def _payment_records(line: StatementLine, alloc: Allocation, locale: str, cust_ids: list[str] | None = None,
@@ -1450,15 +1485,23 @@ def payments_for_matches(matches: pd.DataFrame, ledger: Ledger, as_of: dt.date |
     acc = matches[matches["action"] == "accept"] if len(matches) else matches
     if not len(acc):
         return _payments_frame([]), []
-    dates = pd.to_datetime(acc["date"])
-    when = as_of if as_of is not None else max(d for d in dates.tolist() if not pd.isna(d)).date()
+    if as_of is not None:
+        when = pd.Timestamp(as_of)
+    else:  # every invoice a person may have chosen, and every line date
+        stamps = [d for d in pd.to_datetime(acc["date"]).tolist() + ledger.invoices["issue_date"].tolist()
+                  if not pd.isna(d)]
+        when = max(stamps) if stamps else pd.Timestamp("1970-01-01")
     index = MatchIndex.build(ledger, when)
     rem = list(index.balance)
     applied = applied_line_ids(ledger)
     seen: set[str] = set()
     problems: list[Problem] = []
-    recs: list[dict[str, object]] = []
-    for r in acc.to_dict("records"):
+    recs: list[tuple[int, int, list[dict[str, object]]]] = []
+    # The most confident rows first, as the matcher allocated them; sheet order among equals.
+    records = sorted(acc.to_dict("records"), key=lambda r: (-(0.0 if pd.isna(r.get("confidence"))
+                                                               else float(r.get("confidence") or 0.0)),
+                                                             int(r.get("_row", 0) or 0)))
+    for k, r in enumerate(records):
         line = line_from_match_row(r)
         row = int(r.get("_row", 0) or 0)
         if not line.line_id or line.line_id in applied or line.line_id in seen:
@@ -1467,8 +1510,8 @@ def payments_for_matches(matches: pd.DataFrame, ledger: Ledger, as_of: dt.date |
         if line.amount <= 0:
             problems.append(Problem("Matches", row, "amount", line.amount, "positive"))
             continue
-        trial = list(rem)
-        alloc = index.allocate(line, list(r.get("invoice_ids") or ()), str(r.get("customer_id") or ""), trial)
+        alloc = index.allocate(line, list(r.get("invoice_ids") or ()), str(r.get("customer_id") or ""), rem,
+                               consume=False)
         if alloc.problems:
             for code, inv, detail in index._issues:
                 if code == "invoice":
@@ -1485,6 +1528,10 @@ def payments_for_matches(matches: pd.DataFrame, ledger: Ledger, as_of: dt.date |
                     problems.append(Problem("Matches", row, "customer_id", None, "setting",
                                             {"what": _t(index.locale, "expect_customer", amount=detail)}))
             continue
-        rem = trial
-        recs += _payment_records(line, alloc, index.locale, index.cust_ids, index.inv_cust, index.inv_pos)
-    return _payments_frame(recs), problems
+        for inv, amt in alloc.allocations:
+            rem[index.inv_pos[inv]] -= amt
+        recs.append((row, k, _payment_records(line, alloc, index.locale, index.cust_ids, index.inv_cust,
+                                              index.inv_pos)))
+    recs.sort(key=lambda t: (t[0], t[1]))  # Payments rows in the order of the Matches sheet
+    problems.sort(key=lambda p: p.row)
+    return _payments_frame([x for _, _, rows in recs for x in rows]), problems

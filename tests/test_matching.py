@@ -510,3 +510,29 @@ def test_matcher_quality_on_a_generated_statement():
     assert len(wrong) <= 1, wrong
     ref_lines = [p for p, lb in zip(res.proposals, st.labels, strict=True) if lb.carries_reference]
     assert sum(p.auto for p in ref_lines) >= 0.9 * len(ref_lines)
+
+
+def test_payment_dated_after_the_statement_still_counts():
+    # F-2024-0113 was paid (applied from a later statement) on 1 April; a March line must not pay it again.
+    pays = [{"payment_id": "P9", "date": "2024-04-01", "customer_id": "C1", "invoice_id": "F-2024-0113",
+             "amount": 121000, "currency": "EUR", "source": "statement", "statement_line": "Llater",
+             "reference": "FRA F-2024-0113"}]
+    p = one("FRA F-2024-0113", 121000, ledger=make_ledger(payments=pays))
+    assert "F-2024-0113" not in p.invoice_ids and not p.auto
+
+
+def test_apply_from_the_sheet_reproduces_the_proposals():
+    as_of = dt.date(2024, 12, 31)
+    ledger = build_ledger(40, 400, seed=9, as_of=as_of)
+    st = generate_statement(ledger, as_of, 150, seed=10)
+    res = propose_matches(st.lines, ledger, as_of)
+    m = res.to_matches_frame(auto=True)
+    m["_row"] = range(2, len(m) + 2)
+    m.loc[m["action"] == "", "action"] = "accept"
+    m.loc[m["amount"] <= 0, "action"] = ""
+    from_sheet, problems = payments_for_matches(m, ledger)
+    direct = res.payments_for(m)
+    assert problems == [] or all(p.column for p in problems)
+    cols = ["statement_line", "invoice_id", "amount", "method"]
+    key = sorted(map(tuple, from_sheet[cols].values.tolist()))
+    assert key == sorted(map(tuple, direct[cols].values.tolist()))

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from cobro.balances import invoice_balances
 from cobro.bank.base import StatementLine, make_line_id
 from cobro.ledger import Settings, empty_ledger, make_frame
-from cobro.matching import propose_matches
+from cobro.matching import payments_for_matches, propose_matches
 from cobro.schema import CUSTOMERS, INVOICES, PAYMENTS
 
 NAMES = ["Construcciones García López S.L.", "Construcciones García SA", "Talleres Ruiz SL", "Frutas Ortega SLU",
@@ -194,3 +194,32 @@ def test_output_is_deterministic(scenario):
     b = propose_matches(list(lines), ledger)
     assert a.proposals == b.proposals
     pd.testing.assert_frame_equal(a.to_matches_frame(True), b.to_matches_frame(True))
+
+
+@SETTINGS
+@given(scenarios(), st.data())
+def test_apply_of_edited_matches_never_over_allocates(scenario, data):
+    """Whatever invoices a person types into the Matches sheet, apply pays no invoice beyond its balance."""
+    ledger, lines = scenario
+    res = propose_matches(lines, ledger)
+    m = res.to_matches_frame(auto=False)
+    if not len(m):
+        return
+    ids = ledger.invoices["invoice_id"].tolist() + ["NOPE-1"]
+    m["action"] = [data.draw(st.sampled_from(["accept", "accept", ""])) for _ in range(len(m))]
+    m["invoice_ids"] = [tuple(data.draw(st.lists(st.sampled_from(ids), max_size=3))) for _ in range(len(m))]
+    m["customer_id"] = [data.draw(st.sampled_from(ledger.customers["customer_id"].tolist() + [""]))
+                        for _ in range(len(m))]
+    m["_row"] = list(range(2, len(m) + 2))
+    pays, problems = payments_for_matches(m, ledger)
+    assert all(p.sheet == "Matches" and p.row >= 2 for p in problems)
+    if len(pays):
+        assert (pays["amount"] > 0).all()
+        after = pd.concat([ledger.payments, pays], ignore_index=True)
+        inv_amount = dict(zip(ledger.invoices["invoice_id"], ledger.invoices["amount"], strict=True))
+        paid = after[after["invoice_id"] != ""].groupby("invoice_id")["amount"].sum()
+        for inv, total in paid.items():
+            assert total <= max(inv_amount[inv], 0) or inv not in set(pays["invoice_id"])
+        # Applying the same sheet again adds nothing.
+        again, _ = payments_for_matches(m, ledger.replace(payments=after))
+        assert len(again) == 0
