@@ -462,4 +462,4 @@ def test_pasted_statement_lines_are_written_as_text(tmp_path: Path) -> None:
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=1)]
     assert rows[0] == ["Fecha", "F. valor", "Concepto", "Importe", "Saldo"]
     assert rows[1] == ["01/02/2024", None, "TRF FERRETERIA RUIZ", "1.234,56", None]
-    assert rows[2] == ["02/02/2024", None, "'=1+1", "'-5,00", None]  # text, never a formula
+    assert rows[2] == ["02/02/2024", None, "'=1+1", "-5,00", None]  # text, never a formula
