@@ -7,11 +7,12 @@ message *key* (e.g. ``customer|level|as_of``), with its deterministic Message-ID
     recorded and committed before any SMTP traffic for it. While ``in_flight`` is 0 the server cannot have it:
     a crash here is harmless and a later run simply sends it.
 ``intended`` + ``in_flight`` = 1
-    committed before each SMTP transaction for it (``start_attempt``), and so before its content is sent. From
-    here until the server's reply to the final ``.`` the server may or may not have accepted it. (On the happy
-    path this commit is the same transaction that marks the previous message ``sent``: one fsync per message.)
+    committed at each SMTP transaction for it (``start_attempt``): after its first command (MAIL FROM, or the
+    pipelined MAIL/RCPT/DATA) is written, so the fsync overlaps the server's work, and always before its content
+    is sent. From here until the server's reply to the final ``.`` the server may or may not have accepted it.
 ``sent``
-    committed right after the server answered 250 to the end of ``DATA``.
+    committed once the server answered 250 to the end of ``DATA``. On the happy path it rides in the next
+    message's ``start_attempt`` transaction, written right after that message's commands: one fsync per message.
 ``failed``
     permanent: the server refused it with a 5xx reply, or the message itself is invalid (reason stored).
 
@@ -23,13 +24,14 @@ Resolving an interrupted run (``sync.mailer.send_batch`` does this):
   Otherwise it is resent **with the same Message-ID**.
 
 The residual window, honestly: with a server that cannot be asked (a real SMTP relay), a crash or a dropped
-connection after the server accepted the message but before the ``sent`` commit — one network round trip plus
-one fsync, a few milliseconds — makes the next try send that one message a second time, with the same
-Message-ID, which mail clients that deduplicate on Message-ID (Gmail, Thunderbird...) show once. Messages go one
-after another over one connection, so at most one message per interruption is in that window. We resend rather
-than give up because a reminder that silently never went out is worse: it is never logged, and the next plan
-would send it anyway, under a new Message-ID. A probe must reflect every transaction the server completed
-(including one from a client that died after sending the final ``.``).
+connection after the server accepted the message but before the ``sent`` commit — one network round trip,
+building and writing the next message's commands, and one fsync: a few milliseconds — makes the next try send
+that one message a second time, with the same Message-ID, which mail clients that deduplicate on Message-ID
+(Gmail, Thunderbird...) show once. Messages go one after another over one connection, so at most one message is
+in flight at any moment and at most one per interruption can be sent twice. We resend rather than give up
+because a reminder that silently never went out is worse: it is never logged, and the next plan would send it
+anyway, under a new Message-ID. A probe must reflect every transaction the server completed (including one from
+a client that died after sending the final ``.``).
 
 Each row also keeps attempts, the last reason, timestamps (UTC ISO-8601) and ``logged_at``: set by the caller
 (``mark_logged``) once the contact is written to the workbook's Contacts log, so a crash between sending and

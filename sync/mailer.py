@@ -10,9 +10,10 @@
    (asks the server through the ``already_delivered`` probe when it has one, else resends with the same
    Message-ID — see ``sync.journal`` for the residual window).
 4. Sends the rest in order over ONE connection (MAIL/RCPT/DATA pipelined per RFC 2920 when the server offers
-   it), reconnecting when the server drops it. Each message is marked in flight (committed) before its SMTP
-   transaction and sent (committed) right after the server's 250; on the happy path one commit does both (this
-   message sent, the next one in flight), so a message costs one fsync.
+   it), reconnecting when the server drops it. Each message is marked in flight (committed) before its content
+   is sent and sent (committed) after the server's 250; on the happy path one commit does both (the previous
+   message sent, this one in flight), issued while the server reads this message's commands: one fsync per
+   message, overlapping the network round trip.
    Temporary errors (4xx, dropped connections, timeouts) are retried with exponential backoff, at most
    ``config.max_attempts`` tries per message in a run; then the message stays pending for the next run.
    Permanent ones (5xx: 550 unknown user, bad address...) are journaled ``failed`` and never retried.
@@ -431,8 +432,12 @@ class _Connection:
         self.client: Any = None
         self.opened = 0
 
+    @property
+    def connected(self) -> bool:
+        return self.client is not None and getattr(self.client.smtp, "sock", None) is not None
+
     def get(self) -> smtplib.SMTP:
-        if self.client is not None and getattr(self.client.smtp, "sock", None) is not None:
+        if self.connected:
             return self.client.smtp  # type: ignore[no-any-return]
         self.drop()
         import yagmail  # imported here: only a real send needs it
@@ -554,7 +559,8 @@ class _Batch:
         self.probe: DeliveryProbe | None = journal.already_delivered or config.already_delivered
         self.conn = _Connection(config, sleep)
         self.results: dict[str, MessageResult] = {}
-        self.started: str | None = None  # key whose attempt was already started (committed with the previous sent)
+        # accepted by the server, its "sent" to be committed with the next message's attempt (one fsync)
+        self.accepted: tuple[OutgoingMessage, str] | None = None
 
     def run(self) -> BatchResult:
         problems: dict[str, str] = {}
@@ -572,7 +578,10 @@ class _Batch:
         for m in self.messages:
             rec = records[m.key]
             if rec.state == INTENDED and m.key in problems:
-                self.journal.mark_failed(m.key, problems[m.key])
+                if rec.in_flight and self._delivered(m):  # an earlier run delivered it before it became invalid
+                    self.journal.mark_sent(m.key, "delivered before an interruption; confirmed with the server")
+                else:
+                    self.journal.mark_failed(m.key, problems[m.key])
                 rec = self._reload(m.key)
             if rec.state == SENT:
                 self._finish(m, rec, ALREADY_SENT)
@@ -585,10 +594,9 @@ class _Batch:
             for i, m in enumerate(todo):
                 try:
                     following = todo[i + 1] if i + 1 < len(todo) else None
-                    # the next message's attempt is committed together with this one's success, unless an
-                    # interrupted run left it in flight (it must be probed before any new attempt)
-                    carry = following.key if following and not records[following.key].in_flight else None
-                    self._deliver(m, records[m.key], carry)
+                    # this one's success is committed together with the next message's attempt, unless an
+                    # interrupted run left that one in flight (it must be probed before any new attempt)
+                    self._deliver(m, records[m.key], following is not None and not records[following.key].in_flight)
                 except _Stop as stop:
                     for rest in todo[i:]:
                         self._finish(rest, self._reload(rest.key), PENDING, str(stop))
@@ -601,6 +609,7 @@ class _Batch:
                     )
                     break
         finally:
+            self._flush_sent()
             self.conn.close()
         return BatchResult(
             tuple(self.results[m.key] for m in self.messages), error=error, server=self.config.address()
@@ -638,16 +647,37 @@ class _Batch:
         except Exception:  # a probe that cannot answer is no answer
             return None
 
-    def _deliver(self, m: OutgoingMessage, rec: JournalRecord, next_key: str | None) -> None:
+    def _flush_sent(self) -> None:
+        """Commit the message the server accepted last, if its ``sent`` still rides with the next attempt."""
+        if self.accepted is not None:
+            m, reason = self.accepted
+            self.accepted = None
+            self.journal.mark_sent(m.key, reason)
+            self._finish(m, self._reload(m.key), SENT)
+
+    def _commit_attempt(self, m: OutgoingMessage) -> None:
+        """Before ``m``'s content can reach the server: ``m`` in flight, one more attempt — and the previous
+        message sent, in the same commit."""
+        if self.accepted is not None:
+            prev, reason = self.accepted
+            self.accepted = None
+            self.journal.start_attempt(m.key, sent_key=prev.key, sent_reason=reason)
+            self._finish(prev, self._reload(prev.key), SENT)
+        else:
+            self.journal.start_attempt(m.key)
+
+    def _deliver(self, m: OutgoingMessage, rec: JournalRecord, carry: bool) -> None:
+        """Deliver ``m`` (retrying temporary errors). With ``carry`` (the next message can take it), the commit
+        of ``m``'s success is left to ride with the next message's attempt."""
         cfg, journal = self.config, self.journal
         uncertain = rec.in_flight  # the server may already hold it (an earlier run was interrupted)
-        started, self.started = self.started == m.key, None
         resent_note = ""
         payload: bytes | None = None
         tries = 0
         reason = ""
         while True:
             if uncertain:
+                self._flush_sent()
                 answer = self._delivered(m)
                 if answer:
                     journal.mark_sent(m.key, "delivered before an interruption; confirmed with the server")
@@ -664,28 +694,28 @@ class _Batch:
                 try:
                     payload = message_bytes(m)
                 except (ValueError, TypeError, LookupError) as exc:
+                    self._flush_sent()
                     journal.mark_failed(m.key, f"message cannot be encoded: {exc}")
                     self._finish(m, self._reload(m.key), FAILED)
                     return
+            if not self.conn.connected:
+                self._flush_sent()  # (re)connecting can take a while: confirm the previous message first
             try:
                 smtp = self.conn.get()
             except _Stop:
-                if started or tries:
+                self._flush_sent()
+                if tries:
                     journal.set_in_flight(m.key, uncertain, reason)
                 raise
-            if not started:
-                journal.start_attempt(m.key)
-            started = False
             tries += 1
-            outcome = self._transaction(smtp, m, payload)
+            outcome = self._transaction(smtp, m, payload, lambda: self._commit_attempt(m))
             if outcome.kind == "sent":
                 reason = "; ".join(x for x in (outcome.reason, resent_note) if x)
-                if next_key is not None:  # one commit: this one sent, the next one's attempt started
-                    journal.start_attempt(next_key, sent_key=m.key, sent_reason=reason)
-                    self.started = next_key
+                if carry:
+                    self.accepted = (m, reason)
                 else:
                     journal.mark_sent(m.key, reason)
-                self._finish(m, self._reload(m.key), SENT)
+                    self._finish(m, self._reload(m.key), SENT)
                 return
             if outcome.kind == "failed":
                 journal.mark_failed(m.key, outcome.reason)
@@ -702,13 +732,28 @@ class _Batch:
                 return
             self.sleep(cfg.retry_delay(tries))
 
-    def _transaction(self, smtp: smtplib.SMTP, m: OutgoingMessage, payload: bytes) -> _Outcome:
+    def _transaction(
+        self, smtp: smtplib.SMTP, m: OutgoingMessage, payload: bytes, commit: Callable[[], None]
+    ) -> _Outcome:
         """One SMTP transaction (MAIL, RCPT..., DATA, content), pipelined (RFC 2920) when the server offers it.
-        Writes nothing to the journal: the caller committed the attempt before and records the outcome."""
+
+        ``commit`` (the journal's in-flight record) runs exactly once, after the first command is written and
+        before any reply is read — so the fsync overlaps the server's work — and always before the content is
+        sent. The outcome is recorded by the caller."""
         sender = _address(m.sender, "sender")
         rcpts = list(dict.fromkeys(_address(a, "recipient") for a in m.recipients()))
+        committed = False
+
+        def commit_once() -> None:
+            nonlocal committed
+            if not committed:
+                committed = True
+                commit()
+
         try:
-            smtp.ehlo_or_helo_if_needed()
+            if smtp.ehlo_resp is None and smtp.helo_resp is None:
+                commit_once()  # a fresh connection: EHLO first
+                smtp.ehlo_or_helo_if_needed()
             options = f" SIZE={len(payload)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
             if smtp.has_extn("pipelining"):
                 smtp.send(
@@ -716,11 +761,14 @@ class _Batch:
                     + "".join(f"RCPT TO:{smtplib.quoteaddr(r)}\r\n" for r in rcpts)
                     + "DATA\r\n"
                 )
+                commit_once()
                 mail = smtp.getreply()
                 replies = [smtp.getreply() for _ in rcpts]
                 data = smtp.getreply()
             else:
-                mail = smtp.mail(sender, [options.strip()] if options else [])
+                smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{options}")
+                commit_once()
+                mail = smtp.getreply()
                 replies = []
                 if mail[0] == 250:
                     for rcpt in rcpts:
@@ -753,6 +801,8 @@ class _Batch:
         except OSError as exc:  # dropped before the content was sent: the server does not have it
             self.conn.drop()
             return _Outcome("retry", f"connection lost: {_os_reason(exc)}")
+        finally:
+            commit_once()  # every path commits the attempt (and with it the previous message's success)
         try:  # from here the server may accept the message whatever we hear back
             content = _LEADING_DOT.sub(b"..", payload)
             smtp.send(content + (b"" if content.endswith(b"\r\n") else b"\r\n") + b".\r\n")

@@ -9,7 +9,8 @@
   use it).
 - ``free_port()``: a loopback port nobody listens on (a server that is down).
 - ``make_messages(n, prefix)``: a deterministic batch.
-- ``python -m tests.smtp_helpers send ...``: the sender the kill -9 trials run in a child process.
+- ``python -m tests.smtp_helpers send ...``: a sender in a child process (the one a test kills), and
+  ``Zygote``: forks such senders from a process that imported everything once (fast kill -9 trials).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import ssl
@@ -310,36 +312,129 @@ def make_messages(n: int, prefix: str = "t", domain: str = "example.com") -> lis
     return out
 
 
-def _child(argv: list[str]) -> int:
+def run_sender(journal: str, count: int, prefix: str, *, host: str = "127.0.0.1", port: int = 0,
+               outbox: str = "", ready: str = "", delivered_file: str = "") -> dict[str, Any]:
+    """Send ``make_messages(count, prefix)`` through ``journal``, to the server at ``port`` or to a local sink
+    filing into ``outbox``. ``delivered_file`` lists Message-IDs the server holds (the probe, when the server
+    runs in another process). Returns a small report."""
+    messages = make_messages(count, prefix)
+    started = time.perf_counter()
+    probe = None
+    if delivered_file:
+        delivered = set(Path(delivered_file).read_text().split())
+        probe = delivered.__contains__
+
+    def run(config: SmtpConfig) -> dict[str, Any]:
+        with Journal(journal, already_delivered=probe) as j, j.lock():
+            if ready:
+                Path(ready).write_text("locked")
+            result = send_batch(messages, j, config)
+        return {"summary": result.summary(), "ok": result.ok, "error": result.error,
+                "seconds": time.perf_counter() - started}
+
+    if outbox:
+        with local_sink(outbox) as config:
+            return run(config)
+    return run(SmtpConfig(host=host, port=port, security="none", timeout=5.0, max_attempts=5, backoff=0.01,
+                          backoff_max=0.05))
+
+
+class Zygote:
+    """A process that has imported cobro once and forks a fresh sender on demand: the kill -9 trials start
+    (and kill) senders in milliseconds instead of paying Python and pandas start-up every time."""
+
+    def __init__(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.smtp_helpers", "zygote"], cwd=REPO, env=env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def _ask(self, **request: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the zygote process died")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def spawn(self, report: Path, **sender_args: Any) -> int:
+        """Fork a sender (``run_sender(**sender_args)``) that writes its report to ``report``; returns its pid."""
+        return int(self._ask(cmd="spawn", report=str(report), args=sender_args)["pid"])
+
+    def poll(self, pid: int) -> int | None:
+        """The sender's exit status (negative: killed by that signal), or None while it runs."""
+        return self._ask(cmd="poll", pid=pid)["status"]  # type: ignore[no-any-return]
+
+    def wait(self, pid: int, timeout: float = 120.0) -> int:
+        deadline = time.monotonic() + timeout
+        while (status := self.poll(pid)) is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"sender {pid} still running after {timeout} s")
+            time.sleep(0.005)
+        return status
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _zygote() -> int:
+    """Read requests (JSON lines) on stdin; fork senders; answer on stdout. No threads here, so fork is safe."""
+    finished: dict[int, int] = {}  # pid -> exit status, once reaped
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["cmd"] == "spawn":
+            pid = os.fork()
+            if pid == 0:  # the sender
+                code = 1
+                try:
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, 1)  # never write into the zygote's answers
+                    report = run_sender(**request["args"])
+                    Path(request["report"]).write_text(json.dumps(report))
+                    code = 0
+                finally:
+                    os._exit(code)
+            answer: dict[str, Any] = {"pid": pid}
+        elif request["cmd"] == "poll":
+            pid = request["pid"]
+            if pid not in finished:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    finished[pid] = os.waitstatus_to_exitcode(status)
+            answer = {"status": finished.get(pid)}
+        else:
+            answer = {"error": f"unknown command {request['cmd']!r}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.smtp_helpers")
-    parser.add_argument("command", choices=["send"])
-    parser.add_argument("--journal", required=True)
-    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("command", choices=["send", "zygote"])
+    parser.add_argument("--journal")
+    parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--prefix", default="t")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--outbox", default="")
     parser.add_argument("--ready", default="", help="file created once the run lock is held")
     args = parser.parse_args(argv)
-    messages = make_messages(args.count, args.prefix)
-    started = time.perf_counter()
-
-    def run(config: SmtpConfig) -> dict[str, Any]:
-        with Journal(args.journal) as journal, journal.lock():
-            if args.ready:
-                Path(args.ready).write_text("locked")
-            result = send_batch(messages, journal, config)
-        return {"summary": result.summary(), "error": result.error, "seconds": time.perf_counter() - started}
-
-    if args.outbox:
-        with local_sink(args.outbox) as config:
-            report = run(config)
-    else:
-        report = run(SmtpConfig(host=args.host, port=args.port, security="none", timeout=5.0, max_attempts=5,
-                                backoff=0.01, backoff_max=0.05))
+    if args.command == "zygote":
+        return _zygote()
+    report = run_sender(args.journal, args.count, args.prefix, host=args.host, port=args.port, outbox=args.outbox,
+                        ready=args.ready)
     print(json.dumps(report))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1:]))
+    sys.exit(_main(sys.argv[1:]))

@@ -11,11 +11,12 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,8 @@ import pytest
 from sync.config import SmtpConfig
 from sync.journal import INTENDED, SENT, Journal, RunInProgressError
 from sync.mailer import PENDING, send_batch
-from sync.smtp_sink import local_sink, message_id_of
-from tests.smtp_helpers import SmtpTestServer, free_port, make_messages
+from sync.smtp_sink import message_id_of
+from tests.smtp_helpers import SmtpTestServer, Zygote, free_port, make_messages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,10 +52,14 @@ def spawn_sender(journal: Path, count: int, prefix: str, *, port: int = 0, outbo
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(condition, timeout: float, what: str, child: subprocess.Popen[str] | None = None) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition: Callable[[], bool], timeout: float, what: str,
+             child: subprocess.Popen[str] | None = None, done: Callable[[], bool] | None = None) -> None:
+    """Poll ``condition`` every 2 ms; give up quietly when the sender has ended (checked every 40 ms)."""
     deadline = time.monotonic() + timeout
+    tick = 0
     while not condition():
-        if child is not None and child.poll() is not None:
+        tick += 1
+        if tick % 20 == 0 and ((child is not None and child.poll() is not None) or (done is not None and done())):
             return
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.002)
@@ -78,57 +83,70 @@ def assert_exactly_once(counts: Counter[str], expected: list[str]) -> None:
 # ------------------------------------------------------------------------------------------ kill -9
 
 
+def kill_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 @pytest.mark.slow
 def test_kill_9_at_random_points_then_rerun_delivers_each_message_exactly_once(tmp_path: Path) -> None:
-    """20 trials: a child sends 500 messages and is killed (SIGKILL) at a random point — right after the server
-    stored a message and before it answered (the critical window), after a random number of messages, or after
-    a random delay; then a rerun with the same journal. The server must hold 500 distinct Message-IDs, none
-    twice."""
+    """20 trials: a sender process sends 500 messages and is killed (SIGKILL) at a random point — right after the
+    server stored a message and before it answered (the critical window), after a random number of messages, or
+    after a random delay; then a rerun (another process) with the same journal. The server must hold 500
+    distinct Message-IDs, none twice. Senders are forked from a ``Zygote`` so a trial does not pay start-up."""
     rng = random.Random(20240331)
     n = 500
     modes = ["accepted", "received", "delay"]
     killed_mid_batch = 0
     confirmed_by_probe = 0
-    for trial in range(20):
-        mode = modes[trial % len(modes)]
-        kill_at = rng.randint(1, n - 1)
-        prefix = f"k{trial}"
-        journal_path = tmp_path / f"trial{trial}" / "journal.sqlite"
-        holder: dict[str, subprocess.Popen[str]] = {}
+    with Zygote() as zygote:
+        for trial in range(20):
+            mode = modes[trial % len(modes)]
+            kill_at = rng.randint(1, n - 1)
+            prefix = f"k{trial}"
+            folder = tmp_path / f"trial{trial}"
+            folder.mkdir()
+            journal_path = folder / "journal.sqlite"
+            holder: dict[str, int] = {}
 
-        def on_accept(message_id: str, count: int, mode: str = mode, kill_at: int = kill_at,
-                      holder: dict[str, subprocess.Popen[str]] = holder) -> None:
-            if mode == "accepted" and count == kill_at:
-                kill(holder["child"])  # the server has it; the sender never hears the 250
+            def on_accept(message_id: str, count: int, mode: str = mode, kill_at: int = kill_at,
+                          holder: dict[str, int] = holder) -> None:
+                if mode == "accepted" and count == kill_at:
+                    kill_pid(holder["pid"])  # the server has it; the sender never hears the 250
 
-        with SmtpTestServer(on_accept=on_accept) as srv:
-            child = holder["child"] = spawn_sender(journal_path, n, prefix, port=srv.port)
-            try:
+            with SmtpTestServer(on_accept=on_accept) as srv:
+                pid = holder["pid"] = zygote.spawn(folder / "first.json", journal=str(journal_path), count=n,
+                                                   prefix=prefix, port=srv.port)
+                done = lambda: zygote.poll(pid) is not None  # noqa: E731, B023
                 if mode == "received":
-                    wait_for(lambda: len(srv.handler.received) >= kill_at, 120, "messages", child)  # noqa: B023
-                    kill(child)
+                    wait_for(lambda: len(srv.handler.received) >= kill_at, 120, "messages", done=done)  # noqa: B023
                 elif mode == "delay":
-                    wait_for(lambda: len(srv.handler.received) >= 1, 120, "the first message", child)  # noqa: B023
-                    time.sleep(rng.uniform(0.0, 0.4))
-                    kill(child)
-                child.wait(timeout=120)
-            finally:
-                kill(child)
-                child.wait()
-            was_killed = child.returncode == -signal.SIGKILL
-            before = len(srv.received)
-            killed_mid_batch += was_killed and before < n
-            srv.wait_idle()  # the dead sender's connection is fully processed
+                    wait_for(lambda: len(srv.handler.received) >= 1, 120, "the first one", done=done)  # noqa: B023
+                    time.sleep(rng.uniform(0.0, 0.5))
+                if mode != "accepted" and not done():
+                    kill_pid(pid)
+                status = zygote.wait(pid)
+                killed_mid_batch += status == -signal.SIGKILL and len(srv.received) < n
+                srv.wait_idle()  # the dead sender's connection is fully processed
+                with Journal(journal_path) as journal:
+                    assert sum(r.in_flight for r in journal.pending()) <= 1, "at most one message in flight"
+                delivered = folder / "delivered.txt"
+                delivered.write_text("\n".join(srv.received))  # the probe, for the rerun in another process
+                rerun = zygote.spawn(folder / "rerun.json", journal=str(journal_path), count=n, prefix=prefix,
+                                     port=srv.port, delivered_file=str(delivered))
+                assert zygote.wait(rerun) == 0
+                report = json.loads((folder / "rerun.json").read_text())
+                assert report["ok"], report
+                counts = srv.counts
             messages = make_messages(n, prefix)
-            with Journal(journal_path, already_delivered=srv.already_delivered) as journal:
-                in_flight = [r.key for r in journal.pending() if r.in_flight]
-                assert len(in_flight) <= 1, "at most one message can be in flight at a crash"
-                result = send_batch(messages, journal, srv.config())
-                assert result.ok, result.summary()
-                assert journal.counts()[SENT] == n
-            confirmed_by_probe += sum("confirmed with the server" in r.reason for r in result.sent)
-            assert_exactly_once(srv.counts, [m.message_id for m in messages])
-            assert len(srv.received) == n
+            assert_exactly_once(counts, [m.message_id for m in messages])
+            assert sum(counts.values()) == n
+            with Journal(journal_path) as journal:
+                records = journal.records()
+            assert {r.state for r in records} == {SENT} and len(records) == n
+            confirmed_by_probe += sum("confirmed with the server" in r.reason for r in records)
     assert killed_mid_batch >= 15, f"only {killed_mid_batch} of 20 trials were killed mid-batch"
     assert confirmed_by_probe >= 5  # the "accepted" trials: stored by the server, resolved without a resend
 
@@ -138,27 +156,28 @@ def test_kill_9_with_the_embedded_sink(tmp_path: Path) -> None:
     """The demo path: sender and local sink in one process, killed together; the rerun's sink reads the outbox."""
     rng = random.Random(7)
     n = 200
-    for trial in range(5):
-        outbox = tmp_path / f"trial{trial}" / "outbox"
-        journal_path = tmp_path / f"trial{trial}" / "journal.sqlite"
-        child = spawn_sender(journal_path, n, f"s{trial}", outbox=outbox)
-        kill_at = rng.randint(1, n - 1)
-        try:
+    with Zygote() as zygote:
+        for trial in range(5):
+            folder = tmp_path / f"trial{trial}"
+            folder.mkdir()
+            outbox = folder / "outbox"
+            journal_path = folder / "journal.sqlite"
+            kill_at = rng.randint(1, n - 1)
+            pid = zygote.spawn(folder / "first.json", journal=str(journal_path), count=n, prefix=f"s{trial}",
+                               outbox=str(outbox))
             wait_for(lambda: outbox.exists() and len(list(outbox.glob("*.eml"))) >= kill_at,  # noqa: B023
-                     120, "outbox files", child)
-            kill(child)
-            child.wait(timeout=60)
-        finally:
-            kill(child)
-            child.wait()
-        messages = make_messages(n, f"s{trial}")
-        with local_sink(outbox) as config, Journal(journal_path) as journal:
-            result = send_batch(messages, journal, config)  # the probe comes with the sink's config
-        assert result.ok, result.summary()
-        files = list(outbox.glob("*.eml"))
-        counts = Counter(message_id_of(p.read_bytes()) for p in files)
-        assert_exactly_once(counts, [m.message_id for m in messages])
-        assert len(files) == n and not list(outbox.glob(".*.part"))
+                     120, "outbox files", done=lambda: zygote.poll(pid) is not None)  # noqa: B023
+            if zygote.poll(pid) is None:
+                kill_pid(pid)
+            zygote.wait(pid)
+            rerun = zygote.spawn(folder / "rerun.json", journal=str(journal_path), count=n, prefix=f"s{trial}",
+                                 outbox=str(outbox))
+            assert zygote.wait(rerun) == 0
+            assert json.loads((folder / "rerun.json").read_text())["ok"]
+            files = list(outbox.glob("*.eml"))
+            counts = Counter(message_id_of(p.read_bytes()) for p in files)
+            assert_exactly_once(counts, [m.message_id for m in make_messages(n, f"s{trial}")])
+            assert len(files) == n and not list(outbox.glob(".*.part"))
 
 
 def test_without_a_probe_the_residual_window_costs_one_resend_with_the_same_message_id(tmp_path: Path) -> None:
@@ -187,6 +206,32 @@ def test_without_a_probe_the_residual_window_costs_one_resend_with_the_same_mess
         assert counts[in_flight.message_id] == 2 and len(counts) == n
         (resent,) = [r for r in result.results if r.key == in_flight.key]
         assert "resent with the same Message-ID" in resent.reason
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_journal_is_on_disk_before_the_server_has_the_message(tmp_path: Path, pipelining: bool) -> None:
+    """The order that makes crashes safe, seen from outside (another SQLite connection) at the moment the server
+    stores message k: k is committed in flight, every earlier message is committed sent, no later one started."""
+    journal_path = tmp_path / "journal.sqlite"
+    messages = make_messages(40, f"order{pipelining}")
+    keys = {m.message_id: m.key for m in messages}
+    seen: list[str] = []
+
+    def on_accept(message_id: str, count: int) -> None:
+        db = sqlite3.connect(journal_path)
+        rows = dict(((k, (state, flight)) for k, state, flight in db.execute(
+            "SELECT key, state, in_flight FROM messages")))
+        db.close()
+        k = count - 1
+        assert rows[keys[message_id]] == ("intended", 1), f"message {k} not committed in flight"
+        assert all(rows[messages[i].key] == ("sent", 0) for i in range(k)), f"an earlier one not sent at {k}"
+        assert all(rows[messages[i].key] == ("intended", 0) for i in range(k + 1, len(messages)))
+        seen.append(message_id)
+
+    with SmtpTestServer(on_accept=on_accept, pipelining=pipelining) as srv:
+        with Journal(journal_path) as journal:
+            result = send_batch(messages, journal, srv.config())
+    assert result.ok and len(seen) == len(messages)  # a failed check makes the server answer with an error
 
 
 # ---------------------------------------------------------------------------------- flaky servers
