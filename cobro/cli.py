@@ -410,10 +410,15 @@ def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: s
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("cobranza-demo.xlsx" if locale == "es" else "collections-demo.xlsx")
+    _reset_demo(path)
     click.echo(f"Generating {customers} customers and {invoices} invoices (seed {seed}) as of {day} …")
-    led = generate_ledger(customers=customers, invoices=invoices, seed=seed, locale=locale, as_of=day)
-    build_workbook(path, locale=locale, ledger=led, as_of=day)
-    n = refresh(str(path), day)
+    with progress("Building the demo ledger", 3) as tick:
+        led = generate_ledger(customers=customers, invoices=invoices, seed=seed, locale=locale, as_of=day)
+        tick(1)
+        build_workbook(path, locale=locale, ledger=led, as_of=day)
+        tick(1)
+        n = refresh(str(path), day)
+        tick(1)
     click.echo(f"Wrote {path} ({n} invoice rows with derived columns).\n")
     _, led = load_ledger(str(path))
     click.echo(format_aging(aging(led, day).to_json(), "customer"))
@@ -421,8 +426,22 @@ def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: s
     click.echo(format_kpis(kpis(led, day).to_json()))
     click.echo("")
     click.echo(format_worklist(worklist(led, day).to_json(), limit=10))
-    for hook in DEMO_HOOKS:
-        hook(path, day, locale)
+    _demo_reminders(path, day, locale)
+
+
+def _reset_demo(path: Path) -> None:
+    """A rebuilt demo starts clean: the previous demo's journal, outbox and letters belong to the old workbook."""
+    import shutil
+
+    from sync.cycle import letters_dir_for, outbox_for
+    from sync.journal import journal_path_for
+
+    journal = journal_path_for(path)
+    for f in (journal, Path(f"{journal}-wal"), Path(f"{journal}-shm"), Path(f"{journal}.lock"), path):
+        f.unlink(missing_ok=True)
+    for d in (outbox_for(path), letters_dir_for(path, dt.date.today()).parent):
+        if d.is_dir():
+            shutil.rmtree(d)
 
 
 def _demo_reminders(path: Path, day: dt.date, locale: str) -> None:
@@ -437,9 +456,6 @@ def _demo_reminders(path: Path, day: dt.date, locale: str) -> None:
     if result.letters:
         click.echo(f"Letters to print: {result.letters[0].parent}/")
     click.echo(f"The Contacts sheet of {path} now logs every contact.")
-
-
-DEMO_HOOKS: list[Callable[[Path, dt.date, str], None]] = [_demo_reminders]
 
 
 # ------------------------------------------------------------------------------------ reconcile
