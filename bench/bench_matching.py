@@ -124,11 +124,11 @@ def scale_child(n_lines: int, n_invoices: int, n_customers: int, seed: int) -> d
     st = generate_statement(ledger, as_of, n_lines, seed=seed + 1)
     n_open = int((invoice_balances(ledger, as_of)["balance"] > 0).sum())
     before_peak, before_now = rss_mb(), current_rss_mb()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     index = MatchIndex.build(ledger, as_of)
-    t1 = time.perf_counter()
+    c1, t1 = time.process_time(), time.perf_counter()
     res = index.match_lines(st.lines)
-    t2 = time.perf_counter()
+    c2, t2 = time.process_time(), time.perf_counter()
     after_peak = rss_mb()
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(st.lines), size=min(300, len(st.lines)), replace=False)
@@ -140,6 +140,7 @@ def scale_child(n_lines: int, n_invoices: int, n_customers: int, seed: int) -> d
         times.append(time.perf_counter() - s)
     auto = sum(p.auto for p in res.proposals)
     return {"open": n_open, "lines": len(st.lines), "build": t1 - t0, "match": t2 - t1, "total": t2 - t0,
+            "cpu_build": c1 - c0, "cpu_match": c2 - c1, "cpu_total": c2 - c0,
             "rss_before_peak": before_peak, "rss_before_now": before_now, "rss_peak": after_peak,
             "one_median_ms": 1000 * float(np.median(times)), "one_p99_ms": 1000 * float(np.percentile(times, 99)),
             "one_max_ms": 1000 * float(np.max(times)), "auto": auto}
@@ -152,7 +153,9 @@ def scale(n_lines: int, n_invoices: int, n_customers: int, seed: int) -> None:
                           str(seed)], capture_output=True, text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"   open invoices {r['open']:,}; lines {r['lines']:,}; auto-accepted {r['auto']:,}")
-    print(f"   index build {r['build']:.2f} s + matching {r['match']:.2f} s = {r['total']:.2f} s   target <= 10 s")
+    print(f"   index build {r['build']:.2f} s + matching {r['match']:.2f} s = {r['total']:.2f} s wall   target <= 10 s")
+    print(f"   (CPU time of this process: {r['cpu_build']:.2f} + {r['cpu_match']:.2f} = {r['cpu_total']:.2f} s; "
+          "on a busy machine wall time exceeds it)")
     print(f"   peak RSS {r['rss_peak']:.0f} MB (ledger + statement alone: {r['rss_before_now']:.0f} MB; matcher adds "
           f"{r['rss_peak'] - r['rss_before_now']:.0f} MB)   target <= 500 MB")
     print(f"   re-match one line: median {r['one_median_ms']:.2f} ms, p99 {r['one_p99_ms']:.2f} ms, "
