@@ -313,7 +313,7 @@ class _Table:
 
     def read(self) -> Statement:
         rows = self.rows
-        data_idx = [i for i, r in enumerate(rows) if self._data_like(r)]
+        data_idx = self._data_rows()
         header_idx: int | None = None
         if data_idx:
             start, end = data_idx[0], data_idx[-1]
@@ -371,8 +371,17 @@ class _Table:
         self._preamble(outside)
         return self._parse(block, headers, width)
 
-    def _data_like(self, row: list[Cell]) -> bool:
-        return is_data_row(row)
+    def _data_rows(self, sample: int = 400) -> list[int]:
+        """Indexes of rows that look like movements: the first and the last one, and a sample in between
+        (enough to learn the table's width and date columns without classifying every row twice)."""
+        rows = self.rows
+        first = next((i for i, r in enumerate(rows) if is_data_row(r)), None)
+        if first is None:
+            return []
+        last = next(i for i in range(len(rows) - 1, first - 1, -1) if is_data_row(rows[i]))
+        head = range(first, min(last, first + sample) + 1)
+        tail = range(max(head.stop, last - sample // 4), last + 1)
+        return [i for i in (*head, *tail) if is_data_row(rows[i])]
 
     def _header_score(self, row: list[Cell]) -> int:
         return sum(1 for c in row if isinstance(c, str) and header_role(c) is not None)
@@ -439,14 +448,19 @@ class _Table:
 
     def _roles(self, block: list[int], headers: list[str], width: int) -> list[_Column]:
         cols = [_Column(j, headers[j], header_role(headers[j]) if headers[j] else None) for j in range(width)]
-        values = [[self.rows[i][j] if j < len(self.rows[i]) else None for i in block] for j in range(width)]
+        # what each column holds, judged on its non-blank cells (an even sample of at most 1000 of them)
+        filled_cells: list[list[Cell]] = []
+        for j in range(width):
+            cells = [self.rows[i][j] for i in block if j < len(self.rows[i]) and not _blank(self.rows[i][j])]
+            step = max(1, len(cells) // 1000)
+            filled_cells.append(cells[::step])
 
         def share(j: int, pred) -> float:
-            filled = [v for v in values[j] if not _blank(v)]
-            return sum(1 for v in filled if pred(v)) / len(filled) if filled else 0.0
+            cells = filled_cells[j]
+            return sum(1 for v in cells if pred(v)) / len(cells) if cells else 0.0
 
         def filled(j: int) -> int:
-            return sum(1 for v in values[j] if not _blank(v))
+            return len(filled_cells[j])
 
         wrong = [c for c in cols if c.role in _EXPECTS and filled(c.index) and share(c.index, _EXPECTS[c.role]) < 0.5]
         if wrong:
