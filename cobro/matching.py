@@ -75,6 +75,7 @@ from . import money
 from .balances import invoice_balances
 from .bank.base import StatementLine
 from .ledger import Ledger, Problem, make_frame
+from .safety import neutralize_formula
 from .schema import MATCHES, PAYMENTS
 
 __all__ = [
@@ -1355,14 +1356,18 @@ class MatchResult:
         return out
 
     def to_matches_frame(self, auto: bool = False) -> pd.DataFrame:
-        """The Matches sheet (canonical columns, typed). ``action`` is "accept" for auto proposals when ``auto``."""
+        """The Matches sheet (canonical columns, typed). ``action`` is "accept" for auto proposals when ``auto``.
+
+        Every line appears, applied and unmatched ones too (with their reason and no action). Bank text that a
+        spreadsheet would take for a formula is neutralized (``cobro.safety.neutralize_formula``).
+        """
         recs = []
         for p in self.proposals:
             ln = p.line
             ids = list(p.invoice_ids)
             recs.append({
                 "statement_line": ln.line_id, "date": pd.Timestamp(ln.date), "amount": int(ln.amount),
-                "currency": ln.currency, "text": _short(ln.text, 250), "invoice_ids": tuple(ids),
+                "currency": ln.currency, "text": neutralize_formula(_short(ln.text, 250)), "invoice_ids": tuple(ids),
                 "customer_id": p.customer_id, "confidence": float(p.confidence), "reason": p.reason,
                 "action": "accept" if (auto and p.auto and p.status == "proposed") else "",
             })
@@ -1420,7 +1425,7 @@ def _payment_records(line: StatementLine, alloc: Allocation, locale: str, cust_i
                      inv_cust: list[int] | None = None, inv_pos: Mapping[str, int] | None = None
                      ) -> list[dict[str, object]]:
     pid = payment_id_for(line.line_id)
-    ref = _line_reference(line)
+    ref = neutralize_formula(_line_reference(line))  # bank text stays text in the sheet
     rows: list[dict[str, object]] = []
     fee_left = alloc.fee
     parts = list(alloc.allocations)

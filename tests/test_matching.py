@@ -536,3 +536,14 @@ def test_apply_from_the_sheet_reproduces_the_proposals():
     cols = ["statement_line", "invoice_id", "amount", "method"]
     key = sorted(map(tuple, from_sheet[cols].values.tolist()))
     assert key == sorted(map(tuple, direct[cols].values.tolist()))
+
+
+def test_bank_text_that_looks_like_a_formula_stays_text():
+    ledger = make_ledger()
+    ln = line("=HYPERLINK(\"http://x\") FRA F-2024-0113", 121000)
+    res = propose_matches([ln], ledger)
+    assert res.to_matches_frame(True)["text"].tolist()[0].startswith("'=")
+    assert res.payments_for([ln.line_id])["reference"].tolist()[0].startswith("'=")
+    after = ledger.replace(payments=pd.concat([ledger.payments, res.payments_for([ln.line_id])], ignore_index=True))
+    other = StatementLine("Lanother-format", "", ln.date, None, ln.amount, "EUR", ln.text)
+    assert propose_matches([other], after).proposals[0].status == "applied"
