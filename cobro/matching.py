@@ -32,15 +32,18 @@ Settings key, e.g. ``0.5``; default 0) closes the invoices and is recorded as a 
 (method ``other``, reference "comisión bancaria"/"bank fee").
 
 Auto-acceptance (``Proposal.auto``) is only given to proposals backed by a reference (grade ≥ 0.93; partial
-and over-payments need ≥ 0.97), a near-reference with the exact amount, or an unambiguous customer (tax id,
-IBAN, or a name scoring ≥ 90 with no close rival) with an exact amount: one balance of that customer or the
-oldest-first sum. Amount-only coincidences, subsets, fee tolerances without reference, conflicting evidence
-and anything ambiguous are proposed but never auto-accepted.
+and over-payments need ≥ 0.97 *and* the payer's name, tax id or IBAN agreeing, because a mistyped number
+often hits another real invoice), a near-reference with the exact amount, or an unambiguous customer (tax
+id, IBAN, or a name scoring ≥ 90 with no close rival) with an exact amount: one balance of that customer or
+the oldest-first sum. Amount-only coincidences, subsets, fee tolerances without reference, a reference whose
+customer the payer's name contradicts, and anything ambiguous are proposed but never auto-accepted.
 
 Invariants
 ----------
-- No invoice is allocated more than its balance: balances (``cobro.balances``) already include applied
-  payments, and within a run lines are allocated greedily by confidence against remaining balances.
+- No invoice is allocated more than its balance: candidates are the invoices issued by the as-of date and
+  open then (``cobro.balances``); their remaining balance counts *every* payment in the ledger whatever its
+  date (so a later statement applied first still counts). Within a run, lines are allocated lazily-greedily
+  by confidence: the surest line first; a line whose invoices were taken meanwhile is decided again.
 - A line already applied (its ``line_id`` in Payments.statement_line, or the same date, amount and text
   already applied from a statement, counted as a multiset so two identical bank lines are two payments) is
   reported with status ``applied`` and never proposed again.
