@@ -1331,11 +1331,19 @@ class _Log:
             "promise_amount": full(0, np.int64) if promise_amount is None else promise_amount})
 
     def frame(self, c: _Customers, cal: _Calendar, level_names: Sequence[str]) -> pd.DataFrame:
-        col = {key: np.concatenate([p[key] for p in self.parts]) for key in self.parts[0]}
-        seconds = col["day"] * 86400 + col["minute"] * 60
-        order = np.argsort(seconds, kind="stable")
-        col = {key: v[order] for key, v in col.items()}
-        n = len(order)
+        seconds = np.concatenate([p["day"] * 86400 + p["minute"] * 60 for p in self.parts])
+        n = len(seconds)
+        dest = np.empty(n, dtype=np.int64)  # where each collected row goes in time order
+        dest[np.argsort(seconds, kind="stable")] = np.arange(n)
+        col: dict[str, np.ndarray] = {}
+        for key, first in self.parts[0].items():
+            out = np.empty(n, dtype=first.dtype)
+            at = 0
+            for p in self.parts:  # one scattering pass per column instead of concatenate + take
+                k = len(p[key])
+                out[dest[at:at + k]] = p[key]
+                at += k
+            col[key] = out
         ts = (cal.start.astype("datetime64[s]") + col["day"] * 86400 + col["minute"] * 60).astype("datetime64[ns]")
         no_promise = col["promise_day"] >= _NEVER
         pdate = cal.dates(np.where(no_promise, 0, col["promise_day"]))
@@ -1394,10 +1402,11 @@ def _make_contacts(rng: np.random.Generator, locale: str, c: _Customers, inv: _I
     cl = np.concatenate(cand_lvl)
     cc = np.concatenate(cand_ch)
     ccu = cu[ci]
-    # one message per customer, day and channel, listing every invoice at a level that day
-    order = _sorted_order([ccu, cd, cc, ci], [c.n, _T, 4, inv.n])
+    # one message per customer, day and channel, listing every invoice at a level that day (built in day order,
+    # so the final sort by time moves rows only a little: much kinder to the CPU caches at a million rows)
+    order = _sorted_order([cd, ccu, cc, ci], [_T, c.n, 4, inv.n])
     ci, cd, cl, cc, ccu = ci[order], cd[order], cl[order], cc[order], ccu[order]
-    starts, ends = _group_bounds([ccu, cd, cc])
+    starts, ends = _group_bounds([cd, ccu, cc])
     g = len(starts)
     log = _Log()
     collectors = np.array(c.caller, dtype=object)
