@@ -149,6 +149,8 @@ class OutgoingMessage:
                 raise InvalidMessageError("an attachment must be (filename, bytes, mimetype)")
             name, data, mimetype = item
             header_value(name, "attachment filename")
+            if len(name.encode("utf-8")) > 200:
+                raise InvalidMessageError(f"attachment filename is too long (over 200 bytes): {name[:40]!r}...")
             if not name or not isinstance(data, bytes | bytearray):
                 raise InvalidMessageError(f"attachment {name!r} needs a filename and bytes content")
             if not _MIMETYPE.match(header_value(mimetype, "attachment type")):
@@ -262,12 +264,14 @@ def _encoded_words(text: str) -> list[str]:
 
 def _header_words(text: str, phrase: bool = False) -> list[str]:
     """Header text as foldable words: plain ASCII words stay as they are; each run of words that needs encoding
-    (non-ASCII, ``=?``, very long, or — in a display name — RFC 5322 specials) becomes encoded words, so the
+    (non-ASCII, control characters, ``=?``, very long, or — in a display name — RFC 5322 specials) becomes
+    encoded words, so the
     spaces between plain and encoded words survive every reader."""
     out: list[str] = []
     run: list[str] = []
     for token in text.split(" "):
-        if not token.isascii() or "=?" in token or len(token) > 60 or (phrase and _SPECIALS.search(token)):
+        plain = token.isascii() and token.isprintable() and "=?" not in token and len(token) <= 60
+        if not plain or (phrase and _SPECIALS.search(token)):
             run.append(token)
             continue
         if run:
@@ -284,7 +288,7 @@ def _from_words(name: str, addr: str) -> list[str]:
     name = " ".join(name.split())
     if not name:
         return [addr]
-    if name.isascii() and "=?" not in name:
+    if name.isascii() and name.isprintable() and "=?" not in name:
         if _SPECIALS.search(name):
             name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return [name, f"<{addr}>"]
@@ -470,6 +474,12 @@ class _Connection:
                 _close_quietly(client)
                 answer = _reply(exc.smtp_code, exc.smtp_error)
                 raise _Stop(f"SMTP login refused for user {cfg.user!r} at {cfg.address()}: {answer}") from None
+            except UnicodeError:
+                _close_quietly(client)
+                raise _Stop(
+                    f"SMTP login at {cfg.address()} failed: the user name or password contains characters (such as "
+                    "accents) that SMTP login cannot carry"
+                ) from None
             except smtplib.SMTPNotSupportedError as exc:
                 _close_quietly(client)
                 raise _Stop(

@@ -280,6 +280,14 @@ def test_login_refused_keeps_everything_pending(tmp_path: Path) -> None:
         assert srv.received == []
 
 
+def test_non_ascii_password_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    with SmtpTestServer(auth={"cobro-user": "contraseña"}) as srv:
+        with Journal(tmp_path / "j.sqlite") as journal:
+            result = send_batch([reminder()], journal, srv.config(user="cobro-user", password="contraseña"))
+        assert "contains characters (such as accents) that SMTP login cannot carry" in result.error
+        assert "contraseña" not in result.error and result.results[0].status == PENDING
+
+
 def test_starttls_not_offered_is_a_clear_error(server: SmtpTestServer, tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite") as journal:
         result = send_batch([reminder()], journal, server.config(security="starttls"))
