@@ -12,6 +12,8 @@ from pathlib import Path
 import keyring
 import keyring.backend
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cobro.safety import HeaderInjectionError
 from sync.config import ConfigError, SmtpConfig, default_config_path
@@ -492,3 +494,29 @@ def test_message_id_for_is_deterministic() -> None:
     assert one != message_id_for("C001|L2|2024-04-01", "cobros.example.com")
     assert one.startswith("<cobro.") and one.endswith("@cobros.example.com>")
     assert message_id_for("k", "peña.es").endswith("@xn--pea-8ma.es>")
+
+
+# ---------------------------------------------------------------------------------------- properties
+
+_LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+header_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=_LINE_BREAKS + "\t"),
+                      max_size=150).map(lambda t: " ".join(t.split(" ")).strip())
+body_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), min_size=1,
+                    max_size=400)
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=header_text, name=header_text, text=body_text, html=body_text)
+def test_any_subject_name_and_body_survive_the_trip(subject: str, name: str, text: str, html: str) -> None:
+    msg = reminder(subject=subject, sender_name=name, text=text, html=html, attachments=())
+    raw = message_bytes(msg)
+    assert raw.isascii() and all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    parsed = build_mime(msg)
+    assert str(parsed["Subject"]) == subject
+    assert parsed["Message-ID"] == msg.message_id
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == text  # type: ignore[union-attr]
+    assert parsed.get_body(("html",)).get_content().replace("\r\n", "\n") == html  # type: ignore[union-attr]
+    if name.isprintable() and name.strip():
+        # CPython's address parser puts a space between adjacent encoded words of a long name (RFC 2047 says to
+        # join them; mail programs do): compare without spaces
+        assert "".join(parsed["From"].addresses[0].display_name.split()) == "".join(name.split())
