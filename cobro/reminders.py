@@ -92,7 +92,7 @@ import numpy as np
 import pandas as pd
 
 from . import money
-from .balances import invoice_balances
+from .balances import advances, invoice_balances
 from .ledger import Ledger, Problem, Settings, make_frame
 from .letters import render_letter
 from .render import (
@@ -268,6 +268,8 @@ _SKIP_TEXT = {
                       "por debajo del importe mínimo para recordar ({detail})"),
     "no_address": ("no usable address: fix contact data ({detail})",
                    "sin dirección utilizable: corregir datos de contacto ({detail})"),
+    "covered_by_credit": ("covered by the customer's open credit notes and advances ({detail})",
+                          "cubierto por abonos y anticipos pendientes del cliente ({detail})"),
 }
 
 
@@ -277,7 +279,8 @@ class Skip:
 
     customer_id: str
     customer_name: str
-    reason: str  # paused, legal, closed, dispute, promise, paid_claim, plan, below_minimum, no_address
+    reason: str  # paused, legal, closed, dispute, promise, paid_claim, plan, covered_by_credit, below_minimum,
+    #              no_address
     invoice_ids: tuple[str, ...]
     until: dt.date | None = None
     detail: str = ""
@@ -726,6 +729,7 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
     by_customer: dict[str, list[dict[str, Any]]] = {}
     for rec in _records(open_b[open_b["customer_id"].isin(set(due_now))]):
         by_customer.setdefault(str(rec["customer_id"]), []).append(rec)
+    credit = _open_credit(ledger, open_b, as_of, set(due_now))
 
     # 5. per customer: holds, minimum, channel grouping, contact data
     base_cur = settings.base_currency
@@ -759,6 +763,15 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
                 until[reason] = max(until.get(reason, u), u)
         for reason, ids in held.items():
             plan.skipped.append(Skip(cid, name, reason, tuple(ids), until.get(reason)))
+        for cur in sorted({str(r["currency"]) for r, _ in keep}):
+            owed = sum(int(r["balance"]) for r, _ in keep if r["currency"] == cur)
+            available = credit.get((cid, cur), 0)
+            if available and owed <= available:  # the customer owes nothing net: no reminder for it
+                detail = (f"{money.format_money(owed, cur, lang)} ≤ {money.format_money(available, cur, lang)}")
+                plan.skipped.append(Skip(cid, name, "covered_by_credit",
+                                         tuple(str(r["invoice_id"]) for r, _ in keep if r["currency"] == cur),
+                                         None, detail))
+                keep = [(r, k) for r, k in keep if r["currency"] != cur]
         if settings.min_reminder_amount > 0:
             in_base = [(r, k) for r, k in keep if r["currency"] == base_cur]
             total = sum(int(r["balance"]) for r, _ in in_base)
@@ -811,6 +824,20 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
     for pending in to_render:
         _render_item(pending, templates, settings, plan)
     return plan
+
+
+def _open_credit(ledger: Ledger, open_b: pd.DataFrame, as_of: dt.date, customers: set[str]
+                 ) -> dict[tuple[str, str], int]:
+    """Per (customer, currency): open credit notes (as positive amounts) plus payments on account."""
+    out: dict[tuple[str, str], int] = {}
+    notes = open_b[(open_b["balance"] < 0) & open_b["customer_id"].isin(customers)]
+    for (cid, cur), total in notes.groupby(["customer_id", "currency"])["balance"].sum().items():
+        out[(str(cid), str(cur))] = out.get((str(cid), str(cur)), 0) - int(total)
+    adv = advances(ledger, as_of)
+    adv = adv[adv["customer_id"].isin(customers)]
+    for (cid, cur), total in adv.groupby(["customer_id", "currency"])["amount"].sum().items():
+        out[(str(cid), str(cur))] = out.get((str(cid), str(cur)), 0) + int(total)
+    return out
 
 
 def _make_item(cid: str, cust: Mapping[str, Any], channel: str, group: list[tuple[dict[str, Any], int]],
