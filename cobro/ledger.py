@@ -258,7 +258,7 @@ class Ledger:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-_DTYPES = {"text": object, "list": object, "enum": object, "bool": bool, "date": "datetime64[ns]",
+_DTYPES = {"text": "str", "list": object, "enum": "str", "bool": bool, "date": "datetime64[ns]",
            "datetime": "datetime64[ns]", "int": "Int64", "number": "float64"}
 
 
