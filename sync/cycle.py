@@ -207,10 +207,15 @@ def _catch_up(store: XlsxStore, journal: Journal, ledger: Ledger, as_of: dt.date
             rows.extend(_rows_from_meta(rec.meta, "failed", rec.reason))
             keys.append(rec.key)
         elif rec.meta.get("as_of") and rec.meta["as_of"] < as_of.isoformat():
+            # An e-mail of an earlier day that never got its "sent". If it was in flight when that run died,
+            # the server may hold it: log it as sent (confirmed by the probe, or marked unconfirmed) rather
+            # than let today's plan send the same level again under a new Message-ID.
             probe = journal.already_delivered
-            if rec.in_flight and probe is not None and probe(rec.message_id):
-                journal.mark_sent(rec.key, "confirmed delivered by the server after an interrupted run")
-                rows.extend(_rows_from_meta(rec.meta, "sent"))
+            delivered = probe(rec.message_id) if (rec.in_flight and probe is not None) else None
+            if delivered or (rec.in_flight and delivered is None):
+                note = "" if delivered else "unconfirmed: the run was interrupted while the server was receiving it"
+                journal.mark_sent(rec.key, note or "confirmed delivered by the server after an interrupted run")
+                rows.extend(_rows_from_meta(rec.meta, "sent", note))
             else:
                 journal.mark_failed(rec.key, f"not sent on {rec.meta['as_of']}; superseded by the run of {as_of}")
             keys.append(rec.key)

@@ -194,3 +194,26 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     today = c[(c["timestamp"].dt.date == dt.date(2026, 11, 20)) & c["message_id"].str.startswith("<cobro.")]
     sent = today[(today["outcome"] == "sent") & (today["channel"] == "email")]
     assert len(emls) == sent["message_id"].nunique() > 0
+
+
+def test_interrupted_send_of_an_earlier_day_is_logged_not_resent(tmp_path: Path, smtp: SmtpTestServer,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A run died while the server was receiving the 'due' e-mail; the next day must not send 'due' again."""
+    path = one_invoice_ledger(tmp_path / "l.xlsx")
+    assert run(["remind", str(path), "--as-of", DUE.isoformat(), "--dry-run", "--json"]) == 0
+    import json
+
+    item = json.loads(capsys.readouterr().out)["plan"]["items"][0]
+    with Journal(journal_path_for(path)) as j:  # what the dead run left: intended and in flight, never "sent"
+        key = f"C1|{item['level']}|{DUE.isoformat()}"
+        meta = {"as_of": DUE.isoformat(), "contacts": [{
+            "timestamp": f"{DUE.isoformat()}T09:00:00", "customer_id": "C1", "invoice_ids": ["F-1"],
+            "channel": "email", "direction": "out", "level": item["level"], "outcome": "sent", "user": "cobro",
+            "subject": item["subject"], "notes": "", "message_id": item["message_id"]}]}
+        j.intend([{"key": key, "message_id": item["message_id"], "meta": meta}])
+        j.start_attempt(key)
+    nxt = DUE + dt.timedelta(days=1)
+    assert run(["remind", str(path), "--as-of", nxt.isoformat()]) == 0
+    c = contacts(path)
+    assert c["level"].tolist() == [item["level"]] and "unconfirmed" in c["notes"].iloc[0]
+    assert smtp.received == []  # nothing re-sent on the next day
