@@ -9,6 +9,7 @@ identical either way.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,34 @@ def _objects(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
+def _memory_order(a: np.ndarray) -> np.ndarray | None:
+    """A permutation that visits the objects of ``a`` in memory order, or None if they nearly are.
+
+    Reading a million strings scattered in memory (ids shared with another table, in another order)
+    costs several times more than reading them in address order; the addresses come from the array's
+    own buffer of object pointers, without touching the objects. Only the visiting order depends on
+    them, never a result.
+    """
+    n = len(a)
+    if n < 65536:
+        return None
+    ptr = np.frombuffer(memoryview(np.ascontiguousarray(a)).cast("B"), dtype=np.uint64)
+    if np.count_nonzero(ptr[1:] < ptr[:-1]) < n // 16:
+        return None
+    bits = n.bit_length()
+    packed = ((ptr >> np.uint64(4)) << np.uint64(bits)) | np.arange(n, dtype=np.uint64)
+    return (np.sort(packed) & np.uint64((1 << bits) - 1)).astype(np.int64)
+
+
+def _as_bytes(a: np.ndarray, width: int) -> np.ndarray:
+    order = _memory_order(a)
+    if order is None:
+        return a.astype(f"S{width}")
+    out = np.empty(len(a), dtype=f"S{width}")
+    out[order] = a[order].astype(f"S{width}")
+    return out
+
+
 def _words(*arrays: np.ndarray) -> list[list[np.ndarray]] | None:
     """The strings of each array as columns of uint64 words (one common width), or None.
 
@@ -47,7 +76,7 @@ def _words(*arrays: np.ndarray) -> list[list[np.ndarray]] | None:
         out: list[np.ndarray] = []
         for a in arrays:
             try:
-                b = a.astype(f"S{width}")
+                b = _as_bytes(a, width)
             except (UnicodeEncodeError, TypeError, ValueError):
                 return None
             if len(b) and b.view(np.uint8).reshape(len(b), width)[:, -1].any():
@@ -107,15 +136,55 @@ def _sorted_join(hk: np.ndarray, hq: np.ndarray, wk: list[np.ndarray], wq: list[
     return out
 
 
+# Joins of large tables are remembered (aging, KPIs and the worklist of one ledger share one): an
+# entry is found again only when both arrays hold exactly the same string objects, in the same
+# order, and it keeps those objects alive, so the same addresses mean the same (immutable)
+# strings and the same result. Replacing any id in a frame gives a new object, hence a new join.
+MEMO_MIN_ROWS = 100_000
+_MEMO_SIZE = 2
+_memo: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
+_memo_lock = threading.Lock()
+
+
+def _pointers(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=object)
+    if not len(a):
+        return np.zeros(0, dtype=np.uint64)
+    return np.frombuffer(memoryview(a).cast("B"), dtype=np.uint64).copy()
+
+
+def clear_cache() -> None:
+    """Forget the remembered joins (benchmarks measuring a cold start; tests)."""
+    with _memo_lock:
+        _memo.clear()
+
+
 def _key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact codes for a join of ``queries`` onto ``keys``.
+    """Exact codes for a join of ``queries`` onto ``keys`` (read-only arrays, possibly shared).
 
     Returns ``(key_code, query_code, first_row)``: a code per key row (equal ids share a code),
     the code of each query (-1 when the id is not among the keys) and, per code, the first key row
     holding it. With unique keys the code is simply the row position.
     """
     k, q = _objects(keys), _objects(queries)
+    if len(k) + len(q) < MEMO_MIN_ROWS:
+        return _compute_key_codes(k, q)
+    pk, pq = _pointers(k), _pointers(q)
+    with _memo_lock:
+        for _, _, mk, mq, result in _memo:
+            if len(mk) == len(pk) and len(mq) == len(pq) and np.array_equal(mk, pk) and np.array_equal(mq, pq):
+                return result
+    result = _compute_key_codes(k, q)
+    for arr in result:
+        arr.flags.writeable = False
+    with _memo_lock:
+        _memo.insert(0, (np.array(k, dtype=object), np.array(q, dtype=object), pk, pq, result))
+        del _memo[_MEMO_SIZE:]
+    return result
+
+
+def _compute_key_codes(k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(k)
     rows = np.arange(n, dtype=np.int64)
     words = _words(k, q) if n and len(q) else None
@@ -197,7 +266,7 @@ def paid_arrays(ledger: Ledger, as_of: dt.date | str | pd.Timestamp) -> tuple[np
     rows[hit] = first[qcodes[hit]]
     counted = hit & (pay["date"].to_numpy() <= ts.to_datetime64())
     per_code = group_sum(qcodes[counted], pay["amount"].to_numpy()[counted], len(first))
-    return per_code[kcodes], rows
+    return (per_code if len(first) == len(kcodes) else per_code[kcodes]), rows
 
 
 def invoice_balances(ledger: Ledger, as_of: dt.date | str | pd.Timestamp) -> pd.DataFrame:

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import money
-from .balances import as_timestamp, closed_mask, group_sum, match_rows, string_codes
+from .balances import as_timestamp, closed_mask, group_sum, paid_arrays, string_codes
 from .ledger import Ledger
 
 Number = int | Decimal
@@ -257,14 +257,9 @@ def kpis(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 3,
     icur, pcur = codes[:n_inv], codes[n_inv:]
     ncur = len(currencies)
 
-    # Payments on invoices that matter here: closed ones (they count for nothing) and those not
-    # yet due at the as-of date (their balance is the current receivable).
+    # The invoice each payment pays (shared with the aging's join of the same ledger).
+    paid, prow = paid_arrays(ledger, ts)
     not_due = issued & ~closed & (due > t)
-    special = np.flatnonzero(closed | not_due)
-    prow = np.full(len(pay), -1, dtype=np.int64)
-    if len(special):
-        srow = match_rows(inv["invoice_id"].to_numpy(dtype=object)[special], pay["invoice_id"])
-        prow[srow >= 0] = special[srow[srow >= 0]]
     on = prow >= 0
 
     def receivables(t_end: np.datetime64) -> np.ndarray:
@@ -276,17 +271,18 @@ def kpis(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 3,
         return owed - group_sum(pcur[counted], pamount[counted], ncur)
 
     etr, br = receivables(t), receivables(t_br)
-    on_nd = np.zeros(len(pay), dtype=bool)
-    on_nd[on] = not_due[prow[on]]
-    on_nd &= pdate <= t
-    ecr = group_sum(icur[not_due], amount[not_due], ncur) - group_sum(pcur[on_nd], pamount[on_nd], ncur)
+    ecr = group_sum(icur[not_due], (amount - paid)[not_due], ncur)
 
     # Sales per currency and calendar month (cancelled invoices are not sales).
     sale = issued & ~cancelled & ~np.isnat(issue)
-    month = issue[sale].astype("datetime64[M]").astype(np.int64)
-    last_month = np.datetime64(day, "M").astype(np.int64)
-    first_month = int(month.min()) if len(month) else last_month
+    sale_issue = issue[sale]
+    last_month = int(np.datetime64(day, "M").astype(np.int64))
+    first_month = int(sale_issue.min().astype("datetime64[M]").astype(np.int64)) if len(sale_issue) else last_month
     span = last_month - first_month + 1
+    # Month of each sale by its position among month starts (much faster than a datetime64[M] cast).
+    starts = (np.arange(first_month, last_month + 1, dtype=np.int64).astype("datetime64[M]")
+              .astype("datetime64[ns]"))
+    month = first_month + np.searchsorted(starts, sale_issue, side="right") - 1
     by_month = group_sum(icur[sale] * span + (month - first_month), amount[sale], ncur * span).reshape(ncur, span)
     sales_period = by_month[:, span - months:].sum(axis=1) if months <= span else by_month.sum(axis=1)
     first_sale = np.full(ncur, span, dtype=np.int64)

@@ -454,3 +454,24 @@ def test_group_sum_is_exact_beyond_float_precision():
     assert group_sum(np.abs(small) % 7, small, 7).tolist() == [int(small[np.abs(small) % 7 == k].sum())
                                                               for k in range(7)]
     assert group_sum(np.array([], dtype=np.int64), np.array([], dtype=np.int64), 2).tolist() == [0, 0]
+
+
+def test_remembered_join_is_exact_after_in_place_edits(monkeypatch):
+    from cobro import balances
+
+    monkeypatch.setattr(balances, "MEMO_MIN_ROWS", 0)
+    balances.clear_cache()
+    led = random_ledger(4)
+    first = aging(led, AS_OF).frame
+    pd.testing.assert_frame_equal(aging(led, AS_OF).frame, first)  # remembered: same answer
+    assert len(balances._memo) == 1
+    # Edit in place, as a host would: a payment now names another invoice, an invoice is renamed.
+    target = led.invoices["invoice_id"].iloc[1]
+    led.payments.loc[0, "invoice_id"] = target
+    led.invoices.loc[2, "invoice_id"] = "RENAMED-2"
+    ref = reference_rows(led, AS_OF, (30, 60, 90, 120), "due_date")
+    got = {(r["customer_id"], r["currency"]): r["outstanding"] for r in aging(led, AS_OF).frame.to_dict("records")}
+    assert got == {k: v["outstanding"] for k, v in ref.items()}
+    assert len(balances._memo) == 2
+    balances.clear_cache()
+    assert balances._memo == []
