@@ -178,7 +178,12 @@ def helper_formulas(locale: str) -> dict[str, dict[str, str]]:
                   f'IF(cobro_basis="issue_date",IF(ISNUMBER({issue}),INT({issue}),""),'
                   f'IF(ISNUMBER({due}),INT({due}),IF(ISNUMBER({issue}),INT({issue})+{terms},""))))')
 
-    pay_match = f"MATCH({pay('invoice_id')},{_col('Invoices', h['invoice_id'])},0)"
+    # The row of the paid invoice. A binary search (MATCH type 1) is tried first and kept only when it
+    # landed on the very id: that is O(log n) when invoices are in id order (the usual case), and an
+    # exact MATCH otherwise, so the answer is right either way (LibreOffice scans linearly for type 0).
+    pid, ids = pay("invoice_id"), _col("Invoices", h["invoice_id"])
+    pay_match = (f"IFERROR(IF(INDEX({ids},MATCH({pid},{ids},1))={pid},MATCH({pid},{ids},1),MATCH({pid},{ids},0)),"
+                 f"MATCH({pid},{ids},0))")
     no_invoice = f'TRIM({pay("invoice_id")})=""'
     blank_pay = f'OR(NOT(ISNUMBER({pay("date")})),NOT(ISNUMBER({pay("amount")})))'
     pay_currency = (f'=IF({pay("amount")}="","",UPPER(LEFT(TRIM(IF(TRIM({pay("currency")})<>"",{pay("currency")},'
