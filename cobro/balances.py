@@ -136,8 +136,8 @@ def _sorted_join(hk: np.ndarray, hq: np.ndarray, wk: list[np.ndarray], wq: list[
     return out
 
 
-# Joins of large tables are remembered (aging, KPIs and the worklist of one ledger share one): an
-# entry is found again only when both arrays hold exactly the same string objects, in the same
+# The payment→invoice join of a large ledger is remembered (aging, KPIs and the worklist of one
+# ledger share it): an entry is found again only when both arrays hold exactly the same string objects, in the same
 # order, and it keeps those objects alive, so the same addresses mean the same (immutable)
 # strings and the same result. Replacing any id in a frame gives a new object, hence a new join.
 MEMO_MIN_ROWS = 100_000
@@ -159,7 +159,21 @@ def clear_cache() -> None:
         _memo.clear()
 
 
-def _key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray
+def _hashed_join(hk: np.ndarray, hq: np.ndarray, wk: list[np.ndarray], wq: list[np.ndarray]) -> np.ndarray | None:
+    """As ``_sorted_join`` through a hash table of the keys: faster when they are few and the queries many."""
+    idx = pd.Index(hk)
+    if not idx.is_unique:
+        return None
+    pos = idx.get_indexer(hq).astype(np.int64)
+    hit = np.flatnonzero(pos >= 0)
+    same = np.ones(len(hit), dtype=bool)
+    for a, b in zip(wk, wq, strict=True):
+        same &= a[pos[hit]] == b[hit]
+    pos[hit[~same]] = -1
+    return pos
+
+
+def _key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray, remember: bool = False
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact codes for a join of ``queries`` onto ``keys`` (read-only arrays, possibly shared).
 
@@ -168,7 +182,7 @@ def _key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray
     holding it. With unique keys the code is simply the row position.
     """
     k, q = _objects(keys), _objects(queries)
-    if len(k) + len(q) < MEMO_MIN_ROWS:
+    if not remember or len(k) + len(q) < MEMO_MIN_ROWS:
         return _compute_key_codes(k, q)
     pk, pq = _pointers(k), _pointers(q)
     with _memo_lock:
@@ -191,7 +205,7 @@ def _compute_key_codes(k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.nda
     if words is not None:
         wk, wq = words
         hk, hq = _hash_words(wk), _hash_words(wq)
-        pos = _sorted_join(hk, hq, wk, wq)
+        pos = _hashed_join(hk, hq, wk, wq) if 8 * n < len(q) else _sorted_join(hk, hq, wk, wq)
         if pos is not None:
             return rows, pos, rows
     idx = pd.Index(k)
@@ -260,7 +274,7 @@ def paid_arrays(ledger: Ledger, as_of: dt.date | str | pd.Timestamp) -> tuple[np
     """
     ts = as_timestamp(as_of)
     inv, pay = ledger.invoices, ledger.payments
-    kcodes, qcodes, first = _key_codes(inv["invoice_id"], pay["invoice_id"])
+    kcodes, qcodes, first = _key_codes(inv["invoice_id"], pay["invoice_id"], remember=True)
     rows = np.full(len(qcodes), -1, dtype=np.int64)
     hit = qcodes >= 0
     rows[hit] = first[qcodes[hit]]

@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -109,10 +109,29 @@ def action_label(action: str, locale: str = "en", level: str = "", status: str =
     return " ".join(text.format(level=level, status=status).split())
 
 
+def _money_text(minor: int, currency: str, locale: str) -> str:
+    """``money.format_money`` without Decimal (called for every customer of a large worklist)."""
+    e = money.exponent(currency)
+    q, r = divmod(abs(minor), 10**e)
+    text = f"{'-' if minor < 0 else ''}{q:,}" + (f".{r:0{e}d}" if e else "")
+    if locale == "es":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return f"{text} {currency}"
+
+
 def _date(day: dt.date, as_of: dt.date, locale: str) -> str:
     names = _MONTHS["es" if locale == "es" else "en"]
     text = f"{day.day} {names[day.month - 1]}"
     return text if day.year == as_of.year else f"{text} {day.year}"
+
+
+class _Customer(NamedTuple):
+    name: str
+    status: str
+    email: tuple[str, ...]
+    phone: str
+    collector: str
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -179,7 +198,7 @@ def _ladder(ledger: Ledger) -> list[tuple[str, int, str, bool]]:
 
 
 def _promises(ledger: Ledger, ts: pd.Timestamp, wanted: set[str], home: dict[str, str],
-              open_ids: Callable[[], set[str]]) -> dict[str, tuple[pd.Timestamp, bool]]:
+              open_ids: Callable[[], set[str]]) -> dict[str, tuple[dt.date, bool]]:
     """customer_id -> (promise date, kept) for the latest promise to pay each customer in ``wanted``
     made up to the as-of date.
 
@@ -211,17 +230,20 @@ def _promises(ledger: Ledger, ts: pd.Timestamp, wanted: set[str], home: dict[str
     homes = np.array([home.get(k, ledger.settings.base_currency) for k in keys.tolist()], dtype=object)
 
     pay = ledger.payments
-    who = match_rows(keys, pay["customer_id"])
-    hit = np.flatnonzero(who >= 0)
-    k = who[hit]
-    d = pay["date"].to_numpy(dtype="datetime64[ns]")[hit]
+    pdates = pay["date"].to_numpy(dtype="datetime64[ns]")
+    near = np.flatnonzero((pdates >= start.min()) & (pdates <= deadline.max()))  # in some promise's window
+    who = match_rows(keys, pay["customer_id"].to_numpy(dtype=object)[near])
+    hit = near[who >= 0]
+    k = who[who >= 0]
+    d = pdates[hit]
     within = (d >= start[k]) & (d <= deadline[k]) & (pay["currency"].to_numpy(dtype=object)[hit] == homes[k])
     paid = group_sum(k[within], pay["amount"].to_numpy(dtype=np.int64)[hit][within], len(keys))
     count = np.bincount(k[within], minlength=len(keys))
 
     amounts = c["promise_amount"].to_numpy(dtype=object)[rows]
     listed = c["invoice_ids"].to_numpy(dtype=object)[rows]
-    out: dict[str, tuple[pd.Timestamp, bool]] = {}
+    out: dict[str, tuple[dt.date, bool]] = {}
+    promised = pdate[rows].astype("datetime64[D]").tolist()
     for j, cid in enumerate(keys.tolist()):
         amount, names = amounts[j], [i for i in (listed[j] or ()) if i]
         if amount is not None and not pd.isna(amount):
@@ -230,7 +252,7 @@ def _promises(ledger: Ledger, ts: pd.Timestamp, wanted: set[str], home: dict[str
             kept = not any(i in open_ids() for i in names)
         else:
             kept = bool(count[j])
-        out[cid] = (pd.Timestamp(pdate[rows[j]]), kept)
+        out[cid] = (promised[j], kept)
     return out
 
 
@@ -284,16 +306,19 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
     c_level = np.full(nc, -1, dtype=np.int64)
     chase_rows = items["row"][chase]
     if ladder and len(chase_rows):
-        col = ledger.invoices["reminder_level"].to_numpy(dtype=object)[chase_rows]
-        lv_rank = np.array([rank_of.get(x, -1) for x in col.tolist()], dtype=np.int64)
+        codes, uniques = pd.factorize(ledger.invoices["reminder_level"].to_numpy(dtype=object)[chase_rows])
+        lv_rank = np.array([rank_of.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)[codes]
         lv_rank = np.maximum(lv_rank, _levels_from_contacts(ledger, ts, rank_of, items["invoice_id"][chase]))
         np.maximum.at(c_level, g_cust[group[chase]], lv_rank)
 
     # Customers: name, status, contact data.
-    cust = ledger.customers.drop_duplicates("customer_id")
-    cinfo = {r.customer_id: r for r in cust[["customer_id", "name", "status", "email", "phone", "collector",
-                                             "currency"]].itertuples(index=False)}
-    grace = pd.Timedelta(days=ledger.settings.promise_grace_days)
+    cust = ledger.customers
+    cols = [cust[k].to_numpy(dtype=object).tolist() for k in ("name", "status", "email", "phone", "collector",
+                                                               "currency")]
+    cinfo: dict[str, _Customer] = {}
+    for cid, *values in zip(cust["customer_id"].to_numpy(dtype=object).tolist(), *cols, strict=True):
+        cinfo.setdefault(cid, _Customer(*values))  # the first row of a duplicated id, as everywhere
+    grace = dt.timedelta(days=ledger.settings.promise_grace_days)
     listed = {str(customers[ci]) for ci in np.flatnonzero((n_chase > 0) | (n_disp > 0)).tolist()}
     open_cache: list[set[str]] = []
 
@@ -330,7 +355,7 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         has_contact = has_email or bool(phone.strip())
 
         def amounts(values: dict[str, int]) -> str:
-            return "; ".join(money.format_money(v, c, locale) for c, v in values.items())
+            return "; ".join(_money_text(v, c, locale) for c, v in values.items())
 
         chase_by_cur = {cur_of[g]: net_l[g] for g in gs if gross_l[g] > 0 and net_l[g] > 0}
         covered_by_cur = {cur_of[g]: gross_l[g] for g in gs if gross_l[g] > 0 and net_l[g] <= 0}
@@ -353,12 +378,12 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         if cid in promises:
             pdate, kept = promises[cid]
             deadline = pdate + grace
-            when = _date(pdate.date(), day, locale)
-            if ts <= deadline:
+            when = _date(pdate, day, locale)
+            if day <= deadline:
                 promise = "kept" if kept else "pending"
                 parts.append(_t(promise, locale, date=when))
             elif kept:
-                if ts <= deadline + pd.Timedelta(days=KEPT_PROMISE_HOLD_DAYS):
+                if day <= deadline + dt.timedelta(days=KEPT_PROMISE_HOLD_DAYS):
                     promise = "kept"
                     parts.append(_t("kept", locale, date=when))
             elif chase_by_cur:

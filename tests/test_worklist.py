@@ -249,3 +249,16 @@ def test_empty_and_unknown_customer():
     led = build([], [inv("X1", "GHOST", 1000, 10)])
     r = worklist(led, AS_OF).rows[0]
     assert r.customer_id == "GHOST" and r.name == "" and r.action == "fix_contact"
+
+
+def test_money_text_matches_money_format_money():
+    import numpy as np
+
+    from cobro import money
+    from cobro.worklist import _money_text
+
+    rng = np.random.default_rng(2)
+    values = [0, 1, -1, 999, -1000, 123456789, -5, 10**15] + rng.integers(-10**12, 10**12, 200).tolist()
+    for cur in ("EUR", "CLP", "KWD", "USD"):
+        for loc in ("es", "en"):
+            assert [_money_text(v, cur, loc) for v in values] == [money.format_money(v, cur, loc) for v in values]
