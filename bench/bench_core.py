@@ -23,7 +23,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -143,7 +145,7 @@ def synthetic_ledger(customers: int, invoices: int, seed: int = 1, as_of: dt.dat
                         contacts=contacts, levels=default_levels())
 
 
-def timed(fn, repeat: int, cold: bool = True) -> tuple[float, float, object]:
+def timed(fn: Callable[[], Any], repeat: int, cold: bool = True) -> tuple[float, float, Any]:
     """Best and median wall time of ``fn``; ``cold`` forgets remembered joins before each run (untimed)."""
     from cobro.balances import clear_cache
 
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{os.cpu_count()} CPUs, load average {load:.2f} before the runs; best and median of {args.repeat} runs")
 
-    def both():
+    def both() -> tuple[Any, Any]:
         return aging(led, AS_OF), kpis(led, AS_OF, months=3)
 
     def line(label: str, best: float, med: float, extra: str = "") -> None:

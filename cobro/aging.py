@@ -231,7 +231,7 @@ class AgingReport:
         return bucket_labels(self.bounds)
 
     def to_json(self) -> dict[str, Any]:
-        """``{"as_of", "basis", "by", "buckets": [labels], "rows": [...], "totals": {currency: {...}}}``.
+        """``{"as_of", "buckets": [labels], "rows": [...], "totals": {currency: {...}}}`` (the issue's shape).
 
         Amounts are decimal strings in their currency (``"1234.50"``, CLP ``"1500"``); each row and
         total has ``buckets``, a list with one amount per label.
@@ -262,8 +262,7 @@ class AgingReport:
                              "due_date": dates["due_date"][i], "date": dates["date"][i], "age": cols["age"][i],
                              "bucket": cols["bucket"][i], "amount": text["amount"][i], "paid": text["paid"][i],
                              "balance": text["balance"][i], "row": cols["_row"][i]})
-        return {"as_of": self.as_of.isoformat(), "basis": self.basis, "by": self.by, "buckets": labels,
-                "rows": rows, "totals": self.totals_json()}
+        return {"as_of": self.as_of.isoformat(), "buckets": labels, "rows": rows, "totals": self.totals_json()}
 
     def totals_json(self) -> dict[str, dict[str, Any]]:
         """Totals keyed by currency, amounts as decimal strings, ``buckets`` as a list."""

@@ -300,7 +300,8 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         s = math.log2(1.0 + amount / ref_l[k]) * (1.0 + min(oldest, AGE_CAP) / 30.0)
         return max(s, OLD_FLOOR) if oldest > OLD_DAYS else s
 
-    # Reminder levels reached per customer (from Invoices.reminder_level and the Contacts log).
+    # Reminder level reached per customer: the highest over its chaseable invoices of
+    # Invoices.reminder_level (as of cobro's last run) and of the Contacts log up to the as-of date.
     ladder = _ladder(ledger)
     rank_of = {lv[0]: i for i, lv in enumerate(ladder)}
     c_level = np.full(nc, -1, dtype=np.int64)
