@@ -136,10 +136,11 @@ def _sorted_join(hk: np.ndarray, hq: np.ndarray, wk: list[np.ndarray], wq: list[
     return out
 
 
-# The payment→invoice join of a large ledger is remembered (aging, KPIs and the worklist of one
-# ledger share it): an entry is found again only when both arrays hold exactly the same string objects, in the same
-# order, and it keeps those objects alive, so the same addresses mean the same (immutable)
-# strings and the same result. Replacing any id in a frame gives a new object, hence a new join.
+# The payment→invoice join of a large ledger is remembered, so aging, KPIs and the worklist of one
+# ledger share it. An entry is found again only when both id arrays hold exactly the same string
+# objects in the same order (compared by address), and the entry keeps those objects alive, so the
+# same addresses mean the same immutable strings and the same result. Editing any id in a frame puts
+# a new object there, hence a new join. Pure memoization: results never depend on it.
 MEMO_MIN_ROWS = 100_000
 _MEMO_SIZE = 2
 _memo: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
