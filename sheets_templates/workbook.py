@@ -882,7 +882,12 @@ def new_ledger(path: str | os.PathLike[str], locale: str = "es") -> None:
     """Create a new, empty ledger at ``path``; refuses to overwrite (``FileExistsError``)."""
     buf = io.BytesIO()
     build_workbook(buf, locale=locale)
-    with open(path, "xb") as fh:  # exclusive create: never clobbers a file that appeared meanwhile
+    try:
+        fh = open(path, "xb")  # exclusive create: never clobbers a file, even one that appeared meanwhile
+    except FileExistsError:
+        raise FileExistsError(f"{os.fspath(path)} already exists: a new ledger never overwrites a file "
+                              "(choose another name, or move the old file away first)") from None
+    with fh:
         fh.write(buf.getvalue())
 
 
