@@ -346,13 +346,17 @@ class _SheetWriter:
 
         ws = self.ws
         start = self._last_data_row() + 1
+        # The row whose formats and calculated-column formulas new rows copy: the last data row, or the blank
+        # row an empty Excel table keeps (the first new row lands on it, the others copy it).
         template_row = start - 1 if start - 1 > self.header_row else None
+        if template_row is None and self.table is not None:
+            template_row = self.header_row + 1
         keys = [k for k in frame.columns if k in self.col_of]
         max_col = max(self._last_col(), max(self.col_of.values()))
         for i in range(len(frame)):
             row = start + i
             cur = self._currency(frame, i)
-            if template_row is not None:
+            if template_row is not None and row != template_row:
                 for c in range(1, max_col + 1):
                     src = ws.cell(row=template_row, column=c)  # type: ignore[attr-defined]
                     dst = ws.cell(row=row, column=c)  # type: ignore[attr-defined]

@@ -429,9 +429,6 @@ def test_store_appends_to_a_filled_table_keep_the_calculated_columns(tmp_path: P
         assert cells == [helper_formulas("es")["Payments"][name]] * 3, name
 
 
-@pytest.mark.xfail(reason="sync/xlsx_store.py: appending several rows to an EMPTY table does not copy the blank "
-                          "row's calculated-column formulas to the rows after it (reported to the lead)",
-                   strict=False)
 def test_store_appends_to_the_empty_table_keep_the_calculated_columns(tmp_path: Path) -> None:
     path = tmp_path / "grow.xlsx"
     new_ledger(path, "es")
