@@ -10,27 +10,7 @@ import pandas as pd
 
 from .balances import invoice_balances
 from .ledger import Ledger
-
-NOT_REACHED_OUTCOMES = ("failed", "bounced")
-
-
-def levels_reached(ledger: Ledger) -> pd.DataFrame:
-    """Per invoice: the highest reminder level reached and when (from the Contacts log).
-
-    A contact counts when it names a level and did not fail (a failed or bounced e-mail
-    reached nobody). The highest level is the one with the largest offset in Levels.
-    """
-    c = ledger.contacts
-    c = c[(c["level"] != "") & ~c["outcome"].isin(NOT_REACHED_OUTCOMES) & (c["direction"] != "in")]
-    if c.empty:
-        return pd.DataFrame({"invoice_id": pd.Series([], dtype=object), "level": pd.Series([], dtype=object),
-                             "reached": pd.Series([], dtype="datetime64[ns]")})
-    order = dict(zip(ledger.levels["level"], ledger.levels["days"].astype("Int64").fillna(0), strict=True))
-    e = c[["invoice_ids", "level", "timestamp"]].explode("invoice_ids").dropna(subset=["invoice_ids"])
-    e = e.rename(columns={"invoice_ids": "invoice_id"})
-    e["rank"] = e["level"].map(order).fillna(-(10**9)).astype("int64")
-    e = e.sort_values(["invoice_id", "rank", "timestamp"]).groupby("invoice_id", sort=False).tail(1)
-    return e.rename(columns={"timestamp": "reached"})[["invoice_id", "level", "reached"]].reset_index(drop=True)
+from .reminders import reminder_levels
 
 
 def last_contacts(ledger: Ledger) -> pd.Series:
@@ -53,7 +33,7 @@ def derived_invoice_columns(ledger: Ledger, as_of: dt.date) -> pd.DataFrame:
     days = b["days_overdue"].astype("Int64")
     out["days_overdue"] = days.where((b["balance"] > 0).to_numpy() & (days > 0).fillna(False).to_numpy(),
                                      pd.NA).to_numpy()
-    lv = dict(zip(*(levels_reached(ledger)[c].tolist() for c in ("invoice_id", "level")), strict=True))
+    lv = reminder_levels(ledger, as_of)  # the planner's own reading of the log, so sheet and plan agree
     out["reminder_level"] = [lv.get(i, "") for i in b["invoice_id"].tolist()]
     lc = last_contacts(ledger)
     out["last_contact"] = pd.to_datetime(b["invoice_id"].map(dict(zip(lc.index, lc, strict=True)))).to_numpy(

@@ -557,6 +557,18 @@ def _levels_reached(all_contacts: pd.DataFrame, upto: pd.Series, invoices: pd.Da
     return state
 
 
+def reminder_levels(ledger: Ledger, as_of: dt.date) -> dict[str, str]:
+    """Per invoice id: the key of the ladder level it has reached by ``as_of`` — the plan's own reading of the
+    Contacts log (and of the reminder_level column as fallback), for the derived column of the Invoices sheet."""
+    steps = ladder(ledger.levels, [])
+    if not steps:
+        return {}
+    contacts_all = ledger.contacts.assign(day=ledger.contacts["timestamp"].dt.normalize())
+    upto = contacts_all["timestamp"].notna() & (contacts_all["day"] <= pd.Timestamp(_as_date(as_of)))
+    state = _levels_reached(contacts_all, upto, ledger.invoices, steps, [])
+    return {inv: steps[idx].key for inv, (idx, _) in state.items() if idx >= 0}
+
+
 def _holds(contacts: pd.DataFrame, invoices: pd.DataFrame, plans: pd.DataFrame, as_of: dt.date,
            grace: int) -> tuple[set[str], dict[str, dt.date], dict[str, dt.date], dict[str, dt.date]]:
     """(disputed by the log, promise -> until, paid claim -> until, payment plan -> next installment)."""

@@ -453,7 +453,7 @@ def _ladder_action(ladder: list[tuple[str, int, str, bool]], current: int, oldes
 def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp, rank_of: dict[str, int],
                           invoice_ids: np.ndarray) -> np.ndarray:
     """Per invoice id: the rank in the ladder of the highest level the Contacts log says it reached
-    up to the as-of date (-1: none). As ``cobro.derive.levels_reached``: a contact counts when it
+    up to the as-of date (-1: none). As ``cobro.reminders.reminder_levels``: a contact counts when it
     names a level, was not incoming, and did not fail or bounce."""
     c = ledger.contacts
     out = np.full(len(invoice_ids), -1, dtype=np.int64)
