@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
@@ -308,12 +308,20 @@ def make_frame(sheet: Sheet, records: Iterable[Mapping[str, object]] | pd.DataFr
     return pd.DataFrame(out).reset_index(drop=True)
 
 
+_LIST_SPLIT = re.compile(r"[;,\n]")
+
+
 def _as_tuple(v: object) -> tuple[str, ...]:
+    if type(v) is str:
+        if ";" not in v and "," not in v and "\n" not in v:  # one item: most cells
+            item = v.strip()
+            return (item,) if item else ()
+        return tuple(x.strip() for x in _LIST_SPLIT.split(v) if x.strip())
     if v is None or (isinstance(v, float) and v != v):
         return ()
     if isinstance(v, (list, tuple)):
         return tuple(str(x).strip() for x in v if str(x).strip())
-    return tuple(x.strip() for x in re.split(r"[;,\n]", str(v)) if x.strip())
+    return _as_tuple(str(v))
 
 
 # ----------------------------------------------------------------------------------- parsing
@@ -322,20 +330,49 @@ _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 _DATE_RE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?.*)?$")
 
 
+_NUMERIC_TYPES = frozenset({int, float, bool})
+_NEVER_BLANK = frozenset({int, bool, dt.date, dt.datetime})
+
+
+def _memo_map(values: list[object], fn: Callable[[object], object]) -> list[object]:
+    """``[fn(v) for v in values]`` computing ``fn`` once per distinct value: sheets repeat themselves.
+
+    Values that compare equal across types (``1 == 1.0 == True``) would share a result, so a column
+    mixing numeric types is mapped cell by cell.
+    """
+    if len(_NUMERIC_TYPES.intersection(map(type, values))) > 1:
+        return [fn(v) for v in values]
+    try:
+        table = {v: fn(v) for v in set(values)}
+    except TypeError:  # an unhashable cell value
+        return [fn(v) for v in values]
+    return [table[v] for v in values]
+
+
 def _fmt(minor: int, currency: str) -> str:
     """Decimal text of an amount even when the currency itself is the problem."""
     return money.format_decimal(int(minor), currency if money.is_known_currency(currency) else "EUR")
 
 
 def _blank(v: object) -> bool:
-    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v.strip() == "") or v is pd.NaT
+    t = type(v)
+    if t is str:
+        return v.strip() == ""  # type: ignore[attr-defined]
+    if t is float:
+        return v != v
+    return v is None or v is pd.NaT
 
 
 def _text(v: object) -> str:
-    if _blank(v):
+    t = type(v)
+    if t is str:
+        return v.strip()  # type: ignore[attr-defined]
+    if v is None or v is pd.NaT:
         return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if t is float:
+        if v != v:
+            return ""
+        return str(int(v)) if v.is_integer() else str(v)  # type: ignore[attr-defined]
     if isinstance(v, (dt.datetime, pd.Timestamp)):
         return v.isoformat()
     return str(v).strip()
@@ -393,7 +430,11 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
     texts: dict[int, str] = {}
     conv: list[object] = [None] * n
     for i, v in enumerate(values):
-        if _blank(v):
+        cls = v.__class__
+        if cls is dt.date or cls is dt.datetime:  # what calamine gives for date cells
+            conv[i] = v
+            continue
+        if v is None or v == "" or _blank(v):
             continue
         if isinstance(v, (dt.datetime, dt.date)):
             conv[i] = v
@@ -424,34 +465,52 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
 
 
 def _parse_money_column(values: list[object], currencies: list[str]) -> tuple[list[int | None], list[tuple[int, str]]]:
-    """Minor units per row (None for blank) and (index, code) of bad cells."""
+    """Minor units per row (None for blank) and (index, code) of bad cells.
+
+    Numbers (what spreadsheets give) are scaled and checked for exactness in bulk; written
+    amounts are read with the decimal mark the whole column settles on.
+    """
     n = len(values)
     out: list[int | None] = [None] * n
     bad: list[tuple[int, str]] = []
-    texts = [v for v in values if isinstance(v, str) and v.strip()]
-    decimal_comma = money.detect_decimal_comma(texts) if texts else None
-    # Vectorized fast path for numeric cells (spreadsheets give floats): scale and check exactness.
-    num_idx = [i for i, v in enumerate(values) if isinstance(v, (int, float)) and not isinstance(v, bool)
-               and not (isinstance(v, float) and v != v)]
+    num_idx: list[int] = []
+    txt_idx: list[int] = []
+    for i, v in enumerate(values):
+        t = type(v)
+        if t is float:
+            if v == v:
+                num_idx.append(i)
+        elif t is int:
+            num_idx.append(i)
+        elif t is str:
+            if v and not v.isspace():  # type: ignore[attr-defined]
+                txt_idx.append(i)
+        elif v is not None and v is not pd.NaT:
+            txt_idx.append(i)  # Decimal, bool, …: parse_money accepts or refuses them
     if num_idx:
-        arr = np.array([values[i] for i in num_idx], dtype="float64")
-        exps = np.array([money._EXPONENTS.get(currencies[i], 2) for i in num_idx], dtype="int64")
+        arr = np.fromiter((values[i] for i in num_idx), dtype="float64", count=len(num_idx))
+        curs = np.asarray(currencies, dtype=object)[num_idx]
+        uniq, inverse = np.unique(curs.astype(str), return_inverse=True)
+        exps = np.array([money._EXPONENTS.get(str(u), 2) for u in uniq], dtype="int64")[inverse]
         scaled = arr * np.power(10.0, exps)
         rounded = np.round(scaled)
-        ok = (np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled))) & (np.abs(scaled) < 2**53)
-        ints = rounded.astype("int64")
+        ok = ((np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled)))
+              & (np.abs(scaled) < 2**53)).tolist()
+        ints = rounded.astype("int64").tolist()
         for j, i in enumerate(num_idx):
             if ok[j]:
-                out[i] = int(ints[j])
+                out[i] = ints[j]
             else:
                 bad.append((i, "money_precision"))
-    for i, v in enumerate(values):
-        if out[i] is not None or _blank(v) or i in num_idx:
-            continue
-        try:
-            out[i] = money.parse_money(v, currencies[i], decimal_comma)
-        except money.MoneyError as e:
-            bad.append((i, "money_precision" if "decimals" in str(e) else "money"))
+    if txt_idx:
+        texts = [values[i] for i in txt_idx if type(values[i]) is str]
+        decimal_comma = money.detect_decimal_comma(texts) if texts else None  # type: ignore[arg-type]
+        for i in txt_idx:
+            try:
+                out[i] = money.parse_money(values[i], currencies[i], decimal_comma)
+            except money.MoneyError as e:
+                bad.append((i, "money_precision" if "decimals" in str(e) else "money"))
+    bad.sort()
     return out, bad
 
 
@@ -477,24 +536,32 @@ def _parse_table(sheet: Sheet, raw: pd.DataFrame, problems: list[Problem],
             continue
         values = raw[c.key].tolist() if c.key in present else [None] * n
         if c.required and c.key in present:
-            for i, v in enumerate(values):
-                if _blank(v):
-                    problems.append(Problem(sheet.key, rows[i], c.key, None, "required"))
+            # Blank cells: cheap on the common types (a typed date, a number, a non-blank text).
+            for i in [i for i, v in enumerate(values) if v.__class__ is str if not v or v.isspace()] + \
+                     [i for i, v in enumerate(values) if v.__class__ is not str and v.__class__ not in _NEVER_BLANK
+                      and _blank(v)]:
+                problems.append(Problem(sheet.key, rows[i], c.key, None, "required"))
         if c.type == "text":
             default = defaults.get(c.key, c.default or "")
-            out[c.key] = [(_text(v) or default) for v in values]
+            texts = [v.strip() if v.__class__ is str else _text(v) for v in values]
+            out[c.key] = [t or default for t in texts] if default else texts
         elif c.type == "list":
-            out[c.key] = [_as_tuple(_text(v)) for v in values]
+            out[c.key] = _memo_map(values, lambda v: _as_tuple(_text(v)))
         elif c.type in ("enum", "bool"):
             default = defaults.get(c.key, c.default or "")
             col_vals = []
-            for i, v in enumerate(values):
-                canon = canonical_enum(c, _text(v)) if not isinstance(v, bool) else ("yes" if v else "no")
-                if canon is None:
-                    choices = ", ".join(c.choices) if c.type == "enum" else "yes, no"
-                    problems.append(Problem(sheet.key, rows[i], c.key, v, "enum", {"choices": choices}))
-                    canon = ""
-                col_vals.append(canon or default)
+            canons = _memo_map(values, lambda v, c=c: canonical_enum(c, _text(v)) if not isinstance(v, bool)
+                               else ("yes" if v else "no"))
+            if None not in canons and not default:
+                col_vals = canons
+            else:
+                for i, v in enumerate(values):
+                    canon = canons[i]
+                    if canon is None:
+                        choices = ", ".join(c.choices) if c.type == "enum" else "yes, no"
+                        problems.append(Problem(sheet.key, rows[i], c.key, v, "enum", {"choices": choices}))
+                        canon = ""
+                    col_vals.append(canon or default)
             out[c.key] = [x == "yes" for x in col_vals] if c.type == "bool" else col_vals
         elif c.type in ("date", "datetime"):
             arr, bad = _parse_dates(values, keep_time=c.type == "datetime")
@@ -506,6 +573,9 @@ def _parse_table(sheet: Sheet, raw: pd.DataFrame, problems: list[Problem],
             for i, v in enumerate(values):
                 if _blank(v):
                     col.append(None)
+                    continue
+                if type(v) is int or (type(v) is float and v.is_integer()):  # what spreadsheets give
+                    col.append(int(v))
                     continue
                 try:
                     f = Decimal(_text(v).replace(",", "."))
@@ -586,8 +656,10 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     _check_currency(CUSTOMERS, customers, problems)
     _check_unique(CUSTOMERS, customers, "customer_id", problems)
     first = ~customers["customer_id"].duplicated(keep="first")
-    cust_currency = dict(zip(customers["customer_id"][first], customers["currency"][first], strict=False))
-    cust_terms = dict(zip(customers["customer_id"][first], customers["payment_terms_days"][first], strict=False))
+    cust_currency = dict(zip(customers["customer_id"][first].tolist(), customers["currency"][first].tolist(),
+                             strict=True))
+    cust_terms = dict(zip(customers["customer_id"][first].tolist(),
+                          customers["payment_terms_days"][first].tolist(), strict=True))
 
     # Invoices
     iraw = _raw(raw_tables, INVOICES)
@@ -610,7 +682,7 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
 
     # Payments: currency from the invoice, else the customer.
     praw = _raw(raw_tables, PAYMENTS)
-    inv_currency = dict(zip(invoices["invoice_id"], invoices["currency"], strict=False))
+    inv_currency = dict(zip(invoices["invoice_id"].tolist(), invoices["currency"].tolist(), strict=True))
     pinv = [_text(v) for v in (praw["invoice_id"].tolist() if "invoice_id" in praw else [None] * len(praw))]
     pcust = [_text(v) for v in (praw["customer_id"].tolist() if "customer_id" in praw else [None] * len(praw))]
     pay_cur = [(_text(v).upper() or inv_currency.get(i) or cust_currency.get(c, base)) for v, i, c in

@@ -6,6 +6,7 @@ canonical-or-localized, case- and accent-insensitively (``normalize_header``).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -266,25 +267,34 @@ def find_sheet(title: str) -> Sheet | None:
     return None
 
 
+@functools.cache
+def _enum_table(choices: tuple[str, ...], is_bool: bool) -> dict[str, str]:
+    """normalized spelling -> canonical value, built once per set of choices (canonical spellings win)."""
+    table: dict[str, str] = {}
+    for label, canon in ENUM_LABELS_ES.items():
+        if canon in choices:
+            table[normalize_header(label)] = canon
+    for choice in choices:
+        table[normalize_header(choice)] = choice
+    if is_bool:
+        for word in ("true", "1", "y", "s", "x"):
+            table.setdefault(word, "yes")
+        for word in ("false", "0", "n"):
+            table.setdefault(word, "no")
+    return table
+
+
 def canonical_enum(column: Column, value: object) -> str | None:
     """The canonical enum value for a typed value or localized label, or None if not allowed."""
     raw = str(value).strip()
     if raw == "":
         return ""
-    n = normalize_header(raw)
-    choices = column.choices if column.type == "enum" else ("yes", "no")
-    for choice in choices:
-        if normalize_header(choice) == n:
-            return choice
-    for label, canon in ENUM_LABELS_ES.items():
-        if normalize_header(label) == n and canon in choices:
-            return canon
-    if column.type == "bool":
-        if n in ("true", "1", "y", "s", "x"):
-            return "yes"
-        if n in ("false", "0", "n", ""):
-            return "no"
-    return None
+    is_bool = column.type == "bool"
+    choices = ("yes", "no") if is_bool else column.choices
+    found = _enum_table(choices, is_bool).get(normalize_header(raw))
+    if found is None and is_bool and normalize_header(raw) == "":
+        return "no"
+    return found
 
 
 def enum_label(value: str, locale: str) -> str:

@@ -75,10 +75,16 @@ def raw_from_rows(spec: Sheet, rows: list[list[object]], first_row: int, first_c
     if hdr < 0:
         return pd.DataFrame({"_row": pd.Series([], dtype="int64")})
     body = rows[hdr + 1:]
-    keep = [i for i, r in enumerate(body) if not all(_blank_cell(v) for v in r)]
+    width = max((len(r) for r in body), default=0)
+    # Fully blank rows are dropped (list.count runs in C; calamine gives "" for empty cells).
+    keep = [i for i, r in enumerate(body) if r.count("") + r.count(None) < len(r)]
+    kept = [body[i] for i in keep] if len(keep) < len(body) else body
+    if any(len(r) < width for r in kept):
+        kept = [list(r) + [None] * (width - len(r)) for r in kept]
+    columns = list(zip(*kept, strict=True)) if kept else [()] * width
     data: dict[str, list[object]] = {}
     for col_idx, key in mapping.items():
-        data[key] = [body[i][col_idx] if col_idx < len(body[i]) else None for i in keep]
+        data[key] = list(columns[col_idx]) if col_idx < len(columns) else [None] * len(kept)
     data["_row"] = [first_row + hdr + 1 + i for i in keep]
     df = pd.DataFrame(data, dtype=object)
     df["_row"] = df["_row"].astype("int64")
