@@ -200,11 +200,14 @@ def _t(lang: str, text: str) -> str:
 _TEXTS: tuple[tuple[str, str, str, str], ...] = (
     # ---------------------------------------------------------------- pre: 3 days before due
     ("pre", "es",
-     "Aviso de próximo vencimiento: [[WHICH]] — {{ company.name }}",
+     "{% if max_days_overdue > 0 %}Recordatorio de pago{% else %}Aviso de próximo vencimiento{% endif %}: "
+     "[[WHICH]] — {{ company.name }}",
      "[[GREETING]]"
-     "<p>Le escribimos para recordarle, con la debida antelación, que "
+     "<p>{% if max_days_overdue > 0 %}Le recordamos que "
+     "{% if invoices|length == 1 %}la siguiente factura está pendiente de pago{% else %}las siguientes facturas "
+     "están pendientes de pago{% endif %}:{% else %}Le escribimos para recordarle, con la debida antelación, que "
      "{% if invoices|length == 1 %}la siguiente factura vence{% else %}las siguientes facturas vencen{% endif %}"
-     " en los próximos días:</p>\n"
+     " en los próximos días:{% endif %}</p>\n"
      "[[TABLE]]"
      "[[DISCOUNT]]"
      "[[PAYMENT]]"
@@ -213,11 +216,14 @@ _TEXTS: tuple[tuple[str, str, str, str], ...] = (
      "[[CONTACT]]"
      "[[SIGN]]"),
     ("pre", "en",
-     "Upcoming due date: [[WHICH]] — {{ company.name }}",
+     "{% if max_days_overdue > 0 %}Payment reminder{% else %}Upcoming due date{% endif %}: [[WHICH]] — "
+     "{{ company.name }}",
      "[[GREETING]]"
-     "<p>This is a friendly note to let you know that "
+     "<p>{% if max_days_overdue > 0 %}This is a friendly reminder that "
+     "{% if invoices|length == 1 %}the following invoice is{% else %}the following invoices are{% endif %} "
+     "still open:{% else %}This is a friendly note to let you know that "
      "{% if invoices|length == 1 %}the following invoice falls{% else %}the following invoices fall{% endif %}"
-     " due in the next few days:</p>\n"
+     " due in the next few days:{% endif %}</p>\n"
      "[[TABLE]]"
      "[[DISCOUNT]]"
      "[[PAYMENT]]"
@@ -226,10 +232,13 @@ _TEXTS: tuple[tuple[str, str, str, str], ...] = (
      "[[SIGN]]"),
     # ---------------------------------------------------------------- due: on the due date
     ("due", "es",
-     "Vencimiento hoy: [[WHICH]] — {{ company.name }}",
+     "{% if max_days_overdue > 0 %}Factura vencida{% else %}Vencimiento hoy{% endif %}: [[WHICH]] — "
+     "{{ company.name }}",
      "[[GREETING]]"
-     "<p>Le recordamos que {% if invoices|length == 1 %}la siguiente factura vence{% else %}las siguientes "
-     "facturas vencen{% endif %} hoy, {{ as_of }}:</p>\n"
+     "<p>Le recordamos que {% if invoices|length == 1 %}la siguiente factura {% if max_days_overdue > 0 %}"
+     "ha vencido{% else %}vence{% endif %}{% else %}las siguientes facturas {% if max_days_overdue > 0 %}han "
+     "vencido{% else %}vencen{% endif %}{% endif %}{% if max_days_overdue == 0 %} hoy, {{ as_of }}{% endif %}"
+     ":</p>\n"
      "[[TABLE]]"
      "[[PAYMENT]]"
      "<p>Si ya ha realizado el pago, le agradecemos que no tenga en cuenta este mensaje; es posible que "
@@ -238,10 +247,11 @@ _TEXTS: tuple[tuple[str, str, str, str], ...] = (
      "[[CONTACT]]"
      "[[SIGN]]"),
     ("due", "en",
-     "Due today: [[WHICH]] — {{ company.name }}",
+     "{% if max_days_overdue > 0 %}Overdue{% else %}Due today{% endif %}: [[WHICH]] — {{ company.name }}",
      "[[GREETING]]"
      "<p>This is a reminder that {% if invoices|length == 1 %}the following invoice is{% else %}the following "
-     "invoices are{% endif %} due today, {{ as_of }}:</p>\n"
+     "invoices are{% endif %} {% if max_days_overdue > 0 %}now past due{% else %}due today, {{ as_of }}{% endif %}"
+     ":</p>\n"
      "[[TABLE]]"
      "[[PAYMENT]]"
      "<p>If you have already paid, please disregard this message; our note may have crossed with your "
