@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -931,14 +932,20 @@ class _Table:
             self.warnings.append(f"… and {len(breaks) - 5} more rows whose running balance does not follow")
 
 
+def _balance_steps(amounts: list[int | None], bals: list[int | None]
+                   ) -> Iterator[tuple[int | None, int | None, int, int]]:
+    """Adjacent rows whose running balances are both known: (amount before, amount, balance before, balance)."""
+    for k in range(1, len(amounts)):
+        b0, b1 = bals[k - 1], bals[k]
+        if b0 is not None and b1 is not None:
+            yield amounts[k - 1], amounts[k], b0, b1
+
+
 def _running_fit(amounts: list[int | None], bals: list[int | None], tolerant: bool = False) -> str | None:
     """``asc`` if balance[i] = balance[i-1] + amount[i] (oldest first), ``desc`` if the rows go newest first,
     None when the column is not a running balance of the amounts (80 % of the steps must agree)."""
     asc = desc = steps = 0
-    for k in range(1, len(amounts)):
-        a0, a1, b0, b1 = amounts[k - 1], amounts[k], bals[k - 1], bals[k]
-        if b0 is None or b1 is None:
-            continue
+    for a0, a1, b0, b1 in _balance_steps(amounts, bals):
         steps += 1
         if a1 is not None and b0 + a1 == b1:
             asc += 1
@@ -959,10 +966,7 @@ def _abs_fit(amounts: list[int | None], bals: list[int | None]) -> bool:
     if any(a is not None and a < 0 for a in amounts):
         return False
     asc = desc = steps = 0
-    for k in range(1, len(amounts)):
-        a0, a1, b0, b1 = amounts[k - 1], amounts[k], bals[k - 1], bals[k]
-        if b0 is None or b1 is None:
-            continue
+    for a0, a1, b0, b1 in _balance_steps(amounts, bals):
         steps += 1
         asc += a1 is not None and abs(b1 - b0) == a1
         desc += a0 is not None and abs(b0 - b1) == a0
