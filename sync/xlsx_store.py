@@ -15,12 +15,15 @@ Writing is the sacred part. ``commit``:
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,22 +114,88 @@ def _settings_from_rows(rows: list[list[object]], first_row: int) -> tuple[dict[
     return values, where
 
 
+# The order parse_ledger consumes sheets in: each depends only on those before it.
+READ_ORDER = ("Settings", "Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels", "Templates",
+              "Matches", "Statement")
+
+
+class _LazyTables(Mapping[str, pd.DataFrame]):
+    """Raw tables that a reader thread is still producing; asking for one waits for it.
+
+    python-calamine does its parsing in Rust, mostly without the GIL, so while it reads the
+    invoices the main thread can already validate the customers: loading costs little more
+    than the bare read.
+    """
+
+    def __init__(self, futures: dict[str, Future[tuple[list[list[object]], int]]]):
+        self._futures = futures
+        self._done: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        if key not in self._done:
+            if key not in self._futures:
+                raise KeyError(key)
+            rows, first_row = self._futures[key].result()
+            self._done[key] = _table_from_rows(SHEETS_BY_KEY[key], rows, first_row)
+        return self._done[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._futures)
+
+    def __len__(self) -> int:
+        return len(self._futures)
+
+
 def read_raw(data: bytes, name: str = "workbook") -> RawWorkbook:
-    """Parse workbook bytes into raw tables. Raises ``WorkbookError`` on unreadable files."""
+    """Parse workbook bytes into raw tables. Raises ``WorkbookError`` on unreadable files.
+
+    Sheets are read by a background thread in ``READ_ORDER``; the tables fill in as they arrive.
+    """
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as e:  # calamine raises several error types for non-workbooks
         raise WorkbookError(f"{name} is not a readable .xlsx workbook ({e})") from None
+    raw = RawWorkbook()
+    for title in wb.sheet_names:
+        spec = find_sheet(title)
+        if spec is not None and spec.key not in raw.titles:
+            raw.titles[spec.key] = title
 
-    def sheets() -> Iterator[tuple[str, list[list[object]], int]]:
-        for title in wb.sheet_names:
-            if find_sheet(title) is None:
-                continue
-            sheet = wb.get_sheet_by_name(title)
-            start = sheet.start or (0, 0)
-            yield title, sheet.to_python(), start[0] + 1
+    def read(title: str) -> tuple[list[list[object]], int]:
+        sheet = wb.get_sheet_by_name(title)
+        start = sheet.start or (0, 0)
+        return sheet.to_python(), start[0] + 1
 
-    return raw_from_sheets(sheets())
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobro-read")
+    futures = {key: pool.submit(read, raw.titles[key]) for key in READ_ORDER if key in raw.titles}
+    pool.shutdown(wait=False)
+    if "Settings" in futures:
+        rows, first_row = futures.pop("Settings").result()
+        raw.settings, raw.settings_rows = _settings_from_rows(rows, first_row)
+    raw.tables = _LazyTables(futures)  # type: ignore[assignment]
+    raw.locale = _locale(raw)
+    return raw
+
+
+def _table_from_rows(spec: Sheet, rows: list[list[object]], first_row: int) -> pd.DataFrame:
+    if spec.key == STATEMENT.key:
+        keep = [(first_row + i, r) for i, r in enumerate(rows) if not all(_blank_cell(v) for v in r)]
+        width = max((len(r) for _, r in keep), default=0)
+        frame = pd.DataFrame([list(r) + [None] * (width - len(r)) for _, r in keep], dtype=object)
+        frame["_row"] = [n for n, _ in keep]
+        return frame
+    return raw_from_rows(spec, rows, first_row)
+
+
+def _locale(raw: RawWorkbook) -> str:
+    loc = str(raw.settings.get("locale") or "").strip().lower()[:2]
+    if loc in ("es", "en"):
+        return loc
+    es = sum(normalize_header(t) == normalize_header(SHEETS_BY_KEY[k].es) != normalize_header(SHEETS_BY_KEY[k].en)
+             for k, t in raw.titles.items())
+    en = sum(normalize_header(t) == normalize_header(SHEETS_BY_KEY[k].en) != normalize_header(SHEETS_BY_KEY[k].es)
+             for k, t in raw.titles.items())
+    return "en" if en > es else "es"
 
 
 def raw_from_sheets(sheets: Iterable[tuple[str, list[list[object]], int]]) -> RawWorkbook:
@@ -136,27 +205,29 @@ def raw_from_sheets(sheets: Iterable[tuple[str, list[list[object]], int]]) -> Ra
     Sheets whose title is not a cobro sheet are ignored; the first sheet of each kind wins.
     """
     raw = RawWorkbook()
-    es_titles = en_titles = 0
     for title, rows, first_row in sheets:
         spec = find_sheet(title)
         if spec is None or spec.key in raw.titles:
             continue
-        es_titles += normalize_header(title) == normalize_header(spec.es) and spec.es != spec.en
-        en_titles += normalize_header(title) == normalize_header(spec.en) and spec.es != spec.en
         raw.titles[spec.key] = title
         if spec.key_value:
             raw.settings, raw.settings_rows = _settings_from_rows(rows, first_row)
-        elif spec.key == STATEMENT.key:
-            keep = [(first_row + i, r) for i, r in enumerate(rows) if not all(_blank_cell(v) for v in r)]
-            width = max((len(r) for _, r in keep), default=0)
-            frame = pd.DataFrame([list(r) + [None] * (width - len(r)) for _, r in keep], dtype=object)
-            frame["_row"] = [n for n, _ in keep]
-            raw.tables[spec.key] = frame
         else:
-            raw.tables[spec.key] = raw_from_rows(spec, rows, first_row)
-    loc = str(raw.settings.get("locale") or "").strip().lower()[:2]
-    raw.locale = loc if loc in ("es", "en") else ("en" if en_titles > es_titles else "es")
+            raw.tables[spec.key] = _table_from_rows(spec, rows, first_row)
+    raw.locale = _locale(raw)
     return raw
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk read (restored afterwards, also on errors)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _fingerprint(path: Path) -> tuple[int, int, str]:
@@ -190,8 +261,9 @@ class XlsxStore:
         return self.raw
 
     def load(self) -> Ledger:
-        raw = self.load_raw()
-        return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=raw.locale)
+        with gc_paused():  # millions of fresh cell objects, none cyclic: collections would only rescan them
+            raw = self.load_raw()
+            return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=raw.locale)
 
     # ------------------------------------------------------------------ writing
     def commit(self, changes: Changes) -> None:

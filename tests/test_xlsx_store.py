@@ -113,3 +113,29 @@ def test_english_workbook(tmp_path: Path) -> None:
     led = XlsxStore(path).load()
     assert led.settings.locale == "en"
     assert len(led.invoices) == 3
+
+
+def test_sheets_in_any_order_and_settings_first(tmp_path: Path) -> None:
+    """The reader pulls sheets in dependency order whatever their order in the file."""
+    import openpyxl as ox
+
+    from tests.conftest import write_user_workbook
+
+    path = write_user_workbook(tmp_path / "l.xlsx")
+    wb = ox.load_workbook(path)
+    wb._sheets.reverse()  # Configuración first, Clientes last
+    wb.save(path)
+    led = XlsxStore(path).load()
+    assert len(led.invoices) == 3 and led.invoices["currency"].tolist() == ["EUR", "EUR", "USD"]
+    assert led.settings.locale == "es"
+
+
+def test_gc_is_restored_after_a_failed_load(tmp_path: Path) -> None:
+    import gc
+
+    bad = tmp_path / "x.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    assert gc.isenabled()
+    with pytest.raises(WorkbookError):
+        XlsxStore(bad).load()
+    assert gc.isenabled()
