@@ -216,7 +216,8 @@ def import_cmd(ledger: str, customers: str | None, invoices: str | None, payment
 @click.option("--buckets", default=None, help="Bucket bounds in days, e.g. 30,60,90,120. Default: Settings.")
 @click.option("--basis", type=click.Choice(["due_date", "issue_date"]), default=None,
               help="Age from the due date (default) or the issue date.")
-@click.option("--by", type=click.Choice(["customer", "invoice"]), default="customer", show_default=True)
+@click.option("--by", type=click.Choice(["customer", "invoice"]), default="customer", show_default=True,
+              help="One row per customer and currency, or one per open item (invoice, credit note, advance).")
 @_json_option
 def aging_cmd(ledger: str, as_of: dt.date | None, buckets: str | None, basis: str | None, by: str,
               as_json: bool) -> None:
@@ -389,10 +390,13 @@ def refresh(ledger: str, as_of: dt.date) -> int:
 
 @main.command("demo")
 @click.argument("directory", type=click.Path(file_okay=False), default="cobro-demo")
-@click.option("--customers", type=click.IntRange(1, 1_000_000), default=60, show_default=True)
-@click.option("--invoices", type=click.IntRange(1, 10_000_000), default=1500, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--locale", type=click.Choice(["es", "en"]), default="es", show_default=True)
+@click.option("--customers", type=click.IntRange(1, 1_000_000), default=60, show_default=True,
+              help="How many customers to generate.")
+@click.option("--invoices", type=click.IntRange(1, 10_000_000), default=1500, show_default=True,
+              help="How many invoices (a year of them, ending on the as-of date).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same ledger.")
+@click.option("--locale", type=click.Choice(["es", "en"]), default="es", show_default=True,
+              help="Spanish company (names, tax ids, sheets) or an English-speaking one.")
 @_as_of_option
 def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: str, as_of: dt.date | None) -> None:
     """Build a realistic demo ledger in DIRECTORY and show aging, KPIs and the worklist.
@@ -605,7 +609,7 @@ def format_remind(data: dict[str, Any], limit: int = 0) -> str:
 @click.option("--amount", help="With --outcome promise: the amount promised (in the customer's currency).")
 @click.option("--invoices", help="Invoices concerned, comma-separated (default: the whole account).")
 @click.option("--channel", type=click.Choice(["phone", "email", "whatsapp", "sms", "letter", "visit", "other"]),
-              default="phone", show_default=True)
+              default="phone", show_default=True, help="How the contact happened.")
 @click.option("--notes", default="", help="Free text.")
 @click.option("--user", default=None, help="Who made the contact (default: your login name).")
 @_as_of_option
