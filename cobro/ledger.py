@@ -250,6 +250,7 @@ class Ledger:
     settings: Settings
     statement: pd.DataFrame = field(default_factory=pd.DataFrame)  # raw pasted lines (text)
     matches: pd.DataFrame = field(default_factory=lambda: empty_frame(MATCHES))
+    settings_rows: Mapping[str, int] = field(default_factory=dict)  # Settings key -> its sheet row (for messages)
 
     def frame(self, sheet_key: str) -> pd.DataFrame:
         return getattr(self, sheet_key.lower())
@@ -749,7 +750,8 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
         problems.sort(key=order)
         raise LedgerError(problems, locale or settings.locale)
     return Ledger(customers=customers, invoices=invoices, payments=payments, contacts=contacts, plans=plans,
-                  levels=levels, templates=templates, settings=settings, statement=statement, matches=matches)
+                  levels=levels, templates=templates, settings=settings, statement=statement, matches=matches,
+                  settings_rows=dict(settings_rows or {}))
 
 
 def match_headers(sheet: Sheet, headers: list[object]) -> dict[int, str]:

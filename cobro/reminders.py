@@ -682,7 +682,8 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
                 plan.next_working_day = next_workday(as_of, settings.country, include_today=False)
                 return plan
         except WorkdaysError as e:
-            plan.errors.append(Problem("Settings", 0, "value", settings.country, "setting", {"what": str(e)}))
+            plan.errors.append(Problem("Settings", ledger.settings_rows.get("country", 0), "value", settings.country,
+                                       "setting", {"what": str(e)}))
             return plan
 
     # 2. the ladder and the templates: problems here stop everything
@@ -827,7 +828,7 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
     if any(i.channel == "email" for i in plan.items):
         for key, value in (("sender_email", settings.sender_email), ("reply_to", settings.reply_to)):
             if value.strip() and not is_valid_email(value):
-                plan.errors.append(Problem("Settings", 0, "value", value, "setting",
+                plan.errors.append(Problem("Settings", ledger.settings_rows.get(key, 0), "value", value, "setting",
                                            {"what": f"{key}: one e-mail address such as cobros@empresa.es"}))
 
     # 7. render (only when every template and setting is sound)

@@ -217,3 +217,16 @@ def test_interrupted_send_of_an_earlier_day_is_logged_not_resent(tmp_path: Path,
     c = contacts(path)
     assert c["level"].tolist() == [item["level"]] and "unconfirmed" in c["notes"].iloc[0]
     assert smtp.received == []  # nothing re-sent on the next day
+
+
+def test_bad_sender_in_settings_names_its_row(tmp_path: Path, smtp: SmtpTestServer,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = one_invoice_ledger(tmp_path / "l.xlsx")
+    wb = __import__("openpyxl").load_workbook(path)
+    ws = wb["Configuración"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(row=r, column=1).value == "sender_email")
+    ws.cell(row=row, column=2, value="cobros at demo")
+    wb.save(path)
+    assert run(["remind", str(path), "--as-of", DUE.isoformat()]) == 2
+    err = capsys.readouterr().err
+    assert f"fila {row}" in err and "sender_email" in err and smtp.received == []
