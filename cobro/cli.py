@@ -399,7 +399,10 @@ def refresh(ledger: str, as_of: dt.date) -> int:
               help="Spanish company (names, tax ids, sheets) or an English-speaking one.")
 @_as_of_option
 def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: str, as_of: dt.date | None) -> None:
-    """Build a realistic demo ledger in DIRECTORY and show aging, KPIs and the worklist.
+    """Build a realistic demo ledger in DIRECTORY, show aging, KPIs and the worklist, and send its reminders.
+
+    The reminders go to a local SMTP sink (outbox/ in DIRECTORY), never to real addresses. Without
+    --as-of the demo runs as of the latest working day, so there is always something to send.
 
     \b
     Example:  cobro demo ./demo --customers 80 --invoices 2000 --seed 3 --locale es
@@ -410,7 +413,7 @@ def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: s
     from cobro.worklist import worklist
     from sheets_templates import build_workbook
 
-    day = _today_if_none(as_of)
+    day = as_of if as_of is not None else last_working_day(dt.date.today(), "ES" if locale == "es" else "US")
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("cobranza-demo.xlsx" if locale == "es" else "collections-demo.xlsx")
@@ -431,6 +434,15 @@ def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: s
     click.echo("")
     click.echo(format_worklist(worklist(led, day).to_json(), limit=10))
     _demo_reminders(path, day, locale)
+
+
+def last_working_day(day: dt.date, country: str) -> dt.date:
+    """``day`` or the working day before it: a demo run on a Sunday still has reminders to show."""
+    from cobro.workdays import is_workday
+
+    while not is_workday(day, country):
+        day -= dt.timedelta(days=1)
+    return day
 
 
 def _reset_demo(path: Path) -> None:

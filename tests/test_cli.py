@@ -70,3 +70,13 @@ def test_kpis_and_worklist_tables(user_workbook: Path, capsys: pytest.CaptureFix
     assert "EUR" in out and "CEI" in out
     assert run(["worklist", str(user_workbook), "--as-of", "2024-05-01"]) == 0
     assert "C1" in capsys.readouterr().out
+
+
+def test_demo_date_is_a_working_day() -> None:
+    import datetime as dt
+
+    from cobro.cli import last_working_day
+
+    assert last_working_day(dt.date(2026, 11, 22), "ES") == dt.date(2026, 11, 20)  # Sunday -> Friday
+    assert last_working_day(dt.date(2026, 12, 25), "ES") == dt.date(2026, 12, 24)  # Christmas
+    assert last_working_day(dt.date(2026, 11, 20), "ES") == dt.date(2026, 11, 20)
