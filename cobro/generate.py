@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import gc
 import random
 import re
 import unicodedata
@@ -47,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from . import money
+from .bulk import gc_paused
 from .defaults import default_levels, default_settings, default_templates
 from .ledger import Ledger, Settings, parse_settings
 from .schema import (
@@ -788,13 +788,8 @@ def generate_ledger(customers: int = 60, invoices: int = 1500, seed: int = 7, lo
     _check_args(customers, invoices, locale, currencies)
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of new tuples and strings, none of them cyclic: collection passes only cost time
-    try:
+    with gc_paused():  # millions of new tuples and strings, none of them cyclic: collection passes only cost time
         return _generate(customers, invoices, seed, locale, as_of, currencies)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _generate(customers: int, invoices: int, seed: int, locale: str, as_of: dt.date,

@@ -57,15 +57,13 @@ invoice by invoice in that order. ``sum(allocations) + advance == amount + fee``
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
 import heapq
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -77,6 +75,7 @@ from rapidfuzz.distance import OSA
 from . import money
 from .balances import invoice_balances
 from .bank.base import StatementLine
+from .bulk import gc_paused
 from .ledger import Ledger, Problem, make_frame
 from .safety import neutralize_formula
 from .schema import MATCHES, PAYMENTS
@@ -132,22 +131,6 @@ _MAX_SUBSET_SIZE = 4
 _NAME_POSTING_CAP = 150  # a lone shared word selects candidates only when at most this many customers have it
 _NAME_CANDIDATES = 200
 _NAME_STRONG = 90.0
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building big acyclic structures (restored afterwards).
-
-    Indexes of 100,000 invoices are millions of small tuples and strings without cycles; full collection
-    passes triggered by their allocation cost a quarter of the run and nothing is freed by them.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _norm(text: str) -> str:
@@ -443,7 +426,7 @@ class MatchIndex:
     def build(cls, ledger: Ledger, as_of: dt.date | str | pd.Timestamp,
               customer_ibans: Mapping[str, str] | None = None) -> MatchIndex:
         """Balances as of ``as_of`` and every look-up table; ``customer_ibans`` maps IBAN -> customer_id."""
-        with _gc_paused():
+        with gc_paused():
             return cls._build(ledger, as_of, customer_ibans)
 
     @classmethod
@@ -1183,7 +1166,7 @@ class MatchIndex:
 
     def match_lines(self, lines: Sequence[StatementLine]) -> MatchResult:
         """A whole statement: greedy by confidence against remaining balances, so nothing is over-allocated."""
-        with _gc_paused():
+        with gc_paused():
             return self._match_lines(lines)
 
     def _match_lines(self, lines: Sequence[StatementLine]) -> MatchResult:

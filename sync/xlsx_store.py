@@ -15,7 +15,6 @@ Writing is the sacred part. ``commit``:
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import io
 import os
@@ -23,13 +22,13 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from cobro.bulk import gc_paused
 from cobro.ledger import Ledger, match_headers, parse_ledger
 from cobro.schema import SETTINGS, SHEETS_BY_KEY, STATEMENT, Sheet, find_sheet, normalize_header
 
@@ -216,18 +215,6 @@ def raw_from_sheets(sheets: Iterable[tuple[str, list[list[object]], int]]) -> Ra
             raw.tables[spec.key] = _table_from_rows(spec, rows, first_row)
     raw.locale = _locale(raw)
     return raw
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk read (restored afterwards, also on errors)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _fingerprint(path: Path) -> tuple[int, int, str]:
