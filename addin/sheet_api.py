@@ -12,9 +12,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from cobro.ledger import Ledger, parse_ledger
+from cobro.report_tables import aging_table, kpi_table, worklist_table
 from sync.xlsx_store import raw_from_sheets
 
 Rows = list[list[Any]]
+WORKLIST_CELLS = ("customer_id", "name", "score", "reason", "next_action")
 
 
 def ledger_from_sheets(sheets: Iterable[tuple[str, Rows, int]]) -> Ledger:
@@ -42,39 +44,21 @@ def aging_cells(ledger: Ledger, as_of: object, by: str = "customer") -> Rows:
     """The aging report as a table with a header row (amounts as decimal text, exact)."""
     from cobro.aging import aging
 
-    data = aging(ledger, _as_date(as_of), by=by).to_json()
-    labels = list(data["buckets"])
-    if by == "invoice":
-        keys = list(data["rows"][0].keys()) if data["rows"] else ["invoice_id"]
-        return [keys] + [[_cell(r.get(k)) for k in keys] for r in data["rows"]]
-    header = ["customer_id", "currency", "not_due", *labels, "total_due", "outstanding", "advance", "credit_notes"]
-    rows = [[r["customer_id"], r["currency"], r["not_due"], *r["buckets"], r["total_due"], r["outstanding"],
-             r["advance"], r["credit_notes"]] for r in data["rows"]]
-    return [header] + [[_cell(v) for v in r] for r in rows]
+    return [[_cell(v) for v in r] for r in aging_table(aging(ledger, _as_date(as_of), by=by).to_json(), by)]
 
 
 def kpi_cells(ledger: Ledger, as_of: object, months: int = 3) -> Rows:
     from cobro.kpis import kpis
 
-    data = kpis(ledger, _as_date(as_of), months=int(months)).to_json()
-    per = data.get("currencies") or data.get("rows") or {}
-    items = list(per.items()) if isinstance(per, dict) else [(r.get("currency"), r) for r in per]
-    keys: list[str] = []
-    out: Rows = []
-    for cur, k in items:
-        if not keys:
-            keys = [x for x in k if x != "currency" and not isinstance(k[x], (dict, list))]
-        out.append([cur, *[_cell(k.get(x)) for x in keys]])
-    return [["currency", *keys], *out]
+    return [[_cell(v) for v in r] for r in kpi_table(kpis(ledger, _as_date(as_of), months=int(months)).to_json())]
 
 
 def worklist_cells(ledger: Ledger, as_of: object, limit: int = 0) -> Rows:
     from cobro.worklist import worklist
 
-    data = worklist(ledger, _as_date(as_of)).to_json()
-    rows = data.get("rows", [])[: int(limit) or None]
-    keys = ["customer_id", "name", "score", "reason", "next_action"]
-    return [keys] + [[_cell(r.get(k)) for k in keys] for r in rows]
+    table = worklist_table(worklist(ledger, _as_date(as_of)).to_json(), int(limit))
+    keep = [i for i, key in enumerate(table[0]) if key in WORKLIST_CELLS]
+    return [[r[i] for i in keep] for r in table]
 
 
 def _cell(v: object) -> object:

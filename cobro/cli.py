@@ -245,28 +245,26 @@ def aging_cmd(ledger: str, as_of: dt.date | None, buckets: str | None, basis: st
     click.echo(format_aging(data, by))
 
 
-def format_aging(data: dict[str, Any], by: str) -> str:
+def _render(table: list[list[Any]], **kw: Any) -> str:
+    """A report table as text: headers spelled for people, numbers right-aligned."""
     from cobro.textable import render_table
 
-    labels = list(data["buckets"])
-    out = [f"Aging as of {data['as_of']}"]
-    if by == "invoice":
-        keys = [k for k in data["rows"][0].keys() if k not in ("buckets",)] if data["rows"] else []
-        rows = [[r.get(k) for k in keys] for r in data["rows"]]
-        out.append(render_table(keys, rows, [k in ("amount", "balance", "age", "days") for k in keys]))
-    else:
-        headers = ["customer", "cur", "not due", *labels, "total due", "outstanding", "advance", "credit notes"]
-        rows = [[r["customer_id"], r["currency"], r["not_due"], *r["buckets"], r["total_due"], r["outstanding"],
-                 r["advance"], r["credit_notes"]] for r in data["rows"]]
-        out.append(render_table(headers, rows, [False, False] + [True] * (len(headers) - 2)))
-    tot = data.get("totals", {})
-    if tot:
-        out.append("")
-        out.append("Totals per currency")
-        headers = ["cur", "not due", *labels, "total due", "outstanding", "advance", "credit notes"]
-        rows = [[cur, t["not_due"], *t["buckets"], t["total_due"], t["outstanding"], t["advance"],
-                 t["credit_notes"]] for cur, t in tot.items()]
-        out.append(render_table(headers, rows, [False] + [True] * (len(headers) - 1)))
+    header, *rows = table
+    right = [bool(rows) and all(_numeric(r[i]) for r in rows) for i in range(len(header))]
+    return render_table([str(h).replace("_", " ") for h in header], rows, right, **kw)
+
+
+def _numeric(v: object) -> bool:
+    text = str(v)
+    return v is None or text == "" or text.lstrip("-").replace(".", "", 1).isdigit()
+
+
+def format_aging(data: dict[str, Any], by: str) -> str:
+    from cobro.report_tables import aging_table, aging_totals_table
+
+    out = [f"Aging as of {data['as_of']}", _render(aging_table(data, by))]
+    if data.get("totals"):
+        out += ["", "Totals per currency", _render(aging_totals_table(data))]
     return "\n".join(out)
 
 
@@ -293,23 +291,12 @@ def kpis_cmd(ledger: str, as_of: dt.date | None, months: int, as_json: bool) -> 
 
 
 def format_kpis(data: dict[str, Any]) -> str:
-    from cobro.textable import render_table
+    from cobro.report_tables import kpi_table
 
-    per = data.get("currencies") or data.get("rows") or {}
-    out = [f"KPIs as of {data.get('as_of')} over {data.get('months')} month(s)"
-           + (f" ({data['period']['start']} – {data['period']['end']})" if isinstance(data.get("period"), dict)
-              else "")]
-    items = per.items() if isinstance(per, dict) else [(r.get("currency"), r) for r in per]
-    rows = []
-    keys: list[str] = []
-    for cur, k in items:
-        if not keys:
-            keys = [x for x in k if x != "currency" and not isinstance(k[x], (dict, list))]
-        rows.append([cur, *[k.get(x) for x in keys]])
-    out.append(render_table(["currency", *keys], rows, [False] + [True] * len(keys)))
-    for note in data.get("notes", []) if isinstance(data.get("notes"), list) else [data.get("note")]:
-        if note:
-            out.append(f"Note: {note}")
+    period = data["period"]
+    out = [f"KPIs as of {data['as_of']} over {data['months']} month(s) ({period['start']} – {period['end']})",
+           _render(kpi_table(data))]
+    out += [f"Note: {note}" for note in data["notes"]]
     return "\n".join(out)
 
 
@@ -335,24 +322,11 @@ def worklist_cmd(ledger: str, as_of: dt.date | None, limit: int, as_json: bool) 
 
 
 def format_worklist(data: dict[str, Any], limit: int = 25) -> str:
-    from cobro.textable import render_table
+    from cobro.report_tables import worklist_table
 
-    rows_in = data.get("rows", [])
-    if limit:
-        rows_in = rows_in[:limit]
-    rows = []
-    for i, r in enumerate(rows_in, 1):
-        owed = r.get("outstanding") or r.get("balances") or r.get("amounts") or ""
-        if isinstance(owed, dict):
-            owed = ", ".join(f"{v} {k}" for k, v in owed.items())
-        elif isinstance(owed, list):
-            owed = ", ".join(f"{x.get('amount', x.get('balance'))} {x.get('currency')}" if isinstance(x, dict)
-                             else str(x) for x in owed)
-        rows.append([i, r.get("customer_id"), r.get("name", ""), r.get("score"), owed, r.get("reason"),
-                     r.get("next_action")])
-    return (f"Worklist as of {data.get('as_of')}\n"
-            + render_table(["#", "customer", "name", "score", "owed", "reason", "next action"], rows,
-                           [True, False, False, True, True, False, False]))
+    header, *rows = worklist_table(data, limit)
+    numbered = [["#", *header]] + [[i, *r] for i, r in enumerate(rows, 1)]
+    return f"Worklist as of {data['as_of']}\n" + _render(numbered)
 
 
 @main.command("refresh")
