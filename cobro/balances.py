@@ -307,12 +307,6 @@ def invoice_balances(ledger: Ledger, as_of: dt.date | str | pd.Timestamp) -> pd.
     return out if issued.all() else out[issued]
 
 
-def open_invoices(ledger: Ledger, as_of: dt.date | str | pd.Timestamp) -> pd.DataFrame:
-    """Invoices with a non-zero balance as of ``as_of`` (credit notes included, negative)."""
-    b = invoice_balances(ledger, as_of)
-    return b[b["balance"] != 0]
-
-
 def advances(ledger: Ledger, as_of: dt.date | str | pd.Timestamp) -> pd.DataFrame:
     """Payments on account (no invoice) dated on or before ``as_of``."""
     ts = as_timestamp(as_of)

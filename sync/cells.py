@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
-
 import pandas as pd
 
 from cobro import money
@@ -50,27 +47,3 @@ def to_cell(column: Column, value: object, currency: str, locale: str) -> object
         return neutralize_formula(text) if text else None
     text = str(value)
     return neutralize_formula(text) if text != "" else None
-
-
-def to_json_value(column: Column, value: object, currency: str) -> object:
-    """JSON form of a typed value: decimal strings for money, ISO dates, lists as lists."""
-    if is_missing(value):
-        return None
-    t = column.type
-    if t == "money":
-        return money.format_decimal(int(value), currency)  # type: ignore[call-overload]
-    if t == "date":
-        return pd.Timestamp(value).date().isoformat()  # type: ignore[arg-type]
-    if t == "datetime":
-        return pd.Timestamp(value).isoformat()  # type: ignore[arg-type]
-    if t == "int":
-        return int(value)  # type: ignore[call-overload]
-    if t == "list":
-        return list(value) if isinstance(value, (list, tuple)) else [str(value)]
-    if t == "bool":
-        return bool(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value

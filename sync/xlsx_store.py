@@ -456,11 +456,3 @@ def store_for(path: str | os.PathLike[str]) -> XlsxStore:
     if p.suffix.lower() not in (".xlsx", ".xlsm"):
         raise WorkbookError(f"{p}: cobro ledgers are .xlsx workbooks (got {p.suffix or 'no extension'})")
     return XlsxStore(p)
-
-
-def sheet_locale(titles: Mapping[str, str]) -> str:
-    """Workbook locale guessed from its sheet titles."""
-    es = sum(1 for k, t in titles.items() if normalize_header(t) == normalize_header(SHEETS_BY_KEY[k].es))
-    en = sum(1 for k, t in titles.items() if normalize_header(t) == normalize_header(SHEETS_BY_KEY[k].en))
-    return "en" if en > es else "es"
-
