@@ -454,7 +454,7 @@ def contacts() -> Any:
                "invoice_ids": invoice_ids, "channel": channel, "direction": direction, "level": "",
                "outcome": outcome, "promise_date": _timestamp(promise_date) if promise_date else None,
                "promise_amount": minor, "user": user, "subject": subject, "notes": notes, "message_id": ""}
-        log_contact(store, row, day)
+        log_contact(store, row, day, led)
     logged = {k: v for k, v in row.items()}
     logged["invoice_ids"] = list(invoice_ids)
     logged["promise_date"] = promise_date

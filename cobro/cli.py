@@ -633,7 +633,7 @@ def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | No
            "direction": "out" if channel != "other" else "in", "level": "", "outcome": outcome,
            "promise_date": pd_timestamp(promise_date) if promise_date else None, "promise_amount": minor,
            "user": user or getpass.getuser(), "subject": "", "notes": notes, "message_id": ""}
-    log_contact(store, row, day)
+    log_contact(store, row, day, led)
     what = f"promise to pay on {promise_date}" if outcome == "promise" else outcome
     click.echo(f"Logged for {customer}: {what}.")
 

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from cobro.ledger import Ledger, LedgerError, make_frame
+from cobro.ledger import Ledger, LedgerError, Problem, make_frame
 from cobro.reminders import ReminderItem, ReminderPlan, plan_reminders
 from cobro.schema import CONTACTS
 
@@ -225,14 +225,18 @@ def _catch_up(store: XlsxStore, journal: Journal, ledger: Ledger, as_of: dt.date
     return n
 
 
-def _log(store: XlsxStore, rows: list[dict[str, Any]], as_of: dt.date) -> int:
-    """Append Contacts rows and update the invoices' reminder_level / last_contact, in one write."""
+def _log(store: XlsxStore, rows: list[dict[str, Any]], as_of: dt.date, ledger: Ledger | None = None) -> int:
+    """Append Contacts rows and update the invoices' reminder_level / last_contact, in one write.
+
+    Without ``ledger`` the workbook is read again first: after sending, a person may have saved it
+    meanwhile, and the log belongs in their latest version.
+    """
     if not rows:
         return 0
     from cobro.derive import derived_invoice_columns
 
     new = make_frame(CONTACTS, rows)
-    ledger = store.load()
+    ledger = ledger if ledger is not None else store.load()
     merged = ledger.replace(contacts=pd.concat([ledger.contacts, new], ignore_index=True))
     upd = derived_invoice_columns(merged, as_of)
     store.commit(Changes(append={"Contacts": new},
@@ -240,9 +244,13 @@ def _log(store: XlsxStore, rows: list[dict[str, Any]], as_of: dt.date) -> int:
     return len(new)
 
 
-def log_contact(store: XlsxStore, row: dict[str, Any], as_of: dt.date) -> pd.DataFrame:
-    """Record one contact a person made (``cobro log``): validated like a sheet row, appended atomically."""
-    ledger = store.load()
+def log_contact(store: XlsxStore, row: dict[str, Any], as_of: dt.date, ledger: Ledger | None = None
+                ) -> pd.DataFrame:
+    """Record one contact a person made (``cobro log``): validated like a sheet row, appended atomically.
+
+    ``ledger``: the store's ledger when the caller has just loaded it (saves reading the workbook again).
+    """
+    ledger = ledger if ledger is not None else store.load()
     if row["customer_id"] not in set(ledger.customers["customer_id"]):
         raise LedgerError([_problem("customer_id", row["customer_id"], "customer", {"sheet": "Customers"})],
                           ledger.settings.locale)
@@ -251,12 +259,10 @@ def log_contact(store: XlsxStore, row: dict[str, Any], as_of: dt.date) -> pd.Dat
         if inv not in known:
             raise LedgerError([_problem("invoice_ids", inv, "invoice", {"sheet": "Invoices"})],
                               ledger.settings.locale)
-    _log(store, [row], as_of)
+    _log(store, [row], as_of, ledger)
     return make_frame(CONTACTS, [row])
 
 
-def _problem(column: str, value: object, code: str, detail: dict[str, object]) -> Any:
-    from cobro.ledger import Problem
-
+def _problem(column: str, value: object, code: str, detail: dict[str, object]) -> Problem:
     return Problem("Contacts", 0, column, value, code, detail)
 
