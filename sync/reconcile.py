@@ -11,7 +11,7 @@ re-running it adds nothing, because a line already in Payments is recognised by 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -31,9 +31,7 @@ from .xlsx_store import XlsxStore
 class ReconcileResult:
     statement: Statement
     result: MatchResult
-    matches: pd.DataFrame
     kept_decisions: int = 0
-    locale: str = "en"
 
     def to_json(self) -> dict[str, Any]:
         props = self.result.proposals
@@ -64,8 +62,6 @@ class ReconcileResult:
 class ApplyResult:
     payments: pd.DataFrame
     lines: int
-    locale: str = "en"
-    skipped: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         p = self.payments
@@ -120,7 +116,7 @@ def propose(store: XlsxStore, statement: tuple[str, bytes] | None = None, as_of:
     frame = result.to_matches_frame(auto=auto)
     frame, kept = _keep_decisions(frame, ledger.matches)
     store.commit(Changes(replace={"Matches": frame}))
-    return ReconcileResult(stmt, result, frame, kept, ledger.settings.locale)
+    return ReconcileResult(stmt, result, kept)
 
 
 def apply(store: XlsxStore, as_of: dt.date | None = None) -> ApplyResult:
@@ -130,10 +126,10 @@ def apply(store: XlsxStore, as_of: dt.date | None = None) -> ApplyResult:
     if problems:
         raise LedgerError(problems, ledger.settings.locale)
     if payments.empty:
-        return ApplyResult(payments, 0, ledger.settings.locale)
+        return ApplyResult(payments, 0)
     merged = ledger.replace(payments=pd.concat([ledger.payments, payments], ignore_index=True))
     day = as_of or dt.date.today()
     upd = derived_invoice_columns(merged, day)
     store.commit(Changes(append={"Payments": payments},
                          update={"Invoices": upd[["_row", "currency", "paid", "balance", "days_overdue"]]}))
-    return ApplyResult(payments, payments["statement_line"].nunique(), ledger.settings.locale)
+    return ApplyResult(payments, payments["statement_line"].nunique())
