@@ -48,6 +48,9 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
+from cobro.errors import CobroError
+from sync.store import RUN_IN_PROGRESS
+
 log = logging.getLogger("cobro.server")
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a month of CAMT.053 from a busy account fits many times over
@@ -58,32 +61,32 @@ MAX_TEXT = 32_767  # characters in one Excel cell
 OUTCOMES = ("promise", "dispute", "reached", "no_answer", "note", "paid")  # as `cobro log --outcome`
 CHANNELS = ("phone", "email", "whatsapp", "sms", "letter", "visit", "other")  # as `cobro log --channel`
 DIRECTIONS = ("out", "in")
-RUN_IN_PROGRESS = "a run is already in progress"
 
 
 # --------------------------------------------------------------------------------------------- errors
 
 
-class ApiError(Exception):
+class ApiError(CobroError):
     """A request the client can fix (or a state it must wait out): becomes ``{"error", "field"/"problems"}``."""
 
     def __init__(self, status: int, message: str, *, field: str | None = None,
                  problems: list[dict[str, Any]] | None = None, headers: Mapping[str, str] | None = None,
                  extra: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, column=field)
+        self.http_status = status
         self.status = status
         self.message = message
         self.field = field
-        self.problems = problems
+        self.problem_list = problems
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
 
-    def body(self) -> dict[str, Any]:
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.message}
         if self.field is not None:
             out["field"] = self.field
-        if self.problems is not None:
-            out["problems"] = self.problems
+        if self.problem_list is not None:
+            out["problems"] = self.problem_list
         out.update(self.extra)
         return out
 
@@ -602,20 +605,15 @@ def _json_error(status: int, body: Mapping[str, Any], headers: Mapping[str, str]
 
 
 def _register_errors(app: Flask) -> None:
-    from cobro.bank.base import StatementError
-    from cobro.ledger import LedgerError
-    from cobro.money import MoneyError
-    from cobro.safety import HeaderInjectionError
-    from sync.config import ConfigError
-    from sync.cycle import PlanError
-    from sync.journal import JournalError
-    from sync.store import LedgerLockedError, StaleLedgerError
-    from sync.tokens import TokenStoreError
-    from sync.xlsx_store import WorkbookError
+    """One handler for cobro's error family (status and body come from the error), one for HTTP errors, and
+    one for bugs."""
+    from cobro.errors import CobroError
 
-    @app.errorhandler(ApiError)
-    def _api_error(e: ApiError) -> Response:
-        return _json_error(e.status, e.body(), e.headers)
+    @app.errorhandler(CobroError)
+    def _cobro_error(e: CobroError) -> Response:
+        if e.http_status >= 500:
+            log.error("%s", e)
+        return _json_error(e.http_status, e.to_json(getattr(e, "locale", "en")), getattr(e, "headers", None))
 
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Response:
@@ -626,57 +624,6 @@ def _register_errors(app: Flask) -> None:
                    405: f"{request.method} is not allowed here; see /api/openapi.yaml"}.get(code, e.description)
         headers = {k: v for k, v in e.get_headers() if k.lower() not in ("content-type", "content-length")}
         return _json_error(code, {"error": message}, headers)
-
-    @app.errorhandler(LedgerError)
-    def _ledger_error(e: LedgerError) -> Response:
-        return _json_error(422, {"error": e.render(e.locale, limit=0).splitlines()[0],
-                                 "problems": [p.as_dict(e.locale) for p in e.problems]})
-
-    @app.errorhandler(PlanError)
-    def _plan_error(e: PlanError) -> Response:
-        return _json_error(422, {"error": "nothing was sent: a template or setting is broken; fix it first",
-                                 "problems": [p.as_dict(e.locale) for p in e.plan.errors]})
-
-    @app.errorhandler(WorkbookError)
-    def _workbook_error(e: WorkbookError) -> Response:
-        return _json_error(422, {"error": str(e), "problems": [{"message": str(e)}]})
-
-    @app.errorhandler(StatementError)
-    def _statement_error(e: StatementError) -> Response:
-        return _json_error(422, {"error": str(e), "field": "statement",
-                                 "problems": [{"message": str(e), "line": e.line}]})
-
-    @app.errorhandler(HeaderInjectionError)
-    def _header_error(e: HeaderInjectionError) -> Response:
-        return _json_error(422, {"error": str(e), "problems": [{"message": str(e)}]})
-
-    @app.errorhandler(MoneyError)
-    def _money_error(e: MoneyError) -> Response:
-        return _json_error(422, {"error": str(e), "problems": [{"message": str(e)}]})
-
-    @app.errorhandler(LedgerLockedError)
-    def _locked(e: LedgerLockedError) -> Response:  # RunInProgressError included
-        return _json_error(409, {"error": f"{RUN_IN_PROGRESS} on this ledger; wait for it to finish and try again"})
-
-    @app.errorhandler(StaleLedgerError)
-    def _stale(e: StaleLedgerError) -> Response:
-        return _json_error(409, {"error": "the workbook changed while cobro was working on it (someone saved it "
-                                          "meanwhile); nothing was written. Try again."})
-
-    @app.errorhandler(ConfigError)
-    def _config_error(e: ConfigError) -> Response:
-        log.error("mail settings: %s", e)
-        return _json_error(500, {"error": f"the service's mail settings are wrong: {e}"})
-
-    @app.errorhandler(JournalError)
-    def _journal_error(e: JournalError) -> Response:
-        log.error("%s", e)
-        return _json_error(500, {"error": str(e)})
-
-    @app.errorhandler(TokenStoreError)
-    def _token_error(e: TokenStoreError) -> Response:
-        log.error("%s", e)
-        return _json_error(500, {"error": "the service's token registry cannot be read; see the server log"})
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Response:

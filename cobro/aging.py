@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cobro.errors import UserError
+
 from . import money
 from .balances import as_timestamp, closed_mask, group_sum, paid_arrays, string_codes
 from .ledger import Ledger
@@ -52,7 +54,7 @@ AMOUNT_FIELDS = ("invoiced", "paid", "credit_notes", "advance", "outstanding", "
 _DAY = np.timedelta64(1, "D")
 
 
-class AgingError(ValueError):
+class AgingError(UserError, ValueError):
     """Bad aging parameters (buckets, basis, by), with a message a person understands."""
 
 

@@ -27,6 +27,8 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import pandas as pd
 
+from cobro.errors import InputError
+
 from . import money
 from .schema import (
     CONTACTS,
@@ -112,7 +114,7 @@ class Problem:
                 "message": self.message(locale)}
 
 
-class LedgerError(ValueError):
+class LedgerError(InputError, ValueError):
     """Bad input. Carries every problem found; nothing was written."""
 
     def __init__(self, problems: list[Problem], locale: str = "en"):
@@ -128,6 +130,11 @@ class LedgerError(ValueError):
         if n > limit:
             lines.append(f"  … and {n - limit} more" if locale != "es" else f"  … y {n - limit} más")
         return "\n".join(lines)
+
+    def to_json(self, locale: str | None = None) -> dict[str, object]:
+        locale = locale or self.locale
+        return {"error": self.render(locale, limit=0).splitlines()[0],
+                "problems": [p.as_dict(locale) for p in self.problems]}
 
 
 # ----------------------------------------------------------------------------------- settings

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from cobro.errors import InputError
+
 # ISO 4217 minor-unit exponents. Anything absent defaults to 2 *only* if it is a known code;
 # unknown codes are rejected by ``is_known_currency``.
 _EXPONENT_0 = {
@@ -39,7 +41,7 @@ _EXPONENTS: dict[str, int] = {
 }
 
 
-class MoneyError(ValueError):
+class MoneyError(InputError, ValueError):
     """A value that cannot be read as an amount of the given currency."""
 
 

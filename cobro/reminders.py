@@ -91,6 +91,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cobro.addresses import is_valid_email
+
 from . import money
 from .balances import advances, invoice_balances
 from .ledger import Ledger, Problem, Settings, make_frame
@@ -130,18 +132,6 @@ LIFT_DISPUTE_OUTCOMES = ("reached", "promise", "paid")
 COBRO_USER = "cobro"
 
 # ----------------------------------------------------------------------------------- small helpers
-
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-\u00a0-\uffff]+@"
-                    r"(?:[A-Za-z0-9\u00a0-\uffff](?:[A-Za-z0-9\-\u00a0-\uffff]{0,61}[A-Za-z0-9\u00a0-\uffff])?\.)+"
-                    r"[A-Za-z\u00a0-\uffff]{2,63}$")
-
-
-def is_valid_email(address: str) -> bool:
-    """A plausible single mailbox ``local@domain.tld`` (no spaces, no line breaks, no display name)."""
-    a = address.strip()
-    return len(a) <= 254 and ".." not in a and not a.startswith(".") and bool(_EMAIL.match(a)) \
-        and not a.split("@")[0].endswith(".")
-
 
 # International calling codes of the countries cobro's users are in (national numbers get the code of
 # Settings.country; a number written with + or 00 is already international).

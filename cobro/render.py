@@ -75,6 +75,8 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
+from cobro.errors import InputError
+
 from . import money
 from .ledger import Ledger, Problem, Settings
 from .schema import LEVELS, TEMPLATES
@@ -706,7 +708,7 @@ class _Source:
     compiled: dict[str, jinja2.Template | None] = field(default_factory=dict)
 
 
-class TemplateRenderError(Exception):
+class TemplateRenderError(InputError):
     """Rendering failed; carries the ``TemplateProblem``."""
 
     def __init__(self, problem: TemplateProblem):

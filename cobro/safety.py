@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from cobro.errors import InputError
+
 _PLAIN_SIGNED = re.compile(r"^[+-][\d\s().,/-]*$")  # a phone number or a signed amount: not a formula
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
@@ -21,7 +23,7 @@ def neutralize_formula(text: str) -> str:
     return text
 
 
-class HeaderInjectionError(ValueError):
+class HeaderInjectionError(InputError, ValueError):
     """A value meant for an e-mail header contains a line break."""
 
 

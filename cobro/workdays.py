@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from cobro.errors import InputError
+
 from .ledger import Settings
 
 __all__ = [
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 
-class WorkdaysError(ValueError):
+class WorkdaysError(InputError, ValueError):
     """A Settings value (country, time zone) that cannot be used; the message says which and why."""
 
 

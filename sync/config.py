@@ -43,6 +43,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cobro.errors import ServiceConfigError
+
 SECURITY_CHOICES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 KEYRING_SERVICE = "cobro"
@@ -65,8 +67,11 @@ DeliveryProbe = Callable[[str], bool]
 """``already_delivered(message_id) -> bool``: asks a server that can be asked whether it holds a Message-ID."""
 
 
-class ConfigError(ValueError):
+class ConfigError(ServiceConfigError, ValueError):
     """The SMTP settings are incomplete or malformed; the message says which setting and where."""
+
+    def to_json(self, locale: str = "en") -> dict[str, object]:
+        return {"error": f"the service's mail settings are wrong: {self}"}
 
 
 @dataclass(frozen=True)

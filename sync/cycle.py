@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from cobro.errors import InputError
 from cobro.ledger import Ledger, LedgerError, Problem, make_frame
 from cobro.reminders import ReminderItem, ReminderPlan, plan_reminders
 from cobro.schema import CONTACTS
@@ -34,11 +35,11 @@ from .config import SmtpConfig
 from .journal import FAILED, SENT, Journal, journal_path_for
 from .mailer import BatchResult, OutgoingMessage, send_batch
 from .smtp_sink import Outbox, local_sink
-from .store import Changes
+from .store import Changes, LedgerStore
 from .xlsx_store import XlsxStore
 
 
-class PlanError(ValueError):
+class PlanError(InputError, ValueError):
     """The plan cannot be sent (a broken template or setting); nothing was sent."""
 
     def __init__(self, plan: ReminderPlan, locale: str = "en"):
@@ -46,6 +47,10 @@ class PlanError(ValueError):
         self.locale = locale
         lines = [e.message(locale) for e in plan.errors]
         super().__init__("nothing was sent; fix these first:\n  - " + "\n  - ".join(lines))
+
+    def to_json(self, locale: str | None = None) -> dict[str, Any]:
+        return {"error": "nothing was sent: a template or setting is broken; fix it first",
+                "problems": [p.as_dict(locale or self.locale) for p in self.plan.errors]}
 
 
 @dataclass
@@ -266,3 +271,18 @@ def log_contact(store: XlsxStore, row: dict[str, Any], as_of: dt.date, ledger: L
 def _problem(column: str, value: object, code: str, detail: dict[str, object]) -> Problem:
     return Problem("Contacts", 0, column, value, code, detail)
 
+
+
+def refresh(store: LedgerStore, as_of: dt.date, ledger: Ledger | None = None) -> int:
+    """Write the derived invoice columns (paid, balance, days overdue, level, last contact) and give payment rows
+    without an id one; the number of invoice rows updated. ``ledger``: already loaded from ``store``."""
+    from cobro.derive import derived_invoice_columns, missing_payment_ids
+
+    led = ledger if ledger is not None else store.load()
+    upd = derived_invoice_columns(led, as_of)
+    changes = Changes(update={"Invoices": upd})
+    ids = missing_payment_ids(led)
+    if len(ids):
+        changes.update["Payments"] = ids
+    store.commit(changes)
+    return len(upd)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
+from cobro.errors import InputError
 from cobro.ledger import LedgerError, Problem, match_headers, parse_ledger
 from cobro.schema import CUSTOMERS, INVOICES, PAYMENTS, Sheet, find_sheet
 
@@ -27,7 +28,7 @@ from .xlsx_store import XlsxStore, raw_from_rows
 IMPORTABLE: dict[str, Sheet] = {"customers": CUSTOMERS, "invoices": INVOICES, "payments": PAYMENTS}
 
 
-class ImportFileError(ValueError):
+class ImportFileError(InputError, ValueError):
     """A file that cannot be read as an export at all."""
 
 

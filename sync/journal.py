@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cobro.errors import ServiceConfigError
 from sync.config import DeliveryProbe
 from sync.store import LedgerLockedError
 
@@ -88,7 +89,7 @@ class RunInProgressError(LedgerLockedError):
     """Another run holds the journal's lock."""
 
 
-class JournalError(RuntimeError):
+class JournalError(ServiceConfigError, RuntimeError):
     """The journal file cannot be used (not a cobro journal, newer schema, unreadable)."""
 
 

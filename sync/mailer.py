@@ -50,6 +50,7 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import Any
 
+from cobro.errors import InputError
 from cobro.safety import HeaderInjectionError, header_value
 from sync.config import ConfigError, DeliveryProbe, SmtpConfig
 from sync.journal import FAILED, INTENDED, SENT, Journal, JournalRecord, RunInProgressError
@@ -80,7 +81,7 @@ _MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>\Z")
 _MIMETYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\Z")
 
 
-class InvalidMessageError(ValueError):
+class InvalidMessageError(InputError, ValueError):
     """A message that must not be sent as it is (bad address, malformed Message-ID, no body...)."""
 
 

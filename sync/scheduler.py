@@ -10,7 +10,7 @@ day at that wall-clock time in the ledger's own time zone (``Settings.timezone``
 - ``DailyScheduler`` is the loop: one background thread that sleeps until the earliest job is due (waking at
   least every minute, so a suspended laptop or a clock correction does not make it oversleep), runs it, and goes
   on. A run that fails is logged and the scheduler continues with the next one.
-- ``daily_cycle(path, as_of)`` is the job ``cobro serve`` schedules per ledger: ``cobro.cli.refresh`` (derived
+- ``daily_cycle(path, as_of)`` is the job ``cobro serve`` schedules per ledger: ``sync.cycle.refresh`` (derived
   columns) then ``sync.cycle.collect`` (plan, send, log), holding the ledger's lock shared with the web routes.
 
 A service that is not running at the scheduled time does not run the missed cycle when it starts; the next
@@ -34,13 +34,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cobro.errors import UserError
+
 log = logging.getLogger("cobro.scheduler")
 
 MAX_SLEEP = 60.0  # seconds: the loop re-reads the wall clock at least this often
 UTC = dt.UTC
 
 
-class ScheduleError(ValueError):
+class ScheduleError(UserError, ValueError):
     """A schedule that cannot be used (a bad HH:MM, an unknown time zone)."""
 
 
@@ -203,11 +205,9 @@ def _describe(e: BaseException) -> str:
 
 def _unexpected(e: BaseException) -> bool:
     """A traceback in the log only for errors that are not a user's (a bug); user errors get their message."""
-    from cobro.cli import _user_errors
-    from sync.config import ConfigError
-    from sync.cycle import PlanError
+    from cobro.errors import CobroError
 
-    return not isinstance(e, (*_user_errors(), PlanError, ConfigError))
+    return not isinstance(e, (CobroError, FileExistsError, FileNotFoundError))
 
 
 # ------------------------------------------------------------------------------------------- the cycle
@@ -218,13 +218,13 @@ def daily_cycle(path: str | Path, as_of: dt.date, *, config: Any = None, use_env
     """The scheduled cycle of one ledger: refresh the derived columns, then plan, send and log (``collect``).
     ``config``: an ``SmtpConfig`` (None: the environment/config file, else the embedded sink). ``lock``: held
     around both steps (the service's per-ledger lock). Returns the ``CycleResult``; raises what they raise."""
-    from cobro.cli import refresh
-    from sync.cycle import collect
+    from sync.cycle import collect, refresh
     from sync.xlsx_store import store_for
 
     with lock if lock is not None else nullcontext():
-        refresh(str(path), as_of)
-        result = collect(store_for(path), as_of, config=config, use_env=use_env)
+        store = store_for(path)
+        refresh(store, as_of)
+        result = collect(store, as_of, config=config, use_env=use_env)
     sent = result.batch.summary() if result.batch is not None else "no e-mail due"
     log.info("%s: %s; %d contact(s) logged", Path(path).name, sent, result.logged)
     if result.batch is not None and result.batch.error:

@@ -7,15 +7,26 @@ from typing import Protocol
 
 import pandas as pd
 
+from cobro.errors import ConflictError
 from cobro.ledger import Ledger
 
 
-class StaleLedgerError(RuntimeError):
+class StaleLedgerError(ConflictError, RuntimeError):
     """The ledger changed since it was read; nothing was written."""
 
+    def to_json(self, locale: str = "en") -> dict[str, object]:
+        return {"error": "the workbook changed while cobro was working on it (someone saved it meanwhile); "
+                         "nothing was written. Try again."}
 
-class LedgerLockedError(RuntimeError):
+
+RUN_IN_PROGRESS = "a run is already in progress"
+
+
+class LedgerLockedError(ConflictError, RuntimeError):
     """Another cobro run holds the ledger."""
+
+    def to_json(self, locale: str = "en") -> dict[str, object]:
+        return {"error": f"{RUN_IN_PROGRESS} on this ledger; wait for it to finish and try again"}
 
 
 @dataclass
@@ -50,4 +61,9 @@ class LedgerStore(Protocol):
 
     def describe(self) -> str:
         """A short human name for messages (a path, a sheet title)."""
+        ...
+
+    def check_writable(self) -> None:
+        """Raise the family's error (e.g. ``sync.fileio.WorkbookOpenError``) when a write would be refused for a
+        reason known now — the workbook is open in Excel — so a command stops before anything is sent."""
         ...

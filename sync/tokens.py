@@ -44,6 +44,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cobro.errors import ServiceConfigError
+
 TOKEN_PREFIX = "cobro_"
 REGISTRY_VERSION = 1
 SECRET_FILE = "secret.key"
@@ -51,8 +53,11 @@ REGISTRY_FILE = "tokens.json"
 _DERIVATION_LABEL = b"cobro-token-v1"
 
 
-class TokenStoreError(RuntimeError):
+class TokenStoreError(ServiceConfigError, RuntimeError):
     """The data folder or the registry cannot be used (unreadable, corrupt, wrong permissions)."""
+
+    def to_json(self, locale: str = "en") -> dict[str, object]:
+        return {"error": "the service's token registry cannot be read; see the server log"}
 
 
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:

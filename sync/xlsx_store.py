@@ -29,6 +29,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from cobro.bulk import gc_paused
+from cobro.errors import InputError
 from cobro.ledger import Ledger, match_headers, parse_ledger
 from cobro.schema import SETTINGS, SHEETS_BY_KEY, STATEMENT, Sheet, find_sheet, normalize_header
 
@@ -39,7 +40,7 @@ HEADER_SCAN_ROWS = 15
 BACKUPS_KEPT = 10
 
 
-class WorkbookError(ValueError):
+class WorkbookError(InputError, ValueError):
     """The file is not a workbook cobro can read (not found, not .xlsx, damaged)."""
 
 
@@ -233,6 +234,11 @@ class XlsxStore:
 
     def describe(self) -> str:
         return str(self.path)
+
+    def check_writable(self) -> None:
+        from .fileio import refuse_if_open
+
+        refuse_if_open(self.path)
 
     # ------------------------------------------------------------------ reading
     def read_bytes(self) -> bytes:

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cobro.cli import main, run
+from cobro_cli import main, run
 from sync.xlsx_store import XlsxStore
 
 
@@ -75,7 +75,7 @@ def test_kpis_and_worklist_tables(user_workbook: Path, capsys: pytest.CaptureFix
 def test_demo_date_is_a_working_day() -> None:
     import datetime as dt
 
-    from cobro.cli import last_working_day
+    from cobro_cli import last_working_day
 
     assert last_working_day(dt.date(2026, 11, 22), "ES") == dt.date(2026, 11, 20)  # Sunday -> Friday
     assert last_working_day(dt.date(2026, 12, 25), "ES") == dt.date(2026, 12, 24)  # Christmas

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cobro.cli import run
+from cobro_cli import run
 from sync.xlsx_store import XlsxStore
 
 

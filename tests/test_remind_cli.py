@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cobro.cli import run
 from cobro.defaults import default_templates
 from cobro.ledger import empty_ledger, make_frame, parse_settings
 from cobro.schema import CUSTOMERS, INVOICES, LEVELS
+from cobro_cli import run
 from sheets_templates import build_workbook
 from sync.journal import Journal, journal_path_for
 from sync.xlsx_store import XlsxStore

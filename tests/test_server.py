@@ -625,7 +625,7 @@ def test_the_openapi_document_is_served_as_yaml_and_json(api: Api) -> None:
 
 def test_cobro_serve_runs_waitress_prints_the_url_and_never_a_token(ledger: Path, isolated_env: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from cobro.cli import main; sys.exit(main())",
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from cobro_cli import main; sys.exit(main())",
                              "serve", "--ledger", str(ledger), "--port", "0", "--schedule", "07:15"],
                             cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -659,7 +659,7 @@ def test_cobro_serve_runs_waitress_prints_the_url_and_never_a_token(ledger: Path
 
 def test_cobro_serve_explains_its_user_errors(tmp_path: Path, ledger: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from cobro.cli import run
+    from cobro_cli import run
 
     assert run(["serve", "--ledger", str(tmp_path / "missing.xlsx")]) == 2
     assert "no such file" in capsys.readouterr().err
@@ -689,7 +689,7 @@ def socket_in_use() -> Iterator[int]:
 def test_serve_help_documents_the_cron_alternative() -> None:
     from click.testing import CliRunner
 
-    from cobro.cli import main
+    from cobro_cli import main
 
     out = CliRunner().invoke(main, ["serve", "--help"]).output
     assert "cobro remind" in out and "* * *" in out and "--schedule" in out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cobro.cli import run
+from cobro_cli import run
 from sync.tokens import TOKEN_PREFIX, TokenStore, TokenStoreError, canonical_path, data_dir, token_hash
 
 

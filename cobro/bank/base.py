@@ -5,20 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from cobro.errors import InputError
 
 
-class StatementError(ValueError):
+class StatementError(InputError, ValueError):
     """A statement that cannot be read. Names the line (1-based, as in a text editor) when known."""
 
     def __init__(self, message: str, line: int | None = None, source: str = "", unit: str = "line"):
+        where = f"{source}: " if source else ""
+        where += f"{unit} {line}: " if line else ""
+        super().__init__(where + message, source=source or None, row=line)
         self.line = line
         self.source = source
         self.reason = message  # the message without its location
         self.unit = unit  # "line" in a file, "row" in a sheet
-        where = f"{source}: " if source else ""
-        where += f"{unit} {line}: " if line else ""
-        super().__init__(where + message)
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        return {"error": str(self), "field": "statement", "problems": [{"message": str(self), "line": self.line}]}
 
 
 @dataclass(frozen=True)

@@ -15,28 +15,15 @@ from typing import Any
 
 import click
 
-EXIT_USER_ERROR = 2
+from cobro.errors import EXIT_USER_ERROR, UserError
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from cobro.bank.base import StatementError
-    from cobro.ledger import LedgerError
-    from cobro.money import MoneyError
-    from cobro.safety import HeaderInjectionError
-    from sync.config import ConfigError
-    from sync.cycle import PlanError
-    from sync.imports import ImportFileError
-    from sync.journal import JournalError
-    from sync.store import LedgerLockedError, StaleLedgerError
-    from sync.xlsx_store import WorkbookError
+    """What ends a command with its message and exit status 2 instead of a traceback: cobro's error family, plus
+    the two OS errors a path given on the command line can raise."""
+    from cobro.errors import CobroError
 
-    return (LedgerError, WorkbookError, StaleLedgerError, LedgerLockedError, StatementError, MoneyError,
-            ImportFileError, HeaderInjectionError, FileExistsError, FileNotFoundError, UserError, PlanError,
-            ConfigError, JournalError)
-
-
-class UserError(Exception):
-    """A mistake the user can fix; printed without a traceback."""
+    return (CobroError, FileExistsError, FileNotFoundError)
 
 
 class CobroGroup(click.Group):
@@ -44,10 +31,12 @@ class CobroGroup(click.Group):
         try:
             return super().invoke(ctx)
         except _user_errors() as e:  # noqa: B030 - computed tuple of exception classes
-            from cobro.ledger import LedgerError
+            from cobro.errors import CobroError
 
-            msg = e.render(getattr(e, "locale", "en")) if isinstance(e, LedgerError) else str(e)
-            click.echo(f"cobro: {msg}", err=True)
+            if isinstance(e, CobroError):
+                click.echo(f"cobro: {e.render(getattr(e, 'locale', 'en'))}", err=True)
+                ctx.exit(e.exit_code)
+            click.echo(f"cobro: {e}", err=True)
             ctx.exit(EXIT_USER_ERROR)
 
 
@@ -346,17 +335,11 @@ def refresh_cmd(ledger: str, as_of: dt.date | None) -> None:
 
 
 def refresh(ledger: str, as_of: dt.date) -> int:
-    from cobro.derive import derived_invoice_columns, missing_payment_ids
-    from sync.store import Changes
+    """Write the derived invoice columns of ``ledger`` as of ``as_of``; the number of invoice rows updated."""
+    from sync.cycle import refresh as refresh_store
 
     store, led = load_ledger(ledger)
-    upd = derived_invoice_columns(led, as_of)
-    changes = Changes(update={"Invoices": upd})
-    ids = missing_payment_ids(led)
-    if len(ids):
-        changes.update["Payments"] = ids
-    store.commit(changes)
-    return len(upd)
+    return refresh_store(store, as_of, led)
 
 
 # ------------------------------------------------------------------------------------ demo
@@ -660,7 +643,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-from cobro.cli_serve import serve_cmd, token_cmd  # noqa: E402
+from cobro_cli.serve import serve_cmd, token_cmd  # noqa: E402
 
 main.add_command(serve_cmd)
 main.add_command(token_cmd)
