@@ -41,6 +41,13 @@ class StatementLine:
     counterparty_iban: str = ""
     bank_reference: str = ""  # the bank's own reference / end-to-end id
     source_line: int = 0  # line number in the file (1-based) or row in the sheet
+    # "payment" (an ordinary movement), "fee" (a bank or processor charge, e.g. the "Fee" column of a
+    # gross/fee/net export) or "return" (a SEPA R-transaction / storno / reversal of an earlier movement).
+    kind: str = "payment"
+    return_of: str = ""  # for kind="return": the original movement's reference when the file gives one
+
+
+LINE_KINDS = ("payment", "fee", "return")
 
 
 @dataclass
