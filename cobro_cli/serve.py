@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from cobro_cli import UserError
+from cobro.errors import UserError
 
 DEFAULT_PORT = 8750
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
