@@ -77,8 +77,14 @@ def _json_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Machine-readable JSON (amounts as decimal strings, e.g. \"1234.50\").")(f)
 
 
-def _today_if_none(d: dt.date | None) -> dt.date:
-    return d if d is not None else dt.date.today()
+def _today_if_none(d: dt.date | None, ledger: Any = None) -> dt.date:
+    """``--as-of`` when given, else today in the company's time zone (Settings) — the same day cron, the
+    service and the scheduler take, wherever the machine's clock is set."""
+    if d is not None:
+        return d
+    from sync.clock import company_today
+
+    return company_today(ledger.settings if ledger is not None else None)
 
 
 def emit_json(obj: Any) -> None:
@@ -226,7 +232,7 @@ def aging_cmd(ledger: str, as_of: dt.date | None, buckets: str | None, basis: st
             raise UserError(f"--buckets {buckets!r}: expected increasing whole numbers such as 30,60,90,120") from None
         if not bounds or bounds != sorted(set(bounds)) or bounds[0] <= 0:
             raise UserError(f"--buckets {buckets!r}: expected increasing whole numbers such as 30,60,90,120")
-    report = aging(led, _today_if_none(as_of), buckets=bounds, basis=basis, by=by)
+    report = aging(led, _today_if_none(as_of, led), buckets=bounds, basis=basis, by=by)
     data = report.to_json()
     if as_json:
         emit_json(data)
@@ -272,7 +278,7 @@ def kpis_cmd(ledger: str, as_of: dt.date | None, months: int, as_json: bool) -> 
     from cobro.kpis import kpis
 
     _, led = load_ledger(ledger)
-    data = kpis(led, _today_if_none(as_of), months=months).to_json()
+    data = kpis(led, _today_if_none(as_of, led), months=months).to_json()
     if as_json:
         emit_json(data)
         return
@@ -303,7 +309,7 @@ def worklist_cmd(ledger: str, as_of: dt.date | None, limit: int, as_json: bool) 
     from cobro.worklist import worklist
 
     _, led = load_ledger(ledger)
-    data = worklist(led, _today_if_none(as_of)).to_json()
+    data = worklist(led, _today_if_none(as_of, led)).to_json()
     if as_json:
         emit_json(data)
         return
@@ -330,16 +336,17 @@ def refresh_cmd(ledger: str, as_of: dt.date | None) -> None:
     \b
     Example:  cobro refresh cobranza.xlsx --as-of 2026-11-20
     """
-    n = refresh(ledger, _today_if_none(as_of))
+    n = refresh(ledger, as_of)
     click.echo(f"Refreshed {ledger}: {n} invoice row(s) updated.")
 
 
-def refresh(ledger: str, as_of: dt.date) -> int:
-    """Write the derived invoice columns of ``ledger`` as of ``as_of``; the number of invoice rows updated."""
+def refresh(ledger: str, as_of: dt.date | None) -> int:
+    """Write the derived invoice columns of ``ledger`` as of ``as_of`` (None: the company's today); the number of
+    invoice rows updated."""
     from sync.cycle import refresh as refresh_store
 
     store, led = load_ledger(ledger)
-    return refresh_store(store, as_of, led)
+    return refresh_store(store, _today_if_none(as_of, led), led)
 
 
 # ------------------------------------------------------------------------------------ demo
@@ -610,7 +617,7 @@ def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | No
             minor = money.parse_money(amount, currency)
         except money.MoneyError as e:
             raise UserError(f"--amount {amount!r}: {e}") from None
-    day = _today_if_none(as_of)
+    day = _today_if_none(as_of, led)
     row = {"timestamp": pd_timestamp(contact_time(led, day)), "customer_id": customer,
            "invoice_ids": tuple(x.strip() for x in (invoices or "").split(",") if x.strip()), "channel": channel,
            "direction": "out" if channel != "other" else "in", "level": "", "outcome": outcome,
