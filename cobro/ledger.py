@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cobro.errors import InputError
+from cobro.i18n import text
 
 from . import money
 from .schema import (
@@ -50,33 +51,7 @@ from .schema import (
 
 # ----------------------------------------------------------------------------------- problems
 
-_EXPECTED = {
-    "required_column": ("a column with this header", "una columna con este encabezado"),
-    "required": ("a value", "un valor"),
-    "date": ("a date such as 2024-03-31 or 31/03/2024", "una fecha como 31/03/2024 o 2024-03-31"),
-    "datetime": ("a date and time such as 2024-03-31 09:30", "una fecha y hora como 31/03/2024 09:30"),
-    "money": ("an amount such as 1234.56 or 1.234,56", "un importe como 1.234,56 o 1234.56"),
-    "money_precision": ("an amount with no more decimals than the currency has",
-                        "un importe sin más decimales de los que admite la moneda"),
-    "int": ("a whole number", "un número entero"),
-    "number": ("a number", "un número"),
-    "enum": ("one of: {choices}", "uno de: {choices}"),
-    "currency": ("an ISO 4217 currency code such as EUR, USD or MXN",
-                 "un código de moneda ISO 4217 como EUR, USD o MXN"),
-    "unique": ("a value not used in another row (also in row {other})",
-               "un valor que no se repita (también en la fila {other})"),
-    "customer": ("the ID of a customer in {sheet}", "el ID de un cliente de {sheet}"),
-    "invoice": ("the number of an invoice in {sheet}", "el número de una factura de {sheet}"),
-    "positive": ("an amount greater than zero", "un importe mayor que cero"),
-    "overpaid": ("payments that add up to no more than the invoice ({amount})",
-                 "pagos que no superen el importe de la factura ({amount})"),
-    "currency_mismatch": ("the invoice's currency ({currency})", "la moneda de la factura ({currency})"),
-    "setting": ("{what}", "{what}"),
-}
-
-_ROW_WORD = {"en": "row", "es": "fila"}
-_COL_WORD = {"en": "column", "es": "columna"}
-_EXP_WORD = {"en": "expected", "es": "se esperaba"}
+# The texts of problems live in the translation catalogue (cobro.i18n): "expected.<code>", "problem.*".
 
 
 @dataclass(frozen=True)
@@ -87,7 +62,7 @@ class Problem:
     row: int  # row number as the user sees it (header row for a missing column)
     column: str  # canonical column key
     value: object
-    code: str  # key of _EXPECTED
+    code: str  # "expected.<code>" in the translation catalogue (cobro.i18n)
     detail: Mapping[str, object] = field(default_factory=dict)
 
     def message(self, locale: str = "en") -> str:
@@ -97,16 +72,15 @@ class Problem:
             header = spec.column(self.column).header(locale) if spec else self.column
         except KeyError:
             header = self.column
-        idx = 1 if locale == "es" else 0
         detail = dict(self.detail)
         if "sheet" in detail and detail["sheet"] in SHEETS_BY_KEY:
             detail["sheet"] = SHEETS_BY_KEY[str(detail["sheet"])].title(locale)
-        expected = _EXPECTED.get(self.code, (self.code, self.code))[idx].format(**detail)
+        key = f"expected.{self.code}"
+        expected = text(key, locale, **detail) if text(key, "en") != key else self.code.format(**detail)
         value = "" if self.value is None else str(self.value)
-        lang = "es" if locale == "es" else "en"
-        got = f' "{value}"' if value != "" else (" (vacío)" if lang == "es" else " (blank)")
-        return (f"{sheet_title}, {_ROW_WORD[lang]} {self.row}, {_COL_WORD[lang]} \"{header}\":{got} — "
-                f"{_EXP_WORD[lang]} {expected}")
+        got = f' "{value}"' if value != "" else text("problem.blank", locale)
+        return (f"{sheet_title}, {text('problem.row', locale)} {self.row}, {text('problem.column', locale)} "
+                f"\"{header}\":{got} — {text('problem.expected', locale)} {expected}")
 
     def as_dict(self, locale: str = "en") -> dict[str, object]:
         return {"sheet": self.sheet, "row": self.row, "column": self.column,
@@ -124,11 +98,9 @@ class LedgerError(InputError, ValueError):
 
     def render(self, locale: str = "en", limit: int = 50) -> str:
         n = len(self.problems)
-        head = (f"{n} problema(s) en el libro; no se ha modificado nada:" if locale == "es"
-                else f"{n} problem(s) in the workbook; nothing was changed:")
-        lines = [head] + ["  - " + p.message(locale) for p in self.problems[:limit]]
+        lines = [text("problem.head", locale, n=n)] + ["  - " + p.message(locale) for p in self.problems[:limit]]
         if n > limit:
-            lines.append(f"  … and {n - limit} more" if locale != "es" else f"  … y {n - limit} más")
+            lines.append(text("problem.more", locale, n=n - limit))
         return "\n".join(lines)
 
     def to_json(self, locale: str | None = None) -> dict[str, object]:

@@ -1,0 +1,27 @@
+"""Textos en español (véase ``cobro.i18n``)."""
+
+TEXTS: dict[str, str] = {
+    "problem.row": "fila",
+    "problem.column": "columna",
+    "problem.expected": "se esperaba",
+    "problem.blank": " (vacío)",
+    "problem.head": "{n} problema(s) en el libro; no se ha modificado nada:",
+    "problem.more": "  … y {n} más",
+    "expected.required_column": "una columna con este encabezado",
+    "expected.required": "un valor",
+    "expected.date": "una fecha como 31/03/2024 o 2024-03-31",
+    "expected.datetime": "una fecha y hora como 31/03/2024 09:30",
+    "expected.money": "un importe como 1.234,56 o 1234.56",
+    "expected.money_precision": "un importe sin más decimales de los que admite la moneda",
+    "expected.int": "un número entero",
+    "expected.number": "un número",
+    "expected.enum": "uno de: {choices}",
+    "expected.currency": "un código de moneda ISO 4217 como EUR, USD o MXN",
+    "expected.unique": "un valor que no se repita (también en la fila {other})",
+    "expected.customer": "el ID de un cliente de {sheet}",
+    "expected.invoice": "el número de una factura de {sheet}",
+    "expected.positive": "un importe mayor que cero",
+    "expected.overpaid": "pagos que no superen el importe de la factura ({amount})",
+    "expected.currency_mismatch": "la moneda de la factura ({currency})",
+    "expected.setting": "{what}",
+}
