@@ -17,12 +17,13 @@ from typing import Any
 import pandas as pd
 
 from cobro import money
-from cobro.bank import read_pasted, read_statement
+from cobro.bank import read_pasted
 from cobro.bank.base import Statement, StatementError
 from cobro.derive import derived_invoice_columns
 from cobro.ledger import Ledger, LedgerError
 from cobro.matching import MatchResult, payments_for_matches, propose_matches
 
+from .bank_files import read_statement  # the host reader: it also opens spreadsheet exports
 from .store import Changes
 from .xlsx_store import XlsxStore
 

@@ -16,11 +16,11 @@ from cobro.bank import (
     make_line_id,
     neutralize_formula,
     read_pasted,
-    read_statement,
 )
 from cobro.bank._common import decode, iban_valid, join_text
 from cobro.bank.n43 import spanish_iban
 from cobro.money import format_decimal
+from sync.bank_files import read_statement  # the host's reader: it also opens spreadsheet exports
 
 SYNTH = Path(__file__).resolve().parent / "fixtures" / "bank" / "synthetic"
 D = dt.date

@@ -30,8 +30,10 @@ FUZZ = settings(max_examples=int(os.environ.get("COBRO_FUZZ_EXAMPLES", "150")), 
 
 
 def _check(data: bytes, name: str) -> None:
+    from sync.bank_files import open_spreadsheet  # spreadsheets are opened by the host
+
     try:
-        result = _dispatch(data, name, "EUR")
+        result = _dispatch(data, name, "EUR", open_spreadsheet)
     except StatementError as e:
         assert str(e)  # a message for the user
         return

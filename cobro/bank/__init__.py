@@ -6,8 +6,12 @@ the rows pasted into the Statement sheet. Every problem with the input is a ``St
 names the line (or sheet row); problems that do not stop the reading (balances that do not add up,
 ambiguous dates, a file that may be incomplete) are ``Statement.warnings``.
 
-Formats: pasted rows and CSV (``table``/``csv``), OFX 1.x/2.x (``ofx``), MT940 (``mt940``), CAMT.053
-(``camt``), Norma 43 (``n43``), and spreadsheet exports .xlsx/.xls/.ods (``xlsx``, read in memory).
+Formats: pasted rows and CSV (``table``/``csv``), OFX 1.x/2.x (``ofx``), MT940 (``mt940``), CAMT.053 and
+CAMT.052 (``camt``), Norma 43 (``n43``), and spreadsheet exports .xlsx/.xls/.ods (``xlsx``: the host opens
+the file and passes its rows, see ``sync.bank_files``; the core never opens a spreadsheet).
+
+Size: a file above ``MAX_STATEMENT_BYTES`` is refused with a message before any parsing, and every reader
+is linear in the size of what it reads (no nesting or repetition makes it slower than that).
 
 Untrusted text: line texts are kept exactly as the bank wrote them. Whoever writes them into a
 sheet neutralizes them with ``cobro.safety.neutralize_formula`` (re-exported here), as the stores do.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import os
 
 from ..safety import neutralize_formula
-from ._common import looks_binary
+from ._common import MAX_PASTED_ROWS, MAX_STATEMENT_BYTES, looks_binary
 from .base import AccountBalances, Importer, Statement, StatementError, StatementLine, make_line_id
 from .camt import CamtImporter
 from .csv import CsvImporter, rows_from_text
@@ -26,12 +30,19 @@ from .mt940 import MT940Importer
 from .n43 import N43Importer
 from .ofx import OfxImporter
 from .table import header_role, read_rows
-from .xlsx import SpreadsheetImporter
+from .xlsx import SheetRows, SpreadsheetImporter, SpreadsheetOpener, read_sheets
 
 __all__ = [
     "AccountBalances", "Importer", "Statement", "StatementError", "StatementLine", "IMPORTERS", "detect_format",
-    "header_role", "make_line_id", "neutralize_formula", "read_pasted", "read_statement", "statement_as_dict",
+    "header_role", "make_line_id", "neutralize_formula", "read_pasted", "read_sheets", "read_statement",
+    "statement_as_dict", "MAX_STATEMENT_BYTES", "MAX_PASTED_ROWS", "SheetRows", "SpreadsheetOpener",
 ]
+
+def size_error(size: int, filename: str = "") -> StatementError:
+    """The message for a file above ``MAX_STATEMENT_BYTES``."""
+    return StatementError(f"the file is {size / 1048576:.1f} MB; cobro reads statement files of up to "
+                          f"{MAX_STATEMENT_BYTES // 1048576} MB: export a shorter period from the bank",
+                          None, filename)
 
 IMPORTERS: tuple[Importer, ...] = (SpreadsheetImporter(), OfxImporter(), CamtImporter(), MT940Importer(),
                                    N43Importer(), CsvImporter())
@@ -41,8 +52,8 @@ _EXTENSIONS = {
     ".940": "mt940", ".mt940": "mt940", ".swi": "mt940", ".n43": "n43", ".csb": "n43", ".aeb": "n43",
     ".q43": "n43", ".43": "n43", ".csv": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xls": "xlsx", ".ods": "xlsx",
 }
-FORMAT_NAMES = {"ofx": "OFX", "camt053": "CAMT.053", "mt940": "MT940", "n43": "Norma 43", "csv": "CSV",
-                "xlsx": "spreadsheet", "paste": "pasted rows"}
+FORMAT_NAMES = {"ofx": "OFX", "camt053": "CAMT.053", "camt052": "CAMT.052", "mt940": "MT940", "n43": "Norma 43",
+                "csv": "CSV", "xlsx": "spreadsheet", "paste": "pasted rows"}
 
 
 def detect_format(data: bytes, filename: str = "") -> str:
@@ -77,15 +88,25 @@ def detect_format(data: bytes, filename: str = "") -> str:
     return "csv"
 
 
-def _dispatch(data: bytes, filename: str, default_currency: str) -> Statement:
+def _dispatch(data: bytes, filename: str, default_currency: str,
+              open_spreadsheet: SpreadsheetOpener | None = None) -> Statement:
+    if len(data) > MAX_STATEMENT_BYTES:
+        raise size_error(len(data), filename)
     name = detect_format(data, filename)
+    if name == "xlsx":
+        return SpreadsheetImporter(open_spreadsheet).parse(data, filename, default_currency)
     return _BY_NAME[name].parse(data, filename, default_currency)
 
 
-def read_statement(data: bytes, filename: str = "", default_currency: str = "EUR") -> Statement:
-    """Read a bank statement file of any supported format. Raises ``StatementError`` with a clear message."""
+def read_statement(data: bytes, filename: str = "", default_currency: str = "EUR", *,
+                   open_spreadsheet: SpreadsheetOpener | None = None) -> Statement:
+    """Read a bank statement file of any supported format. Raises ``StatementError`` with a clear message.
+
+    Spreadsheet exports need ``open_spreadsheet`` (bytes -> sheets' rows), which only a host can give:
+    hosts call ``sync.bank_files.read_statement``, which passes it.
+    """
     try:
-        return _dispatch(data, filename, default_currency)
+        return _dispatch(data, filename, default_currency, open_spreadsheet)
     except StatementError:
         raise
     except Exception as e:  # a reader bug must still reach the user as a message, not a traceback
@@ -109,6 +130,9 @@ def _read_pasted(rows: list[list[object]], default_currency: str, first_row: int
     nonblank = [f for f in filled if f]
     if not nonblank:
         raise StatementError("nothing was pasted: the Statement sheet has no rows", None, "", "row")
+    if len(table) > MAX_PASTED_ROWS:
+        raise StatementError(f"there are {len(table)} rows; cobro reads up to {MAX_PASTED_ROWS} statement rows "
+                             "at a time: split the statement into shorter periods", None, "", "row")
     if all(len(f) == 1 and isinstance(f[0], str) and any(d in f[0] for d in ("\t", ";", ",", "|")) for f in nonblank):
         # whole lines pasted into one column: split them like a CSV file
         text = "\n".join(f[0] if f else "" for f in filled)
@@ -149,7 +173,8 @@ def statement_as_dict(statement: Statement) -> dict[str, object]:
             "value_date": ln.value_date.isoformat() if ln.value_date else None,
             "amount": amount(ln.amount, ln.currency), "currency": ln.currency, "text": ln.text,
             "counterparty_name": ln.counterparty_name, "counterparty_iban": ln.counterparty_iban,
-            "bank_reference": ln.bank_reference, "source_line": ln.source_line,
+            "bank_reference": ln.bank_reference, "source_line": ln.source_line, "kind": ln.kind,
+            "return_of": ln.return_of,
         } for ln in statement.lines],
         "balances": [{
             "account": b.account, "currency": b.currency, "opening": amount(b.opening, b.currency),

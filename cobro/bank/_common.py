@@ -16,6 +16,11 @@ from decimal import Decimal, InvalidOperation
 from .. import money
 from .base import AccountBalances, StatementError, StatementLine, make_line_id
 
+MAX_STATEMENT_BYTES = 32 * 1024 * 1024
+"""The largest statement file read (32 MB: years of movements of a busy account in any format)."""
+MAX_PASTED_ROWS = 200_000
+"""The most rows read from one sheet or pasted table."""
+
 # ----------------------------------------------------------------------------------- decoding
 
 _BOMS = (
