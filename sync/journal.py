@@ -15,36 +15,49 @@ message *key* (e.g. ``customer|level|as_of``), with its deterministic Message-ID
     message's ``start_attempt`` transaction, written right after that message's commands: one fsync per message.
 ``failed``
     permanent: the server refused it with a 5xx reply, or the message itself is invalid (reason stored).
+``unconfirmed``
+    its outcome is unknown: its content reached the server (DATA sent) but the reply never arrived or was
+    never recorded (a crash, a connection dropped after the final ``.``), and the server cannot be asked. It
+    is **not** sent again automatically — a second reminder is worse than a late one — it is logged in
+    Contacts as sent-unconfirmed (so the plan counts its level as reached), listed in the plan and the page,
+    and sent again (the stored message, same Message-ID) only when a person asks for it
+    (``cobro remind LEDGER --resend-unconfirmed``).
 
 Resolving an interrupted run (``sync.mailer.send_batch`` does this):
 
 - ``intended``, not in flight -> sent normally; no duplicate is possible.
 - ``intended``, in flight -> if the server can be asked (an ``already_delivered(message_id)`` probe: the embedded
-  sink and the test servers have one), its answer decides: delivered -> recorded ``sent``, never resent.
-  Otherwise it is resent **with the same Message-ID**.
+  sink and the test servers have one), its answer decides: delivered -> recorded ``sent``; not delivered ->
+  sent. Otherwise it becomes ``unconfirmed`` and is never resent automatically.
 
-The residual window, honestly: with a server that cannot be asked (a real SMTP relay), a crash or a dropped
-connection after the server accepted the message but before the ``sent`` commit — one network round trip,
-building and writing the next message's commands, and one fsync: a few milliseconds — makes the next try send
-that one message a second time, with the same Message-ID, which mail clients that deduplicate on Message-ID
-(Gmail, Thunderbird...) show once. Messages go one after another over one connection, so at most one message is
-in flight at any moment and at most one per interruption can be sent twice. We resend rather than give up
-because a reminder that silently never went out is worse: it is never logged, and the next plan would send it
-anyway, under a new Message-ID. A probe must reflect every transaction the server completed (including one from
-a client that died after sending the final ``.``).
+So no message is ever sent twice by cobro on its own: every message whose content may have reached the server
+without its 250 being recorded is either confirmed by asking the server or left for a person to decide. Messages
+go one after another over one connection, so at most one message is in flight at any moment and an interruption
+makes at most one message unconfirmed. A probe must reflect every transaction the server completed (including
+one from a client that died after sending the final ``.``).
+
+The journal also keeps the message's bytes (``payload``) while it is intended or unconfirmed (cleared once it is
+sent or failed), so a person's resend sends exactly the message the server may already hold, and the ledger's
+id (``ledger_id``, minted when the journal is created): it is part of every Message-ID, so two ledgers — same
+customer ids, same sender domain, one folder — never share one.
 
 Each row also keeps attempts, the last reason, timestamps (UTC ISO-8601) and ``logged_at``: set by the caller
 (``mark_logged``) once the contact is written to the workbook's Contacts log, so a crash between sending and
-logging is caught up by the next run.
+logging is caught up by the next run. The journal is the record of what was sent: a Contacts row that went
+missing (a stale copy of the workbook saved over it) is logged again from here, never resent.
 
-A lock (``flock`` on ``<journal>.lock``, non-blocking) lets one run at a time use a journal: a second one stops
-at once with ``RunInProgressError`` ("a run is already in progress").
+A lock (``<journal>.lock``, non-blocking, ``sync.fileio``) lets one run at a time use a journal: a second one
+stops at once with ``RunInProgressError`` ("a run is already in progress"). Readers (previews) take no lock.
+The journal, its WAL files and the lock file are readable by their owner only (0600): they hold recipients,
+subjects and invoice ids. One ledger has one journal whatever link names it (``journal_path_for`` resolves
+symlinks).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -55,19 +68,24 @@ from typing import Any
 
 from cobro.errors import ServiceConfigError
 from sync.config import DeliveryProbe
+from sync.fileio import open_private, real_path, try_lock, unlock
 from sync.store import LedgerLockedError
 
 INTENDED = "intended"
 SENT = "sent"
 FAILED = "failed"
-STATES = (INTENDED, SENT, FAILED)
-SCHEMA_VERSION = 1
+UNCONFIRMED = "unconfirmed"
+STATES = (INTENDED, SENT, FAILED, UNCONFIRMED)
+SCHEMA_VERSION = 2
+
+_COLUMNS = ("key, message_id, state, in_flight, attempts, reason, subject, recipients, meta, created_at, "
+            "updated_at, in_flight_at, sent_at, failed_at, logged_at")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     key          TEXT PRIMARY KEY,
     message_id   TEXT NOT NULL UNIQUE,
-    state        TEXT NOT NULL CHECK (state IN ('intended', 'sent', 'failed')),
+    state        TEXT NOT NULL CHECK (state IN ('intended', 'sent', 'failed', 'unconfirmed')),
     in_flight    INTEGER NOT NULL DEFAULT 0,
     attempts     INTEGER NOT NULL DEFAULT 0,
     reason       TEXT NOT NULL DEFAULT '',
@@ -79,8 +97,19 @@ CREATE TABLE IF NOT EXISTS messages (
     in_flight_at TEXT,
     sent_at      TEXT,
     failed_at    TEXT,
-    logged_at    TEXT
+    logged_at    TEXT,
+    payload      BLOB
 );
+CREATE INDEX IF NOT EXISTS messages_state ON messages (state);
+CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+# version 1 -> 2: the 'unconfirmed' state (a CHECK constraint: the table is rebuilt), the payload, the ledger id
+_UPGRADE_1 = f"""
+ALTER TABLE messages RENAME TO messages_v1;
+{_SCHEMA.replace("CREATE INDEX IF NOT EXISTS messages_state ON messages (state);", "")}
+INSERT INTO messages ({_COLUMNS}) SELECT {_COLUMNS} FROM messages_v1;
+DROP TABLE messages_v1;
 CREATE INDEX IF NOT EXISTS messages_state ON messages (state);
 """
 
@@ -115,6 +144,10 @@ class JournalRecord:
     def pending(self) -> bool:
         return self.state == INTENDED
 
+    @property
+    def unconfirmed(self) -> bool:
+        return self.state == UNCONFIRMED
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
@@ -125,8 +158,10 @@ def _ts(value: str | None) -> datetime | None:
 
 
 def journal_path_for(workbook: str | os.PathLike[str]) -> Path:
-    """The default journal of a workbook: ``<folder>/<name>.cobro-journal.sqlite`` beside it."""
-    path = Path(workbook)
+    """The default journal of a workbook: ``<folder>/<name>.cobro-journal.sqlite`` beside the file itself —
+    symlinks resolved, so the service started on a link and cron on the target share one journal and one lock
+    (a hard link is a second name the file store refuses to write through: ``check_writable``)."""
+    path = real_path(workbook)
     return path.with_name(f"{path.stem}.cobro-journal.sqlite")
 
 
@@ -134,32 +169,77 @@ class Journal:
     """One journal file. ``already_delivered`` is the optional probe of the server the messages go to.
 
     Not thread-safe: one run uses it from one thread. Use as a context manager or call ``close``.
+    ``Journal.reader(path)`` opens an existing journal for reading only (previews): no lock, no upgrade.
     """
 
-    def __init__(self, path: str | os.PathLike[str], already_delivered: DeliveryProbe | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], already_delivered: DeliveryProbe | None = None, *,
+                 _read_only: bool = False) -> None:
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.already_delivered = already_delivered
+        self.read_only = _read_only
         self._lock_fd: int | None = None
         self._lock_depth = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._ledger_id = ""
         try:
+            if not _read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(open_private(self.path))  # 0600 before SQLite opens it; its -wal/-shm take the same mode
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise JournalError(f"send journal {self.path} cannot be used: {exc}") from None
+        try:
+            if not _read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise JournalError(
                     f"send journal {self.path} was written by a newer cobro (schema {version}); upgrade cobro"
                 )
-            if version < SCHEMA_VERSION:
+            if _read_only:
+                self._db.execute("PRAGMA query_only=1")
+            elif version < SCHEMA_VERSION:
                 with self._transaction() as db:
-                    for statement in _SCHEMA.split(";"):
+                    script = _SCHEMA if version == 0 else _UPGRADE_1
+                    for statement in script.split(";"):
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._ledger_id = self._read_ledger_id(version)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise JournalError(f"send journal {self.path} cannot be used: {exc}") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    @classmethod
+    def reader(cls, path: str | os.PathLike[str], already_delivered: DeliveryProbe | None = None) -> Journal | None:
+        """The journal at ``path`` opened for reading (a preview while a run may be sending), or None when no
+        journal exists yet. Takes no lock and writes nothing."""
+        if not Path(path).exists():
+            return None
+        return cls(path, already_delivered, _read_only=True)
+
+    def _read_ledger_id(self, version: int) -> str:
+        """The ledger's id (part of every Message-ID), minted once when the journal is created or upgraded."""
+        if self.read_only and version < 2:
+            return ""
+        row = self._db.execute("SELECT value FROM info WHERE name = 'ledger_id'").fetchone()
+        if row:
+            return str(row[0])
+        if self.read_only:
+            return ""
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO info (name, value) VALUES ('ledger_id', ?)", (secrets.token_hex(8),))
+        return str(self._db.execute("SELECT value FROM info WHERE name = 'ledger_id'").fetchone()[0])
+
+    @property
+    def ledger_id(self) -> str:
+        """This ledger's id: 16 hex digits, the same for the life of the journal ("" for an old journal read
+        without upgrading it)."""
+        return self._ledger_id
 
     # ------------------------------------------------------------------------------------ lifecycle
 
@@ -176,6 +256,8 @@ class Journal:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise JournalError(f"send journal {self.path} was opened for reading; nothing can be recorded")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
@@ -204,9 +286,9 @@ class Journal:
         if self._lock_depth:
             self._lock_depth += 1
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_private(self.lock_path)
         try:
-            _try_lock(fd)
+            try_lock(fd)
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
@@ -217,8 +299,12 @@ class Journal:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError:  # the holder's pid is a courtesy (Windows locks the first byte): never fatal
+            pass
         self._lock_fd = fd
         self._lock_depth = 1
 
@@ -226,18 +312,18 @@ class Journal:
         self._lock_depth -= 1
         if self._lock_depth == 0 and self._lock_fd is not None:
             fd, self._lock_fd = self._lock_fd, None
-            _unlock(fd)
+            unlock(fd)
             os.close(fd)
 
     # ---------------------------------------------------------------------------------------- reads
 
     def get(self, key: str) -> JournalRecord | None:
-        row = self._db.execute("SELECT * FROM messages WHERE key = ?", (key,)).fetchone()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM messages WHERE key = ?", (key,)).fetchone()
         return self._record(row) if row else None
 
     def records(self, keys: Iterable[str] | None = None, state: str | None = None) -> list[JournalRecord]:
         """All records (oldest first), or those of ``keys`` / in ``state``."""
-        sql, args = "SELECT * FROM messages", []
+        sql, args = f"SELECT {_COLUMNS} FROM messages", []
         where = []
         if state is not None:
             where.append("state = ?")
@@ -250,9 +336,24 @@ class Journal:
             rows = [r for r in rows if r.key in wanted]
         return rows
 
+    def message_ids(self, keys: Iterable[str]) -> dict[str, str]:
+        """The Message-ID already journaled for each of ``keys`` that has one (the journal's id wins: one key,
+        one Message-ID, for the life of the ledger)."""
+        wanted = set(keys)
+        return {k: m for k, m in self._db.execute("SELECT key, message_id FROM messages") if k in wanted}
+
     def pending(self) -> list[JournalRecord]:
         """Messages recorded as intended and not yet confirmed sent (a later run sends or resolves them)."""
         return self.records(state=INTENDED)
+
+    def unconfirmed(self) -> list[JournalRecord]:
+        """Messages whose outcome is unknown: never resent unless a person asks (``resend_unconfirmed``)."""
+        return self.records(state=UNCONFIRMED)
+
+    def payload(self, key: str) -> bytes | None:
+        """The message's bytes as stored when it was intended (kept while intended or unconfirmed)."""
+        row = self._db.execute("SELECT payload FROM messages WHERE key = ?", (key,)).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
 
     def counts(self) -> dict[str, int]:
         found = dict(self._db.execute("SELECT state, count(*) FROM messages GROUP BY state").fetchall())
@@ -263,8 +364,9 @@ class Journal:
     def intend(self, entries: Iterable[Mapping[str, Any]]) -> dict[str, JournalRecord]:
         """Record messages as ``intended`` (those not yet known), in one transaction, and return the record of
         every key given. Each entry has ``key``, ``message_id`` and optionally ``subject``, ``recipients``,
-        ``meta``. A key already journaled under another Message-ID, or a Message-ID already used by another
-        key, raises ``ValueError`` and records nothing."""
+        ``meta`` and ``payload`` (the message's bytes, kept for a person's resend of an unconfirmed one). A key
+        already journaled under another Message-ID, or a Message-ID already used by another key, raises
+        ``ValueError`` and records nothing."""
         entries = list(entries)
         now = _now()
         with self._transaction() as db:
@@ -279,10 +381,13 @@ class Journal:
                             f"message {e['key']!r} with Message-ID {e['message_id']} conflicts with journal entry "
                             f"{other[0]!r} (Message-ID {other[1]}): one key, one Message-ID"
                         )
+                    if e.get("payload") is not None:  # a journal of an older cobro kept no bytes
+                        db.execute("UPDATE messages SET payload = ? WHERE key = ? AND payload IS NULL AND state IN "
+                                   "('intended', 'unconfirmed')", (e["payload"], e["key"]))
                     continue
                 db.execute(
-                    "INSERT INTO messages (key, message_id, state, subject, recipients, meta, created_at, updated_at)"
-                    " VALUES (?, ?, 'intended', ?, ?, ?, ?, ?)",
+                    "INSERT INTO messages (key, message_id, state, subject, recipients, meta, created_at, updated_at,"
+                    " payload) VALUES (?, ?, 'intended', ?, ?, ?, ?, ?, ?)",
                     (
                         e["key"],
                         e["message_id"],
@@ -291,6 +396,7 @@ class Journal:
                         json.dumps(e.get("meta", {}), default=_json_default, ensure_ascii=False),
                         now,
                         now,
+                        e.get("payload"),
                     ),
                 )
         found: dict[str, JournalRecord] = {}
@@ -307,8 +413,7 @@ class Journal:
         now = _now()
         with self._transaction() as db:
             if sent_key is not None:
-                self._set(db, sent_key, "state = 'sent', in_flight = 0, sent_at = :now, reason = :reason", now,
-                          sent_reason)
+                self._set(db, sent_key, _SENT, now, sent_reason)
             self._set(db, key, "in_flight = 1, in_flight_at = :now, attempts = attempts + 1", now, "")
 
     def set_in_flight(self, key: str, in_flight: bool, reason: str = "") -> None:
@@ -318,11 +423,26 @@ class Journal:
 
     def mark_sent(self, key: str, reason: str = "") -> None:
         """Committed right after the server accepted the message (or a probe confirmed it has it)."""
-        self._update(key, "state = 'sent', in_flight = 0, sent_at = :now, reason = :reason", reason=reason)
+        self._update(key, _SENT, reason=reason)
 
     def mark_failed(self, key: str, reason: str) -> None:
         """Permanent: refused by the server (5xx) or invalid. Never retried."""
-        self._update(key, "state = 'failed', in_flight = 0, failed_at = :now, reason = :reason", reason=reason)
+        self._update(key, "state = 'failed', in_flight = 0, failed_at = :now, reason = :reason, payload = NULL",
+                     reason=reason)
+
+    def mark_unconfirmed(self, key: str, reason: str) -> None:
+        """The server may or may not hold it and cannot be asked: never resent unless a person asks."""
+        self._update(key, "state = 'unconfirmed', in_flight = 1, reason = :reason", reason=reason)
+
+    def reopen_unconfirmed(self, key: str, reason: str) -> None:
+        """A person chose to resend an unconfirmed message: it is intended again (still in flight: the server
+        may hold it), and its next outcome is logged as a new contact."""
+        with self._transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET state = 'intended', reason = :reason, logged_at = NULL, updated_at = :now "
+                "WHERE key = :key AND state = 'unconfirmed'", {"reason": reason, "now": _now(), "key": key})
+            if cur.rowcount != 1:
+                raise JournalError(f"journal entry {key!r} is not unconfirmed; only an unconfirmed one can be resent")
 
     def mark_logged(self, keys: Iterable[str]) -> None:
         """The caller wrote these contacts to the workbook's log: later runs stop asking to log them."""
@@ -371,6 +491,9 @@ class Journal:
         )
 
 
+_SENT = "state = 'sent', in_flight = 0, sent_at = :now, reason = :reason, payload = NULL"
+
+
 def _json_default(value: object) -> object:
     if isinstance(value, tuple | set | frozenset):
         return list(value)
@@ -385,28 +508,3 @@ def _read_holder(fd: int) -> str:
     except (OSError, AttributeError):  # no pread on Windows
         return ""
     return f" (process {text})" if text.isdigit() else ""
-
-
-try:
-    import fcntl
-
-    def _try_lock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
-except ImportError:  # Windows: lock the first byte of the lock file
-    import msvcrt
-
-    def _try_lock(fd: int) -> None:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-        except OSError as exc:
-            raise BlockingIOError(str(exc)) from None
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
-

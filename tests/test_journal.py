@@ -14,6 +14,7 @@ from sync.journal import (
     FAILED,
     INTENDED,
     SENT,
+    UNCONFIRMED,
     Journal,
     JournalError,
     RunInProgressError,
@@ -30,7 +31,7 @@ def test_durability_settings_and_schema(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite") as j:
         assert j._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert j._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-        assert j.counts() == {INTENDED: 0, SENT: 0, FAILED: 0}
+        assert j.counts() == {INTENDED: 0, SENT: 0, FAILED: 0, UNCONFIRMED: 0}
 
 
 def test_intend_is_idempotent_and_persistent(tmp_path: Path) -> None:
@@ -85,7 +86,7 @@ def test_state_transitions(tmp_path: Path) -> None:
         assert r3 and r3.attempts == 0 and not r3.in_flight  # ... including k[3]'s attempt
         with pytest.raises(JournalError, match="not in the journal"):
             j.mark_sent("unknown")
-        assert j.counts() == {INTENDED: 2, SENT: 1, FAILED: 1}
+        assert j.counts() == {INTENDED: 2, SENT: 1, FAILED: 1, UNCONFIRMED: 0}
 
 
 def test_mark_logged(tmp_path: Path) -> None:
@@ -163,3 +164,87 @@ def test_unusable_files_give_clear_errors(tmp_path: Path) -> None:
 
 def test_journal_path_for_workbook() -> None:
     assert journal_path_for(Path("/data/cobros 2024.xlsx")) == Path("/data/cobros 2024.cobro-journal.sqlite")
+
+
+# ------------------------------------------------------------------------- issue 15: exactly once for real
+
+
+def test_journal_and_lock_are_private(tmp_path: Path) -> None:
+    """Recipients, subjects and invoice ids are readable by their owner only."""
+    with Journal(tmp_path / "j.sqlite") as j, j.lock():
+        j.intend([entry(1, recipients=("a@b.es",))])
+        for f in (j.path, j.lock_path, Path(f"{j.path}-wal")):
+            assert f.stat().st_mode & 0o777 == 0o600, f
+
+
+def test_a_symlinked_workbook_has_the_journal_of_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "real" / "cobros.xlsx"
+    target.parent.mkdir()
+    target.write_bytes(b"x")
+    link = tmp_path / "enlace.xlsx"
+    link.symlink_to(target)
+    assert journal_path_for(link) == journal_path_for(target) == target.with_name("cobros.cobro-journal.sqlite")
+    with Journal(journal_path_for(link)) as a, a.lock(), Journal(journal_path_for(target)) as b:
+        with pytest.raises(RunInProgressError):  # one ledger, one lock, whatever path names it
+            b._acquire()
+
+
+def test_ledger_id_is_minted_once_and_kept(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite") as j:
+        first = j.ledger_id
+    with Journal(tmp_path / "j.sqlite") as j:
+        assert j.ledger_id == first and len(first) == 16
+    with Journal(tmp_path / "other.sqlite") as j:
+        assert j.ledger_id != first
+
+
+def test_unconfirmed_is_kept_apart_until_a_person_resends(tmp_path: Path) -> None:
+    with Journal(tmp_path / "j.sqlite") as j:
+        j.intend([entry(1, payload=b"bytes of the message")])
+        j.start_attempt("C1|L1|2024-03-31")
+        j.mark_unconfirmed("C1|L1|2024-03-31", "connection lost after the content was sent")
+        (rec,) = j.unconfirmed()
+        assert rec.state == UNCONFIRMED and rec.in_flight and j.pending() == []
+        assert j.payload(rec.key) == b"bytes of the message"
+        j.mark_logged([rec.key])
+        j.reopen_unconfirmed(rec.key, "resent at a person's request")
+        rec = j.get(rec.key)
+        assert rec is not None and rec.state == INTENDED and rec.logged_at is None
+        j.mark_sent(rec.key)
+        assert j.payload(rec.key) is None  # bytes are kept only while a resend may need them
+        with pytest.raises(JournalError):
+            j.reopen_unconfirmed(rec.key, "again")
+
+
+def test_a_version_1_journal_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE messages (key TEXT PRIMARY KEY, message_id TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL CHECK (state IN ('intended', 'sent', 'failed')), in_flight INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', subject TEXT NOT NULL DEFAULT '',
+            recipients TEXT NOT NULL DEFAULT '', meta TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL, in_flight_at TEXT, sent_at TEXT, failed_at TEXT, logged_at TEXT);
+        INSERT INTO messages (key, message_id, state, in_flight, created_at, updated_at)
+            VALUES ('k', '<m@example.com>', 'intended', 1, '2024-03-31T00:00:00+00:00', '2024-03-31T00:00:00+00:00');
+        PRAGMA user_version=1;
+    """)
+    db.close()
+    reader = Journal.reader(path)  # a preview reads an old journal without changing it
+    assert reader is not None and reader.ledger_id == "" and reader.pending()[0].key == "k"
+    reader.close()
+    with Journal(path) as j:
+        assert j._db.execute("PRAGMA user_version").fetchone()[0] == 2 and j.ledger_id
+        j.mark_unconfirmed("k", "interrupted")
+        assert j.counts()[UNCONFIRMED] == 1
+
+
+def test_reader_takes_no_lock_and_writes_nothing(tmp_path: Path) -> None:
+    assert Journal.reader(tmp_path / "none.sqlite") is None and not (tmp_path / "none.sqlite").exists()
+    with Journal(tmp_path / "j.sqlite") as j, j.lock():
+        j.intend([entry(1)])
+        reader = Journal.reader(j.path)  # while a run holds the lock
+        assert reader is not None and [r.key for r in reader.pending()] == ["C1|L1|2024-03-31"]
+        with pytest.raises(JournalError, match="opened for reading"):
+            reader.mark_logged(["C1|L1|2024-03-31"])
+        reader.close()
