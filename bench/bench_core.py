@@ -6,7 +6,7 @@ Issue 2 target: aging + KPIs on 1,000,000 invoices in at most 1 s on the project
     .venv/bin/python bench/bench_core.py --invoices 100000       # smaller
     .venv/bin/python bench/bench_core.py --generator synthetic   # the quick numpy ledger below
 
-The ledger is generated in memory by ``cobro.generate.generate_ledger`` (the demo's generator:
+The ledger is generated in memory by ``cobro.demo.generate.generate_ledger`` (the demo's generator:
 a year of invoices, realistic payments, contact history) or, with ``--generator synthetic``, by
 ``synthetic_ledger`` below (vectorized numpy, typed exactly as ``cobro.ledger`` frames: str text,
 datetime64 dates, int64 minor units; two years, three currencies). Each step is run ``--repeat``
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
 
     t0 = time.perf_counter()
     if args.generator == "cobro":
-        from cobro.generate import generate_ledger
+        from cobro.demo.generate import generate_ledger
 
         led = generate_ledger(customers=args.customers, invoices=args.invoices, seed=args.seed, as_of=AS_OF)
     else:

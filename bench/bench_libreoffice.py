@@ -1,6 +1,6 @@
 """Aging of 100,000 invoices: cobro vs LibreOffice recalculating the workbook's Summary formulas.
 
-Generates a ledger (``cobro.generate.generate_ledger``), writes it as a cobro workbook with
+Generates a ledger (``cobro.demo.generate.generate_ledger``), writes it as a cobro workbook with
 ``sheets_templates.build_workbook`` (Summary as-of cell fixed to the ledger's as-of date), then in one run:
 
 - cobro: ``cobro.aging.aging`` on the ledger in memory (best of several runs), and the .xlsx store's
@@ -104,7 +104,7 @@ def make_ledger(customers: int, invoices: int, seed: int, synthetic: bool = Fals
     if synthetic:
         return _synthetic(customers, invoices, seed)
     try:
-        from cobro.generate import generate_ledger
+        from cobro.demo.generate import generate_ledger
     except ImportError:  # pragma: no cover - before the generator existed
         return _synthetic(customers, invoices, seed)
     led = generate_ledger(customers=customers, invoices=invoices, seed=seed, locale="es", as_of=AS_OF)
@@ -169,7 +169,7 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=2_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", help="folder to keep the workbook in (default: a temporary folder)")
-    ap.add_argument("--synthetic", action="store_true", help="a plain synthetic ledger instead of cobro.generate")
+    ap.add_argument("--synthetic", action="store_true", help="a plain synthetic ledger instead of cobro.demo.generate")
     ap.add_argument("--as-generated", action="store_true",
                     help="keep the generator's invoice order (credit notes interleaved): LibreOffice falls back on a "
                          "linear lookup per payment and takes far longer")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineWorkbook
 
-from cobro.generate import generate_ledger
+from cobro.demo.generate import generate_ledger
 from cobro.ledger import make_frame
 from cobro.schema import PAYMENTS
 from sheets_templates import build_workbook

@@ -4,8 +4,8 @@ indexed matcher against a naive one.
     .venv/bin/python bench/bench_matching.py            # everything (about two minutes on the 2-core machine)
     .venv/bin/python bench/bench_matching.py --quick    # smaller sizes, no 1,000 x 10,000 naive run
 
-1. Quality. ``cobro.statement_gen`` writes a labelled statement for a generated ledger (the demo generator
-   ``cobro.generate.generate_ledger`` when present, with a 5.00 bank-fee tolerance): exact and reformatted
+1. Quality. ``cobro.demo.statement_gen`` writes a labelled statement for a generated ledger (the demo generator
+   ``cobro.demo.generate.generate_ledger`` when present, with a 5.00 bank-fee tolerance): exact and reformatted
    references, typos, name-only and tax-id-only lines, several invoices in one transfer, partial payments,
    overpayments, fees, unrelated credits equal to an open balance, debits. A proposal is *correct* when its
    allocation (invoices and amounts, advance, fee) equals the label; a line labelled "none" is correct when
@@ -40,8 +40,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cobro.balances import invoice_balances  # noqa: E402
+from cobro.demo.statement_gen import Label, build_ledger, generate_statement, ledger_for_matching  # noqa: E402
 from cobro.matching import MatchIndex, Proposal, propose_matches  # noqa: E402
-from cobro.statement_gen import Label, build_ledger, generate_statement, ledger_for_matching  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 

@@ -372,7 +372,7 @@ def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: s
     Example:  cobro demo ./demo --customers 80 --invoices 2000 --seed 3 --locale es
     """
     from cobro.aging import aging
-    from cobro.generate import generate_ledger
+    from cobro.demo.generate import generate_ledger
     from cobro.kpis import kpis
     from cobro.worklist import worklist
     from sheets_templates import build_workbook

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from cobro import money
 from cobro.balances import invoice_balances
-from cobro.generate import (
+from cobro.demo.generate import (
     DEFAULT_AS_OF,
     generate_ledger,
     generate_raw_tables,
@@ -111,7 +111,7 @@ def test_deterministic_per_seed(demo: Ledger) -> None:
 DIGEST = """
 import hashlib, sys
 import pandas as pd
-from cobro.generate import generate_ledger
+from cobro.demo.generate import generate_ledger
 led = generate_ledger(customers=30, invoices=600, seed=5, locale="en")
 h = hashlib.sha256()
 for key in ("customers", "invoices", "payments", "contacts"):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from cobro.bank.base import StatementLine, make_line_id
+from cobro.demo.statement_gen import build_ledger, generate_statement
 from cobro.ledger import Settings, empty_ledger, make_frame
 from cobro.matching import (
     MatchIndex,
@@ -20,7 +21,6 @@ from cobro.matching import (
     propose_matches,
 )
 from cobro.schema import CUSTOMERS, INVOICES, MATCHES, PAYMENTS
-from cobro.statement_gen import build_ledger, generate_statement
 
 DAY = dt.date(2024, 3, 1)
 

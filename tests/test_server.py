@@ -33,7 +33,7 @@ from openapi_spec_validator import validate as validate_spec
 from waitress.server import create_server
 
 from cobro.defaults import default_templates
-from cobro.generate import generate_ledger
+from cobro.demo.generate import generate_ledger
 from cobro.ledger import empty_ledger, make_frame, parse_settings
 from cobro.schema import CUSTOMERS, INVOICES
 from server import OPENAPI_PATH, create_app

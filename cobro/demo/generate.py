@@ -45,11 +45,11 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import money
-from .bulk import gc_paused
-from .defaults import default_levels, default_settings, default_templates
-from .ledger import Ledger, Settings, parse_settings
-from .schema import (
+from .. import money
+from ..bulk import gc_paused
+from ..defaults import default_levels, default_settings, default_templates
+from ..ledger import Ledger, Settings, parse_settings
+from ..schema import (
     CONTACTS,
     CUSTOMERS,
     INVOICES,
@@ -340,7 +340,7 @@ class _Calendar:
     """Day-index tables over the history window (index 0 = as_of - 364) and the year after it."""
 
     def __init__(self, as_of: dt.date, country: str):
-        import holidays  # pure data; imported here so importing cobro.generate stays cheap
+        import holidays  # pure data; imported here so importing cobro.demo.generate stays cheap
 
         first = as_of - dt.timedelta(days=_A)
         self.start = np.datetime64(first, "D")
@@ -1571,7 +1571,7 @@ def ledger_to_raw(ledger: Ledger, localized: bool = False) -> tuple[dict[str, pd
     lang = settings.locale if localized else "en"
     cust_cur = dict(zip(ledger.customers["customer_id"], ledger.customers["currency"], strict=True))
     tables: dict[str, pd.DataFrame] = {}
-    from .schema import SHEETS_BY_KEY
+    from ..schema import SHEETS_BY_KEY
 
     for key in ("Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels", "Templates", "Matches"):
         sheet = SHEETS_BY_KEY[key]

@@ -9,7 +9,7 @@ most one generated line, and never beyond its balance.
 
 ``build_ledger(n_customers, n_invoices, seed, as_of)`` makes a plain ledger (Spanish company names and tax ids,
 invoice series, some PO references, some partial payments) for tests and benchmarks; when the project's
-``cobro.generate.generate_ledger`` is available, ``ledger_for_matching`` uses it instead.
+``cobro.demo.generate.generate_ledger`` is available, ``ledger_for_matching`` uses it instead.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .balances import invoice_balances
-from .bank.base import StatementLine, make_line_id
-from .ledger import Ledger, Settings, empty_ledger, make_frame
-from .schema import CUSTOMERS, INVOICES, PAYMENTS, strip_accents
+from ..balances import invoice_balances
+from ..bank.base import StatementLine, make_line_id
+from ..ledger import Ledger, Settings, empty_ledger, make_frame
+from ..schema import CUSTOMERS, INVOICES, PAYMENTS, strip_accents
 
 #: Share of each kind of line in a generated statement (normalized; missing kinds are 0).
 DEFAULT_MIX: dict[str, float] = {
@@ -170,7 +170,7 @@ def build_ledger(n_customers: int, n_invoices: int, seed: int = 0, as_of: dt.dat
 
 def ledger_for_matching(n_customers: int, n_invoices: int, seed: int = 0,
                         as_of: dt.date = dt.date(2024, 12, 31)) -> Ledger:
-    """The project's generated ledger when ``cobro.generate`` offers one, else ``build_ledger``."""
+    """The project's generated ledger when ``cobro.demo.generate`` offers one, else ``build_ledger``."""
     try:
         from .generate import generate_ledger
     except ImportError:
