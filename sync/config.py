@@ -37,6 +37,7 @@ Environment variables override the file, key by key. The password is never print
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -62,6 +63,9 @@ _KEYS = {
     "backoff_max": "COBRO_SMTP_BACKOFF_MAX",
 }
 _ENV_TO_KEY = {v: k for k, v in _KEYS.items()}
+_SECRET_KEYS = frozenset({"password"})
+
+log = logging.getLogger("cobro.config")
 
 DeliveryProbe = Callable[[str], bool]
 """``already_delivered(message_id) -> bool``: asks a server that can be asked whether it holds a Message-ID."""
@@ -233,7 +237,26 @@ def _read_file(path: Path) -> dict[str, object]:
             known = ", ".join(_KEYS)
             raise ConfigError(f"config file {path}: unknown key {name!r} in [smtp]; known keys: {known}")
         found[name] = value
+    if any(k in _SECRET_KEYS for k in found):
+        warning = readable_by_others(path)
+        if warning:
+            log.warning("%s", warning)
     return found
+
+
+def readable_by_others(path: Path) -> str | None:
+    """The warning for a file holding a secret that other users can read (as ``sync.tokens`` words it for the
+    token secret, and as ssh does for private keys), or None when only its owner can (always None on Windows,
+    where the mode bits say nothing)."""
+    if os.name == "nt":
+        return None
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return f"{path} can be read by other users (mode {mode:o}); run `chmod 600 {path}`"
+    return None
 
 
 def _describe(key: str, where: str) -> str:
@@ -243,11 +266,11 @@ def _describe(key: str, where: str) -> str:
 def _coerce(key: str, value: object, kind: type, where: str) -> object:
     label = _describe(key, where)
     if isinstance(value, bool):
-        raise ConfigError(f"{label} must be {_KIND_WORDS[kind]}, got {value!r}")
+        raise ConfigError(f"{label} must be {_KIND_WORDS[kind]}, got {_shown(key, value)}")
     if kind is str:
         if not isinstance(value, str | int):
-            raise ConfigError(f"{label} must be text, got {value!r}")
-        return str(value).strip() if key != "password" else str(value)
+            raise ConfigError(f"{label} must be text, got {_shown(key, value)}")
+        return str(value).strip() if key not in _SECRET_KEYS else str(value)
     try:
         if kind is int:
             if isinstance(value, float) and not value.is_integer():
@@ -255,7 +278,20 @@ def _coerce(key: str, value: object, kind: type, where: str) -> object:
             return int(value) if not isinstance(value, str) else int(value.strip())
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConfigError(f"{label} must be {_KIND_WORDS[kind]}, got {value!r}") from None
+        raise ConfigError(f"{label} must be {_KIND_WORDS[kind]}, got {_shown(key, value)}") from None
+
+
+_TOML_KINDS = {str: "text", int: "a whole number", float: "a number", bool: "true/false", list: "a list",
+               dict: "a table"}
+
+
+def _shown(key: str, value: object) -> str:
+    """How a wrong value is named in an error: the value itself for plain settings (``'abc'``), only its kind
+    for a secret — an error message ends up in terminals, logs and HTTP answers, a password must not."""
+    if key in _SECRET_KEYS:
+        return _TOML_KINDS.get(type(value), type(value).__name__) + " (value not shown)"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 _KIND_WORDS = {int: "a whole number", float: "a number", str: "text"}
