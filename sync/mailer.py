@@ -6,19 +6,26 @@
    the Message-ID must be well formed). An invalid message is journaled ``failed`` with the reason and never
    reaches the server.
 2. Records every message ``intended`` in the journal, in one committed transaction, before any SMTP traffic.
-3. Skips what the journal already knows as sent or failed; resolves messages an interrupted run left in flight
-   (asks the server through the ``already_delivered`` probe when it has one, else resends with the same
-   Message-ID — see ``sync.journal`` for the residual window).
+3. Skips what the journal already knows as sent, failed or unconfirmed; resolves messages an interrupted run
+   left in flight (asks the server through the ``already_delivered`` probe when it has one; without one they
+   become *unconfirmed* — see ``sync.journal`` — and are never resent on cobro's own initiative).
 4. Sends the rest in order over ONE connection (MAIL/RCPT/DATA pipelined per RFC 2920 when the server offers
    it), reconnecting when the server drops it. Each message is marked in flight (committed) before its content
    is sent and sent (committed) after the server's 250; on the happy path one commit does both (the previous
    message sent, this one in flight), issued while the server reads this message's commands: one fsync per
    message, overlapping the network round trip.
-   Temporary errors (4xx, dropped connections, timeouts) are retried with exponential backoff, at most
-   ``config.max_attempts`` tries per message in a run; then the message stays pending for the next run.
+   Temporary errors (4xx, connections dropped before the content was sent, timeouts) are retried with
+   exponential backoff, at most ``config.max_attempts`` tries per message in a run; then the message stays
+   pending for the next run. A connection lost *after* the content was sent is an unknown outcome: the probe
+   decides, or the message becomes unconfirmed (listed in the result; ``resend_unconfirmed`` is a person's
+   choice).
    Permanent ones (5xx: 550 unknown user, bad address...) are journaled ``failed`` and never retried.
 5. When the server cannot be reached at all, stops: every unsent message stays pending and the result says
    "SMTP server unreachable at host:port; N messages pending, nothing lost".
+
+Addresses follow the one rule of ``cobro.addresses`` (the planner uses the same): an address with a non-ASCII
+local part (``josé@empresa.es``) is sent with SMTPUTF8 (RFC 6531) when the server offers it; when it does not,
+that message fails with a clear reason and the others go on.
 
 How yagmail is used: yagmail (0.16) opens and authenticates the connection — ``yagmail.SMTP`` handles implicit
 TLS (``smtp_ssl``), STARTTLS (``smtp_starttls``) and servers without login (``smtp_skip_login``). Its ``send()``
@@ -50,10 +57,11 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import Any
 
+from cobro.addresses import needs_smtputf8, normalize_email
 from cobro.errors import InputError
 from cobro.safety import HeaderInjectionError, header_value
 from sync.config import ConfigError, DeliveryProbe, SmtpConfig
-from sync.journal import FAILED, INTENDED, SENT, Journal, JournalRecord, RunInProgressError
+from sync.journal import FAILED, INTENDED, SENT, UNCONFIRMED, Journal, JournalRecord, RunInProgressError
 
 __all__ = [
     "ALREADY_SENT",
@@ -68,9 +76,11 @@ __all__ = [
     "RunInProgressError",
     "SENT",
     "SmtpConfig",
+    "UNCONFIRMED",
     "build_mime",
     "message_bytes",
     "message_id_for",
+    "resend_unconfirmed",
     "send_batch",
 ]
 
@@ -85,9 +95,12 @@ class InvalidMessageError(InputError, ValueError):
     """A message that must not be sent as it is (bad address, malformed Message-ID, no body...)."""
 
 
-def message_id_for(key: str, domain: str) -> str:
-    """A deterministic Message-ID for a journal key: the same key always gives the same ``<...@domain>``."""
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+def message_id_for(key: str, domain: str, ledger_id: str = "") -> str:
+    """A deterministic Message-ID for a journal key outside a reminder plan (tests, benchmarks): the same key
+    (and ledger) always gives the same ``<...@domain>``. Reminders take theirs from the one scheme,
+    ``cobro.reminders.message_id`` (customer, level, day and the journal's ledger id)."""
+    basis = f"{ledger_id}\x1f{key}" if ledger_id else key
+    digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
     domain = _idna(header_value(domain.strip(), "Message-ID domain"), "Message-ID domain")
     return f"<cobro.{digest}@{domain}>"
 
@@ -167,28 +180,12 @@ def _idna(domain: str, field_name: str) -> str:
         raise InvalidMessageError(f"{field_name} has an invalid domain: {domain!r}") from None
 
 
-_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\Z")
-
-
-@lru_cache(maxsize=4096)
-def _normalized(value: str) -> str | None:
-    local, at, domain = value.rpartition("@")
-    if not at or not _LOCAL.match(local) or len(local) > 64:
-        return None
-    try:
-        domain = domain.encode("idna").decode("ascii") if not domain.isascii() else domain
-    except UnicodeError:
-        return None
-    if not _DOMAIN.match(domain) or len(domain) > 253:
-        return None
-    return f"{local}@{domain}"
+_normalized = lru_cache(maxsize=4096)(normalize_email)
 
 
 def _address(addr: str, field_name: str) -> str:
-    """One bare address (``name@example.com``), checked and normalized (IDN domains become punycode).
-    Quoted or non-ASCII local parts are refused: most servers cannot deliver them."""
+    """One bare address (``name@example.com``), checked and normalized by the one rule of ``cobro.addresses``
+    (IDN domains become punycode; a non-ASCII local part needs a server that offers SMTPUTF8)."""
     value = header_value(addr, field_name).strip()
     normalized = _normalized(value)
     if normalized is None:
@@ -236,7 +233,9 @@ def message_bytes(message: OutgoingMessage, date: str | None = None) -> bytes:
         "MIME-Version: 1.0",
         "Auto-Submitted: auto-generated",
     ]
-    return ("\r\n".join(lines) + "\r\n").encode("ascii") + body
+    # An address with a non-ASCII local part cannot be encoded in a header: it goes as UTF-8 (RFC 6532), which
+    # only an SMTPUTF8 transaction may carry (the sender checks the server offers it).
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8") + body
 
 
 def build_mime(message: OutgoingMessage, date: str | None = None) -> EmailMessage:
@@ -350,7 +349,9 @@ def _multipart(subtype: str, boundary: str, parts: list[bytes]) -> bytes:
 class MessageResult:
     """What happened to one message. ``status``: ``sent`` (delivered now, or confirmed delivered by an
     interrupted run), ``already_sent`` (journaled as sent by an earlier run), ``failed`` (permanent, with
-    ``reason``) or ``pending`` (not delivered; a later run sends it). ``at`` is when it was sent or failed (UTC).
+    ``reason``), ``pending`` (not delivered; a later run sends it) or ``unconfirmed`` (its content reached the
+    server but its answer was lost, and the server cannot be asked: never resent unless a person asks).
+    ``at`` is when it was sent or failed (UTC).
     ``needs_log`` is true until the caller has written it to the Contacts log and called
     ``Journal.mark_logged``."""
 
@@ -393,14 +394,19 @@ class BatchResult:
         return self.with_status(PENDING)
 
     @property
+    def unconfirmed(self) -> list[MessageResult]:
+        return self.with_status(UNCONFIRMED)
+
+    @property
     def ok(self) -> bool:
-        """Everything was delivered (now or before); nothing failed or is left pending."""
-        return not self.error and not self.failed and not self.pending
+        """Everything was delivered (now or before); nothing failed, is left pending or is unconfirmed."""
+        return not self.error and not self.failed and not self.pending and not self.unconfirmed
 
     def to_log(self) -> list[MessageResult]:
-        """The contacts to write to the Contacts sheet: sent and failed messages not yet logged (including ones
-        an interrupted earlier run delivered but never logged). Call ``Journal.mark_logged`` after writing."""
-        return [r for r in self.results if r.needs_log and r.status in (SENT, ALREADY_SENT, FAILED)]
+        """The contacts to write to the Contacts sheet: sent, failed and unconfirmed messages not yet logged
+        (including ones an interrupted earlier run delivered but never logged). Call ``Journal.mark_logged``
+        after writing."""
+        return [r for r in self.results if r.needs_log and r.status in (SENT, ALREADY_SENT, FAILED, UNCONFIRMED)]
 
     def summary(self) -> str:
         parts = [f"{len(self.sent)} sent"]
@@ -408,6 +414,8 @@ class BatchResult:
             parts.append(f"{len(self.already_sent)} already sent")
         parts.append(f"{len(self.failed)} failed")
         parts.append(f"{len(self.pending)} pending")
+        if self.unconfirmed:
+            parts.append(f"{len(self.unconfirmed)} unconfirmed (not resent: see the list)")
         text = ", ".join(parts)
         return f"{text}. {self.error}" if self.error else text
 
@@ -561,8 +569,12 @@ class _Batch:
         config: SmtpConfig,
         progress: Callable[[int], None] | None,
         sleep: Callable[[float], None],
+        payloads: Mapping[str, bytes] | None = None,
+        resend: bool = False,
     ) -> None:
         self.messages = messages
+        self.payloads: dict[str, bytes] = dict(payloads or {})
+        self.resend = resend  # a person chose to resend these unconfirmed messages
         self.journal = journal
         self.config = config
         self.progress = progress
@@ -578,16 +590,20 @@ class _Batch:
         for m in self.messages:
             try:
                 m.validate()
-            except ValueError as exc:
+                if m.key not in self.payloads:
+                    self.payloads[m.key] = message_bytes(m)
+            except (ValueError, TypeError, LookupError) as exc:
                 problems[m.key] = str(exc)
         records = self.journal.intend(
             {"key": m.key, "message_id": m.message_id, "subject": m.subject, "recipients": m.recipients(),
-             "meta": dict(m.meta)}
+             "meta": dict(m.meta), "payload": self.payloads.get(m.key)}
             for m in self.messages
         )
         todo: list[OutgoingMessage] = []
         for m in self.messages:
             rec = records[m.key]
+            if rec.state == UNCONFIRMED:
+                rec = self._recheck_unconfirmed(m, rec)
             if rec.state == INTENDED and m.key in problems:
                 if rec.in_flight and self._delivered(m):  # an earlier run delivered it before it became invalid
                     self.journal.mark_sent(m.key, "delivered before an interruption; confirmed with the server")
@@ -598,6 +614,8 @@ class _Batch:
                 self._finish(m, rec, ALREADY_SENT)
             elif rec.state == FAILED:
                 self._finish(m, rec, FAILED)
+            elif rec.state == UNCONFIRMED:
+                self._finish(m, rec, UNCONFIRMED)
             else:
                 todo.append(m)
         error = ""
@@ -625,6 +643,19 @@ class _Batch:
         return BatchResult(
             tuple(self.results[m.key] for m in self.messages), error=error, server=self.config.address()
         )
+
+    def _recheck_unconfirmed(self, m: OutgoingMessage, rec: JournalRecord) -> JournalRecord:
+        """An unconfirmed message of an earlier run: if the server can be asked now, its answer settles it."""
+        answer = self._delivered(m)
+        if answer is None:
+            return rec
+        if answer:
+            self.journal.reopen_unconfirmed(m.key, rec.reason)
+            self.journal.mark_sent(m.key, "delivered before an interruption; confirmed with the server")
+        else:  # the server says it never got it: sending it now cannot make a second copy
+            self.journal.reopen_unconfirmed(m.key, "the server confirmed it never received it")
+            self.journal.set_in_flight(m.key, False, "the server confirmed it never received it")
+        return self._reload(m.key)
 
     def _reload(self, key: str) -> JournalRecord:
         rec = self.journal.get(key)
@@ -683,9 +714,10 @@ class _Batch:
         cfg, journal = self.config, self.journal
         uncertain = rec.in_flight  # the server may already hold it (an earlier run was interrupted)
         resent_note = ""
-        payload: bytes | None = None
+        may_resend = self.resend  # a person asked: one more try even though the server cannot be asked
+        payload: bytes | None = self.payloads.get(m.key)
         tries = 0
-        reason = ""
+        reason = rec.reason or "an earlier run was interrupted while the server was receiving it"
         while True:
             if uncertain:
                 self._flush_sent()
@@ -694,11 +726,15 @@ class _Batch:
                     journal.mark_sent(m.key, "delivered before an interruption; confirmed with the server")
                     self._finish(m, self._reload(m.key), SENT)
                     return
+                if answer is None and not may_resend:
+                    # Never a second copy on cobro's own initiative: a person decides (--resend-unconfirmed).
+                    journal.mark_unconfirmed(m.key, f"unconfirmed: the content reached the server but its answer "
+                                                    f"was lost ({reason}); not resent")
+                    self._finish(m, self._reload(m.key), UNCONFIRMED)
+                    return
                 if answer is None:
-                    resent_note = (
-                        "resent with the same Message-ID: an interrupted delivery may have reached the server, "
-                        "which cannot be asked; mail clients show one copy"
-                    )
+                    resent_note = ("resent at a person's request with the same Message-ID (the first try was "
+                                   "unconfirmed); mail clients that saw the first copy show one")
                 else:
                     uncertain = False  # the server says it does not have it
             if payload is None:
@@ -733,6 +769,11 @@ class _Batch:
                 self._finish(m, self._reload(m.key), FAILED)
                 return
             uncertain, reason = outcome.uncertain, outcome.reason
+            if uncertain and self.probe is None:
+                continue  # no server to ask: it becomes unconfirmed at the top of the loop, at once
+            if uncertain and may_resend:
+                may_resend = False  # one resend per person's request: a second unknown outcome stays unconfirmed
+                continue
             if tries >= cfg.max_attempts:
                 if uncertain and self._delivered(m):
                     continue  # confirmed at the top of the loop
@@ -753,6 +794,7 @@ class _Batch:
         sent. The outcome is recorded by the caller."""
         sender = _address(m.sender, "sender")
         rcpts = list(dict.fromkeys(_address(a, "recipient") for a in m.recipients()))
+        utf8 = [a for a in (sender, *rcpts) if needs_smtputf8(a)]
         committed = False
 
         def commit_once() -> None:
@@ -766,6 +808,14 @@ class _Batch:
                 commit_once()  # a fresh connection: EHLO first
                 smtp.ehlo_or_helo_if_needed()
             options = f" SIZE={len(payload)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+            if utf8:
+                if not (smtp.does_esmtp and smtp.has_extn("smtputf8")):
+                    return _Outcome("failed", (
+                        f"{utf8[0]} has a non-ASCII part before the @, which needs a mail server that offers "
+                        f"SMTPUTF8 (RFC 6531); the server at {self.config.address()} does not. Ask the customer "
+                        "for an ASCII address or use a server that offers SMTPUTF8"))
+                options += " SMTPUTF8"
+                smtp.command_encoding = "utf-8"
             if smtp.has_extn("pipelining"):
                 smtp.send(
                     f"MAIL FROM:{smtplib.quoteaddr(sender)}{options}\r\n"
@@ -814,6 +864,7 @@ class _Batch:
             return _Outcome("retry", f"connection lost: {_os_reason(exc)}")
         finally:
             commit_once()  # every path commits the attempt (and with it the previous message's success)
+            smtp.command_encoding = "ascii"
         try:  # from here the server may accept the message whatever we hear back
             content = _LEADING_DOT.sub(b"..", payload)
             smtp.send(content + (b"" if content.endswith(b"\r\n") else b"\r\n") + b".\r\n")
@@ -867,3 +918,54 @@ def send_batch(
         ids[m.message_id] = m.key
     with journal.lock():
         return _Batch(messages, journal, config, progress, sleep).run()
+
+
+def resend_unconfirmed(
+    journal: Journal,
+    config: SmtpConfig,
+    keys: Sequence[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchResult:
+    """Send again the unconfirmed messages (all, or those of ``keys``) because a person chose to: exactly the
+    bytes stored when each was first sent, same Message-ID, one try each (a second unknown outcome leaves it
+    unconfirmed). When the server can be asked, it is asked first and nothing it holds is resent.
+    A message whose bytes were not kept (a journal of an older cobro) stays unconfirmed, with the reason."""
+    wanted = set(keys) if keys is not None else None
+    with journal.lock():
+        messages: list[OutgoingMessage] = []
+        payloads: dict[str, bytes] = {}
+        kept: list[MessageResult] = []
+        for rec in journal.unconfirmed():
+            if wanted is not None and rec.key not in wanted:
+                continue
+            payload = journal.payload(rec.key)
+            m = _stored_message(rec, payload)
+            if payload is None or m is None:
+                kept.append(MessageResult(
+                    key=rec.key, message_id=rec.message_id, status=UNCONFIRMED,
+                    reason="its content was not kept (a journal of an older cobro): it cannot be resent as it was; "
+                           "contact the customer another way", attempts=rec.attempts, to=rec.recipients, cc=(),
+                    subject=rec.subject, meta=rec.meta, at=None, needs_log=False))
+                continue
+            journal.reopen_unconfirmed(rec.key, "resending at a person's request")
+            messages.append(m)
+            payloads[rec.key] = payload
+        batch = _Batch(messages, journal, config, progress, sleep, payloads=payloads, resend=True).run()
+    return BatchResult(batch.results + tuple(kept), error=batch.error, server=batch.server)
+
+
+def _stored_message(rec: JournalRecord, payload: bytes | None) -> OutgoingMessage | None:
+    """The envelope of a journaled message, read back from its stored bytes (the From header)."""
+    if payload is None:
+        return None
+    from email.parser import BytesHeaderParser
+    from email.utils import parseaddr
+
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(payload)
+    sender = parseaddr(str(headers.get("From", "")))[1]
+    if not sender or not rec.recipients:
+        return None
+    return OutgoingMessage(key=rec.key, message_id=rec.message_id, sender=sender, to=rec.recipients,
+                           subject=rec.subject, text="(the stored message is sent)", meta=rec.meta)

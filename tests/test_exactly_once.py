@@ -23,7 +23,7 @@ import pytest
 
 from sync.config import SmtpConfig
 from sync.journal import INTENDED, SENT, Journal, RunInProgressError
-from sync.mailer import PENDING, send_batch
+from sync.mailer import PENDING, resend_unconfirmed, send_batch
 from sync.smtp_sink import message_id_of
 from tests.smtp_helpers import SmtpTestServer, Zygote, free_port, make_messages
 
@@ -180,9 +180,11 @@ def test_kill_9_with_the_embedded_sink(tmp_path: Path) -> None:
             assert len(files) == n and not list(outbox.glob(".*.part"))
 
 
-def test_without_a_probe_the_residual_window_costs_one_resend_with_the_same_message_id(tmp_path: Path) -> None:
+def test_without_a_probe_an_interrupted_delivery_is_unconfirmed_never_resent(tmp_path: Path) -> None:
     """A real SMTP server cannot be asked. Killed after the server stored message 30 and before it answered,
-    the rerun resends that one message — with the same Message-ID — and nothing else twice (see sync.journal)."""
+    the rerun does not send that message again (issue 15: a second reminder is worse than a late one): it is
+    *unconfirmed*, listed as such, and only a person's ``resend_unconfirmed`` sends it — the same bytes, the same
+    Message-ID."""
     n, kill_at = 60, 30
     journal_path = tmp_path / "journal.sqlite"
     holder: dict[str, subprocess.Popen[str]] = {}
@@ -200,12 +202,37 @@ def test_without_a_probe_the_residual_window_costs_one_resend_with_the_same_mess
         with Journal(journal_path) as journal:  # no probe
             (in_flight,) = [r for r in journal.pending() if r.in_flight]
             result = send_batch(messages, journal, srv.config())
-        assert result.ok
+            assert not result.ok and not result.error
+            (unconfirmed,) = result.unconfirmed
+            assert unconfirmed.key == in_flight.key and "unconfirmed" in unconfirmed.reason
+            assert unconfirmed in result.to_log()  # logged as such in Contacts
+            assert "1 unconfirmed" in result.summary()
+            assert len(send_batch(messages, journal, srv.config()).unconfirmed) == 1  # still not resent
         counts = srv.counts
-        assert {mid for mid, c in counts.items() if c > 1} == {in_flight.message_id}
-        assert counts[in_flight.message_id] == 2 and len(counts) == n
-        (resent,) = [r for r in result.results if r.key == in_flight.key]
-        assert "resent with the same Message-ID" in resent.reason
+        assert max(counts.values()) == 1 and len(counts) == n  # the server got each one once
+        with Journal(journal_path) as journal:  # a person chooses to resend it
+            again = resend_unconfirmed(journal, srv.config())
+            assert [r.status for r in again.results] == [SENT] and again.results[0].needs_log
+            assert "at a person's request" in again.results[0].reason
+            assert journal.unconfirmed() == []
+        assert srv.counts[in_flight.message_id] == 2
+        first, second = [raw for raw in srv.handler.raw if message_id_of(raw) == in_flight.message_id]
+        assert first == second  # exactly the message the server may already have shown
+
+
+def test_a_server_that_drops_the_connection_after_accepting_never_gets_a_duplicate(tmp_path: Path) -> None:
+    """Issue 15: every connection is cut (after 0-3 messages: more than 20 % of transactions) after the server
+    stored the message and before its 250. Without a probe, 0 duplicates: every such message is unconfirmed and
+    listed; everything else is sent once."""
+    messages = make_messages(150, "acc")
+    with SmtpTestServer(drop_every=1, drop_stages=("accepted",), max_per_connection=4, seed=3) as srv:
+        with Journal(tmp_path / "journal.sqlite") as journal:
+            result = send_batch(messages, journal, srv.config(max_attempts=5))
+            assert not result.error
+            unconfirmed = {r.message_id for r in result.unconfirmed}
+            assert unconfirmed and unconfirmed == set(srv.handler.received) - {r.message_id for r in result.sent}
+            assert {r.message_id for r in journal.unconfirmed()} == unconfirmed
+        assert max(srv.counts.values()) == 1 and len(srv.counts) == len(messages)
 
 
 @pytest.mark.parametrize("pipelining", [True, False])
