@@ -3,7 +3,12 @@
 A small lenient reader rather than a validating one: elements may come in any order (several
 ``BANKTRANLIST`` in one statement, as in a real file), leaf elements need no closing tag, unknown
 elements are skipped, and the text is decoded from the ``CHARSET``/``encoding`` the header declares
-(Windows-1252 for ``CHARSET:1252``), unless the bytes are valid UTF-8.
+(Windows-1252 for ``CHARSET:1252``), unless the bytes are valid UTF-8. ``<![CDATA[...]]>`` values are
+text (some banks wrap ``NAME`` and ``MEMO`` in them).
+
+Linear in the file's size whatever its shape: closing a tag looks up a count of open tags rather than
+scanning the stack, repeated values are joined once at the end, and each transaction is found by one
+walk of the tree (deeply nested unclosed aggregates cost no more than flat ones).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class _Node:
     line: int
     values: dict[str, str] = field(default_factory=dict)
     children: list[_Node] = field(default_factory=list)
+    repeated: dict[str, list[str]] = field(default_factory=dict)  # later values of a repeated leaf
 
     def child(self, tag: str) -> _Node | None:
         for c in self.children:
@@ -65,7 +71,27 @@ def _declared_charset(data: bytes) -> str | None:
     return charset
 
 
+def _uncdata(text: str) -> str:
+    """``<![CDATA[a & b]]>`` as the escaped text ``a &amp; b`` (one pass; an unclosed section runs to the end)."""
+    if "<![CDATA[" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find("<![CDATA[", pos)
+        if start < 0:
+            out.append(text[pos:])
+            break
+        out.append(text[pos:start])
+        end = text.find("]]>", start + 9)
+        stop = len(text) if end < 0 else end
+        out.append(html.escape(text[start + 9:stop], quote=False).replace("\n", " ").replace("\r", " "))
+        pos = stop + 3 if end >= 0 else len(text)
+    return "".join(out)
+
+
 def _tree(text: str) -> _Node:
+    text = _uncdata(text)
     text = re.sub(r"<(?![A-Za-z/?!])", "&lt;", text)  # a stray "<" in a value is text
     index = LineIndex(text)
     if text.find("<") < 0:
@@ -73,6 +99,7 @@ def _tree(text: str) -> _Node:
     closed = {m.upper() for m in re.findall(r"</([A-Za-z][A-Za-z0-9._]*)\s*>", text)}
     root = _Node("#root", 1)
     stack = [root]
+    open_count: dict[str, int] = {}
     for m in _TOKEN.finditer(text):
         if m[2] is None:
             if m[0] == "<":
@@ -82,10 +109,10 @@ def _tree(text: str) -> _Node:
         closing, tag, value = m[1] == "/", m[2].upper(), m[3]
         line = index.line(m.start())
         if closing:
-            if any(n.tag == tag for n in stack[1:]):
+            if open_count.get(tag):
                 while stack[-1].tag != tag:
-                    stack.pop()
-                stack.pop()
+                    open_count[stack.pop().tag] -= 1
+                open_count[stack.pop().tag] -= 1
                 if tag == "OFX":
                     root.values["#closed"] = "yes"
             continue
@@ -95,11 +122,59 @@ def _tree(text: str) -> _Node:
             node = _Node(tag, line)
             stack[-1].children.append(node)
             stack.append(node)
+            open_count[tag] = open_count.get(tag, 0) + 1
         else:
             parent = stack[-1]
             text_value = html.unescape(value)
-            parent.values[tag] = parent.values[tag] + " " + text_value if tag in parent.values else text_value
+            if tag in parent.values:
+                parent.repeated.setdefault(tag, []).append(text_value)
+            else:
+                parent.values[tag] = text_value
+    _join_repeated(root)
     return root
+
+
+def _join_repeated(root: _Node) -> None:
+    """Repeated leaves (several ``MEMO``) as one value joined with spaces, in one pass over the tree."""
+    todo = [root]
+    while todo:
+        n = todo.pop()
+        for tag, more in n.repeated.items():
+            n.values[tag] = " ".join([n.values[tag], *more])
+        n.repeated = {}
+        todo.extend(n.children)
+
+
+_STATEMENT_TAGS = ("STMTRS", "CCSTMTRS")
+
+
+def _by_statement(root: _Node) -> list[tuple[_Node, list[_Node], list[_Node]]]:
+    """Each statement with its own transactions and transaction lists (those whose nearest statement
+    ancestor it is), found in one walk: nested statements do not make the reading quadratic."""
+    found: dict[int, tuple[_Node, list[_Node], list[_Node]]] = {}
+    order: list[_Node] = []
+    todo: list[tuple[_Node, _Node | None]] = [(root, None)]
+    while todo:
+        n, owner = todo.pop()
+        for c in n.children:
+            own = owner
+            if c.tag in _STATEMENT_TAGS:
+                found[id(c)] = (c, [], [])
+                order.append(c)
+                own = c
+            elif own is not None and c.tag == "STMTTRN":
+                found[id(own)][1].append(c)
+            elif own is not None and c.tag == "BANKTRANLIST":
+                found[id(own)][2].append(c)
+            todo.append((c, own))
+    order.sort(key=lambda n: n.line)
+    out = []
+    for st in order:
+        node, trns, lists = found[id(st)]
+        trns.sort(key=lambda n: n.line)
+        lists.sort(key=lambda n: n.line)
+        out.append((node, trns, lists))
+    return out
 
 
 class OfxImporter:
@@ -118,23 +193,22 @@ class OfxImporter:
     def _parse(self, data: bytes, default_currency: str) -> Statement:
         text, _ = decode(data, _declared_charset(data))
         root = _tree(text)
-        if not root.walk("OFX"):
+        if not any(c.tag == "OFX" for c in root.children) and not root.walk("OFX"):
             raise StatementError("this is not an OFX file: it has no <OFX> element")
         if "#closed" not in root.values:
             raise StatementError("the file is cut short: it does not end with </OFX>", text.count("\n") + 1)
-        statements = root.walk("STMTRS") + root.walk("CCSTMTRS")
-        statements.sort(key=lambda n: n.line)
+        statements = _by_statement(root)
         if not statements:
             raise StatementError("the OFX file has no bank or credit-card statement (STMTRS or CCSTMTRS)")
         lines: list[StatementLine] = []
         balances: list[AccountBalances] = []
         warnings: list[str] = []
-        for st in statements:
+        for st, transactions, tranlists in statements:
             currency = st.values.get("CURDEF", "").upper() or default_currency
             currency = check_currency(currency, st.line)
             acct = st.child("BANKACCTFROM") or st.child("CCACCTFROM")
             account = acct.values.get("ACCTID", "") if acct else ""
-            for trn in st.walk("STMTTRN"):
+            for trn in transactions:
                 lines.append(self._line(trn, account, currency))
             ledger = st.child("LEDGERBAL")
             closing = closing_date = None
@@ -143,7 +217,6 @@ class OfxImporter:
                                                   what="balance")
                 if ledger.values.get("DTASOF"):
                     closing_date = ymd(ledger.values["DTASOF"], ledger.line, "", "balance date")
-            tranlists = st.walk("BANKTRANLIST")
             opening_date = None
             starts = [t.values["DTSTART"] for t in tranlists if t.values.get("DTSTART")]
             if starts:
