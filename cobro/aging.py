@@ -83,10 +83,10 @@ def bucket_labels(bounds: Sequence[int]) -> list[str]:
 
 
 def bucket_index(age: np.ndarray, bounds: Sequence[int]) -> np.ndarray:
-    """Per age: -1 when not due (age < 0), else the index of its bucket (0 .. len(bounds))."""
+    """Per age: -1 when not due (age < 0), else the index of its bucket (0 .. len(bounds)), as ``np.intp``."""
     age = np.asarray(age, dtype=np.int64)
-    idx = np.searchsorted(np.asarray(bounds, dtype=np.int64), age, side="left").astype(np.int64)
-    return np.where(age < 0, -1, idx)
+    idx = np.searchsorted(np.asarray(bounds, dtype=np.int64), age, side="left").astype(np.intp, copy=False)
+    return np.where(age < 0, np.intp(-1), idx)
 
 
 # ----------------------------------------------------------------------------------- open items
@@ -158,7 +158,7 @@ def _open_arrays(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, basis: str
     out["balance"] = np.concatenate([balance[sel], -a_amount])
     if full:
         out["status"] = np.concatenate([col(inv, "status", sel), np.full(n_a, "", dtype=object)])
-        out["row"] = np.concatenate([sel, adv]).astype(np.int64)
+        out["row"] = np.concatenate([sel, adv]).astype(np.intp, copy=False)
         out["_row"] = np.concatenate([inv["_row"].to_numpy(dtype=np.int64)[sel],
                                       pay["_row"].to_numpy(dtype=np.int64)[adv]])
     return out
@@ -167,7 +167,8 @@ def _open_arrays(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, basis: str
 def _order(items: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Group codes of (customer, currency) sorted by customer then currency.
 
-    Returns ``(group, customers, currencies, group_customer, group_currency)``.
+    Returns ``(group, customers, currencies, group_customer, group_currency)``; the codes are ``np.intp`` (they
+    index arrays and count with ``np.bincount``).
     """
     ccodes, customers = string_codes(items["customer_id"])
     kcodes, currencies = string_codes(items["currency"])
@@ -175,9 +176,9 @@ def _order(items: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nda
     key = ccodes * ncur + kcodes
     codes, uniq = pd.factorize(key)  # hashing: faster than np.unique's sort on many items
     order = np.argsort(uniq, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order), dtype=np.int64)
-    uniq = uniq[order]
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order), dtype=np.intp)
+    uniq = uniq[order].astype(np.intp, copy=False)
     return rank[codes], customers, currencies, uniq // ncur, uniq % ncur
 
 

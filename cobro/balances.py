@@ -37,6 +37,17 @@ def _objects(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
+# Below this many objects, reading them in array order is as fast as any other.
+MEMORY_ORDER_MIN_ROWS = 65536
+
+
+def _pointer_words(a: np.ndarray) -> np.ndarray:
+    """The object pointers held by an object array, as uint64 whatever the platform's pointer size (4 bytes on
+    WebAssembly, 8 elsewhere): ``uintp`` is exactly one pointer."""
+    return np.frombuffer(memoryview(np.ascontiguousarray(a, dtype=object)).cast("B"), dtype=np.uintp
+                         ).astype(np.uint64)
+
+
 def _memory_order(a: np.ndarray) -> np.ndarray | None:
     """A permutation that visits the objects of ``a`` in memory order, or None if they nearly are.
 
@@ -46,14 +57,14 @@ def _memory_order(a: np.ndarray) -> np.ndarray | None:
     them, never a result.
     """
     n = len(a)
-    if n < 65536:
+    if n < MEMORY_ORDER_MIN_ROWS:
         return None
-    ptr = np.frombuffer(memoryview(np.ascontiguousarray(a)).cast("B"), dtype=np.uint64)
+    ptr = _pointer_words(a)
     if np.count_nonzero(ptr[1:] < ptr[:-1]) < n // 16:
         return None
     bits = n.bit_length()
     packed = ((ptr >> np.uint64(4)) << np.uint64(bits)) | np.arange(n, dtype=np.uint64)
-    return (np.sort(packed) & np.uint64((1 << bits) - 1)).astype(np.int64)
+    return (np.sort(packed) & np.uint64((1 << bits) - 1)).astype(np.intp)
 
 
 def _as_bytes(a: np.ndarray, width: int) -> np.ndarray:
@@ -119,11 +130,11 @@ def _sorted_join(hk: np.ndarray, hq: np.ndarray, wk: list[np.ndarray], wq: list[
     low = np.uint64((1 << bits) - 1)
     high = ~low
     sk = np.sort((hk & high) | np.arange(n, dtype=np.uint64))
-    ktop, krow = sk & high, (sk & low).astype(np.int64)
+    ktop, krow = sk & high, (sk & low).astype(np.intp)
     if n > 1 and bool((ktop[1:] == ktop[:-1]).any()):
         return None
     sq = np.sort((hq & high) | np.arange(m, dtype=np.uint64))
-    qtop, qrow = sq & high, (sq & low).astype(np.int64)
+    qtop, qrow = sq & high, (sq & low).astype(np.intp)
     cand = np.searchsorted(ktop, qtop)
     cand[cand == n] = 0
     hit = (ktop[cand] == qtop) if n else np.zeros(m, dtype=bool)
@@ -131,7 +142,7 @@ def _sorted_join(hk: np.ndarray, hq: np.ndarray, wk: list[np.ndarray], wq: list[
     same = np.ones(len(rows), dtype=bool)
     for a, b in zip(wk, wq, strict=True):
         same &= a[rows] == b[qrows]
-    out = np.full(m, -1, dtype=np.int64)
+    out = np.full(m, -1, dtype=np.intp)
     out[qrows[same]] = rows[same]
     return out
 
@@ -148,10 +159,9 @@ _memo_lock = threading.Lock()
 
 
 def _pointers(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a, dtype=object)
     if not len(a):
         return np.zeros(0, dtype=np.uint64)
-    return np.frombuffer(memoryview(a).cast("B"), dtype=np.uint64).copy()
+    return _pointer_words(a)
 
 
 def clear_cache() -> None:
@@ -165,7 +175,7 @@ def _hashed_join(hk: np.ndarray, hq: np.ndarray, wk: list[np.ndarray], wq: list[
     idx = pd.Index(hk)
     if not idx.is_unique:
         return None
-    pos = idx.get_indexer(hq).astype(np.int64)
+    pos = idx.get_indexer(hq).astype(np.intp)
     hit = np.flatnonzero(pos >= 0)
     same = np.ones(len(hit), dtype=bool)
     for a, b in zip(wk, wq, strict=True):
@@ -201,7 +211,7 @@ def _key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray, re
 
 def _compute_key_codes(k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(k)
-    rows = np.arange(n, dtype=np.int64)
+    rows = np.arange(n, dtype=np.intp)
     words = _words(k, q) if n and len(q) else None
     if words is not None:
         wk, wq = words
@@ -211,18 +221,19 @@ def _compute_key_codes(k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.nda
             return rows, pos, rows
     idx = pd.Index(k)
     if idx.is_unique:
-        return rows, idx.get_indexer(q).astype(np.int64), rows
+        return rows, idx.get_indexer(q).astype(np.intp), rows
     codes, uniques = pd.factorize(k)
-    first = np.full(len(uniques), n, dtype=np.int64)
+    codes = codes.astype(np.intp, copy=False)
+    first = np.full(len(uniques), n, dtype=np.intp)
     np.minimum.at(first, codes, rows)
-    qcodes = pd.Index(uniques).get_indexer(q).astype(np.int64)
-    return codes.astype(np.int64), qcodes, first
+    qcodes = pd.Index(uniques).get_indexer(q).astype(np.intp)
+    return codes, qcodes, first
 
 
 def match_rows(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray) -> np.ndarray:
     """Row position in ``keys`` of each value of ``queries`` (its first row; -1 when absent). Exact."""
     _, qcodes, first = _key_codes(keys, queries)
-    out = np.full(len(qcodes), -1, dtype=np.int64)
+    out = np.full(len(qcodes), -1, dtype=np.intp)
     hit = qcodes >= 0
     out[hit] = first[qcodes[hit]]
     return out
@@ -233,8 +244,8 @@ def string_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray
     codes, uniques = pd.factorize(_objects(values))
     uniques = np.asarray(uniques, dtype=object)
     order = np.argsort(uniques.astype(str), kind="stable")
-    remap = np.empty(len(order), dtype=np.int64)
-    remap[order] = np.arange(len(order), dtype=np.int64)
+    remap = np.empty(len(order), dtype=np.intp)
+    remap[order] = np.arange(len(order), dtype=np.intp)
     return remap[codes], uniques[order]
 
 
@@ -248,6 +259,7 @@ def group_sum(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     magnitude (guaranteed when max |value| × count does); otherwise integer ``np.add.at``.
     """
     values = values.astype(np.int64, copy=False)
+    codes = np.asarray(codes).astype(np.intp, copy=False)  # numpy's index type (32-bit on WebAssembly)
     if not len(values):
         return np.zeros(size, dtype=np.int64)
     if float(np.abs(values).max()) * len(values) < _EXACT:
@@ -276,7 +288,7 @@ def paid_arrays(ledger: Ledger, as_of: dt.date | str | pd.Timestamp) -> tuple[np
     ts = as_timestamp(as_of)
     inv, pay = ledger.invoices, ledger.payments
     kcodes, qcodes, first = _key_codes(inv["invoice_id"], pay["invoice_id"], remember=True)
-    rows = np.full(len(qcodes), -1, dtype=np.int64)
+    rows = np.full(len(qcodes), -1, dtype=np.intp)
     hit = qcodes >= 0
     rows[hit] = first[qcodes[hit]]
     counted = hit & (pay["date"].to_numpy() <= ts.to_datetime64())

@@ -223,7 +223,7 @@ def _promises(ledger: Ledger, ts: pd.Timestamp, wanted: set[str], home: dict[str
     if not latest:
         return {}
     keys = np.array(list(latest), dtype=object)
-    rows = np.array(list(latest.values()), dtype=np.int64)
+    rows = np.array(list(latest.values()), dtype=np.intp)
     grace = np.timedelta64(ledger.settings.promise_grace_days, "D")
     start = tsv[rows].astype("datetime64[D]").astype("datetime64[ns]")
     deadline = np.minimum(pdate[rows] + grace, ts.to_datetime64())
@@ -468,7 +468,7 @@ def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp, rank_of: dict[str, i
     if not len(idx):
         return out
     lists = c["invoice_ids"].to_numpy(dtype=object)[idx].tolist()
-    lens = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    lens = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
     flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lens.sum()))
     codes, uniques = pd.factorize(level[idx])
     rank = np.array([rank_of.get(u, -1) for u in uniques.tolist()], dtype=np.int64)[codes]
