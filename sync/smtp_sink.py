@@ -6,10 +6,13 @@ exactly as it would to a real server, so the demo and a first try need no mail a
 
 Files are named ``YYYYMMDD-HHMMSS_<safe-message-id>.eml`` (local time of receipt; the safe name is the
 Message-ID reduced to letters, digits, ``.``, ``_`` and ``-`` plus a short hash of the exact Message-ID). The
-sink is idempotent per Message-ID: a second delivery of a Message-ID already in the outbox is acknowledged and
-not stored again, and ``already_delivered(message_id)`` answers from the outbox, so the send journal can resolve
-an interrupted run without a duplicate. A file is written to a temporary name, flushed to disk and renamed
-before the sink answers 250: a message is in the outbox whole, or not at all.
+sink is idempotent per Message-ID: a second delivery of the same message (same Message-ID, same content but for
+its Date) is acknowledged and not stored again, and ``already_delivered(message_id)`` answers from the outbox,
+so the send journal can resolve an interrupted run without a duplicate. A *different* message under a
+Message-ID the outbox already holds (two ledgers that share one; a bug) is refused loudly with a 554 that names
+the Message-ID — never acknowledged and silently dropped. A file is written to a temporary name, flushed to disk
+and renamed before the sink answers 250: a message is in the outbox whole, or not at all. Outbox files are
+readable by their owner only (0600): they are the reminders, with names and amounts.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from sync.config import SmtpConfig
+from sync.fileio import fsync_folder, open_private
 
 _NAME = re.compile(r"\d{8}-\d{6}_(?P<safe>.+)\.eml\Z")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -40,6 +44,22 @@ def safe_name(message_id: str) -> str:
     exact = message_id.strip()
     readable = _UNSAFE.sub("_", exact.strip("<>"))[:80].strip("._-") or "message"
     return f"{readable}-{hashlib.sha256(exact.encode('utf-8', 'surrogateescape')).hexdigest()[:12]}"
+
+
+class MessageIdClashError(Exception):
+    """The outbox already holds another message under this Message-ID."""
+
+
+_DATE_HEADER = re.compile(rb"(?im)^Date:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*\r?\n")
+
+
+def content_digest(content: bytes) -> str:
+    """The message's identity for the outbox: its bytes without the Date header (a resend of the same message
+    differs only there)."""
+    head, sep, body = content.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = content.partition(b"\n\n")
+    return hashlib.sha256(_DATE_HEADER.sub(b"", head + b"\r\n") + sep + body).hexdigest()
 
 
 def message_id_of(content: bytes) -> str:
@@ -78,22 +98,28 @@ class Outbox:
             return False
 
     def store(self, content: bytes, received: datetime | None = None) -> tuple[Path | None, bool]:
-        """File ``content``; returns (path, True) when stored, (None, False) when its Message-ID was already
-        there. A message without a Message-ID is named after the hash of its content."""
+        """File ``content``; returns (path, True) when stored, (None, False) when the same message was already
+        there. Raises ``MessageIdClashError`` when another message holds its Message-ID. A message without a
+        Message-ID is named after the hash of its content."""
         mid = message_id_of(content) or f"<no-message-id.{hashlib.sha256(content).hexdigest()[:24]}@cobro.invalid>"
         safe = safe_name(mid)
         with self._lock:
             if safe in self._index:
+                existing = [p for p in self.folder.glob(f"*_{glob.escape(safe)}.eml") if _NAME.match(p.name)]
+                if existing and content_digest(existing[0].read_bytes()) != content_digest(content):
+                    raise MessageIdClashError(
+                        f"the outbox already holds a different message with Message-ID {mid} ({existing[0].name})")
                 return None, False
             when = received or datetime.now()
             path = self.folder / f"{when:%Y%m%d-%H%M%S}_{safe}.eml"
             tmp = self.folder / f".{safe}.{os.getpid()}.{threading.get_ident()}.part"
-            with open(tmp, "wb") as fh:
+            fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(content)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
-            _fsync_dir(self.folder)
+            fsync_folder(self.folder)
             self._index.add(safe)
             return path, True
 
@@ -104,19 +130,6 @@ class Outbox:
     def __len__(self) -> int:
         with self._lock:
             return len(self._index)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # Windows cannot open a folder; its rename is durable enough
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def advertise_pipelining(session: Any, hostname: str, responses: list[str]) -> list[str]:
@@ -143,6 +156,8 @@ class OutboxHandler:
             content = content.encode("utf-8", "surrogateescape")
         try:
             path, stored = self.outbox.store(content)
+        except MessageIdClashError as exc:
+            return f"554 5.6.0 refused: {exc}; nothing was stored"
         except OSError as exc:
             return f"451 4.3.0 cannot write to the outbox: {exc.strerror or exc}"
         if not stored:
@@ -166,7 +181,8 @@ class LocalSink:
 
     def __init__(self, outbox: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0) -> None:
         self.outbox = Outbox(outbox)
-        self.controller = LoopbackController(OutboxHandler(self.outbox), hostname=host, port=port)
+        self.controller = LoopbackController(OutboxHandler(self.outbox), hostname=host, port=port,
+                                             enable_SMTPUTF8=True)
         self.config: SmtpConfig | None = None
 
     def start(self) -> SmtpConfig:

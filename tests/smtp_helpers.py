@@ -215,11 +215,13 @@ class SmtpTestServer:
         auth: dict[str, str] | None = None,
         tls_context: ssl.SSLContext | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        smtputf8: bool = True,
         **handler_kwargs: Any,
     ) -> None:
-        """``tls_context`` offers STARTTLS; ``ssl_context`` makes it an implicit-TLS server (like port 465)."""
+        """``tls_context`` offers STARTTLS; ``ssl_context`` makes it an implicit-TLS server (like port 465);
+        ``smtputf8=False`` does not offer SMTPUTF8 (RFC 6531: addresses with non-ASCII local parts)."""
         self.handler = RecordingHandler(**handler_kwargs)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}  # aiosmtpd's Controller offers it by default
         if tls_context is not None:
             kwargs["tls_context"] = tls_context
         if ssl_context is not None:

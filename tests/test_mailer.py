@@ -520,3 +520,62 @@ def test_any_subject_name_and_body_survive_the_trip(subject: str, name: str, tex
         # CPython's address parser puts a space between adjacent encoded words of a long name (RFC 2047 says to
         # join them; mail programs do): compare without spaces
         assert "".join(parsed["From"].addresses[0].display_name.split()) == "".join(name.split())
+
+
+# ------------------------------------------------------------------- one address rule, SMTPUTF8 (issue 7)
+
+
+def test_planner_and_mailer_agree_on_addresses(tmp_path: Path) -> None:
+    """``josé@empresa.es`` is valid for both; ``ana@localhost`` for neither (cobro.addresses is the one rule)."""
+    from cobro.addresses import is_valid_email
+    from cobro.reminders import is_valid_email as planner_rule
+
+    assert planner_rule is is_valid_email
+    assert is_valid_email("josé@empresa.es") and not is_valid_email("ana@localhost")
+    reminder(to=("josé@empresa.es",)).validate()
+    with pytest.raises(InvalidMessageError, match="ana@localhost"):
+        reminder(to=("ana@localhost",)).validate()
+    # an IDN domain is sent in its ASCII form
+    assert "To: info@xn--can-8mak.es" in message_bytes(reminder(to=("info@cañón.es",), cc=())).decode()
+
+
+def test_non_ascii_local_part_goes_with_smtputf8_when_offered(tmp_path: Path) -> None:
+    msgs = [reminder(to=("josé@empresa.es",), cc=()), reminder(key="C002|L1|2024-03-31", cc=())]
+    with SmtpTestServer(smtputf8=True) as srv, Journal(tmp_path / "j.sqlite") as journal:
+        result = send_batch(msgs, journal, srv.config())
+        assert result.ok, result.summary()
+        assert srv.handler.envelopes[0][1] == ("josé@empresa.es",)
+        assert "To: josé@empresa.es".encode() in srv.handler.raw[0]  # RFC 6532: the header in UTF-8
+        assert "josé".encode() not in srv.handler.raw[1]  # only the message that needs it
+
+
+def test_non_ascii_local_part_fails_clearly_when_the_server_lacks_smtputf8(tmp_path: Path) -> None:
+    msgs = [reminder(to=("josé@empresa.es",), cc=()), reminder(key="C002|L1|2024-03-31", cc=())]
+    with SmtpTestServer(smtputf8=False) as srv, Journal(tmp_path / "j.sqlite") as journal:
+        result = send_batch(msgs, journal, srv.config())
+        first, second = result.results
+        assert first.status == FAILED and "SMTPUTF8" in first.reason and "josé@empresa.es" in first.reason
+        assert second.status == SENT  # a per-message failure: the batch goes on
+        assert len(srv.received) == 1
+
+
+# ------------------------------------------------------------------------- the outbox (issue 15)
+
+
+def test_outbox_refuses_loudly_another_message_under_a_message_id_it_holds(tmp_path: Path) -> None:
+    outbox = tmp_path / "outbox"
+    first = reminder()
+    other = reminder(subject="Otro libro, otra factura")  # same Message-ID, different content
+    with local_sink(outbox) as config, Journal(tmp_path / "a.sqlite") as ja, Journal(tmp_path / "b.sqlite") as jb:
+        assert send_batch([first], ja, config).ok
+        again = send_batch([first], jb, config)  # the same message again (another journal): acknowledged once
+        assert again.results[0].status == SENT
+        with smtplib.SMTP(config.host, config.port) as smtp:
+            smtp.ehlo()
+            smtp.mail("x@example.com")
+            smtp.rcpt("y@example.com")
+            code, answer = smtp.data(message_bytes(other))
+        assert code == 554 and first.message_id.encode() in answer
+    (path,) = outbox.glob("*.eml")
+    assert b"Otro libro" not in path.read_bytes()
+    assert path.stat().st_mode & 0o777 == 0o600  # reminders are readable by their owner only
