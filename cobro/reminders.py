@@ -173,11 +173,15 @@ def _domain(sender_email: str) -> str:
     return "cobro.local"
 
 
-def message_id(customer_id: str, level: str, as_of: dt.date, sender_email: str = "") -> str:
-    """The deterministic Message-ID of the reminder to ``customer_id`` at ``level`` on ``as_of``:
-    ``<cobro.{sha1[:16]}@{sender domain or cobro.local}>``. The same inputs always give the same id, so the
-    sender's journal can tell whether a message was already sent."""
+def message_id(customer_id: str, level: str, as_of: dt.date, sender_email: str = "", ledger_id: str = "") -> str:
+    """The deterministic Message-ID of the reminder to ``customer_id`` at ``level`` on ``as_of`` — the one
+    Message-ID scheme: ``<cobro.{sha1[:16]}@{sender domain or cobro.local}>``. The same inputs always give the
+    same id, so the sender's journal can tell whether a message was already sent; ``ledger_id`` (kept by the
+    send journal, ``sync.journal``) makes it unique per ledger: two ledgers with the same customer ids and
+    sender domain never share one."""
     basis = "\x1f".join([str(customer_id).strip(), str(level).strip().casefold(), _as_date(as_of).isoformat()])
+    if ledger_id:
+        basis = f"{ledger_id}\x1f{basis}"
     return f"<cobro.{hashlib.sha1(basis.encode('utf-8')).hexdigest()[:16]}@{_domain(sender_email)}>"
 
 
