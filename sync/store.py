@@ -1,4 +1,10 @@
-"""The one storage interface every host implements: .xlsx file, Google Sheet, live xlwings Book, JSON."""
+"""The one storage interface every host implements: .xlsx file (``sync.xlsx_store``), tables a host posts as JSON
+(``sync.table_store``), and later a Google Sheet or a live xlwings Book.
+
+Code outside the stores reads and writes a ledger only through ``LedgerStore``; ``tests/test_store_contract.py``
+runs one suite against every store, so they behave alike: the same ``Ledger`` for the same cells, problems
+located by sheet, row and column, changes visible on the next load, a stale read refused with nothing written.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +67,12 @@ class LedgerStore(Protocol):
 
     def describe(self) -> str:
         """A short human name for messages (a path, a sheet title)."""
+        ...
+
+    @property
+    def locale(self) -> str:
+        """The language of the ledger's sheets (``es``/``en``), for the messages about it; reads the ledger if it
+        was not read yet."""
         ...
 
     def check_writable(self) -> None:

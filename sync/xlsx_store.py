@@ -235,6 +235,11 @@ class XlsxStore:
     def describe(self) -> str:
         return str(self.path)
 
+    @property
+    def locale(self) -> str:
+        """The language of the workbook's sheets (``LedgerStore.locale``)."""
+        return (self.raw if self.raw is not None else self.load_raw()).locale
+
     def check_writable(self) -> None:
         from .fileio import refuse_if_open
 
