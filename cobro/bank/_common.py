@@ -42,8 +42,8 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Text of ``data`` and the encoding used. Never fails.
 
     A byte-order mark wins; then strict UTF-8 (valid UTF-8 with non-ASCII bytes is strong
-    evidence, whatever a header claims); then the declared charset; then Windows-1252, with
-    the five bytes it leaves undefined read as Latin-1.
+    evidence, whatever a header claims); then the declared charset; then the content decides
+    (``detect_legacy``): a CP852 MT940 is not read as Windows-1252.
     """
     for bom, enc in _BOMS:
         if data.startswith(bom):
@@ -68,10 +68,87 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
                 return data.decode(enc), enc
             except (UnicodeDecodeError, LookupError):
                 pass
+    enc = detect_legacy(data)
+    if enc != "cp1252":
+        return data.decode(enc), enc
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return "".join(_cp1252_or_latin1(b) for b in data), "cp1252"
+
+
+# the single-byte encodings banks of cobro's countries export in, in order of preference when the content
+# reads equally well in several (the Spanish DOS page before the Central European one: ñ is 0xA4 in CP850, Ą
+# in CP852)
+_LEGACY = ("cp1252", "cp850", "cp852", "cp1250", "iso8859_2", "iso8859_15")
+_CENTRAL = ("cp852", "cp1250", "iso8859_2", "cp1252", "cp850", "iso8859_15")
+# a Central European currency or IBAN country in the file: its own code pages win the ties
+_CENTRAL_HINT = re.compile(rb"(?<![A-Z])(?:HUF|PLN|CZK|RON|HRK|BGN)(?![A-Z])|(?<![A-Z])(?:HU|PL|CZ|SK|SI|HR|RO)\d{2}")
+# other scripts' single-byte pages, for charset-normalizer to choose among when no European page reads
+_OTHER_SINGLE_BYTE = ("cp1251", "koi8_r", "cp866", "iso8859_5", "cp1253", "iso8859_7", "cp1254", "iso8859_9",
+                      "cp1257", "iso8859_13", "cp1255", "cp1256")
+_NON_ASCII = re.compile(r"(.?)([^\x00-\x7f])(.?)", re.S)
+
+
+def _is_cp1252(data: bytes) -> bool:
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _plausibility(text: str, limit: int = 4000) -> int:
+    """How much a decoding reads like words: letters beside letters score, symbols and control
+    characters inside words cost. Looks at the first ``limit`` non-ASCII characters only."""
+    score = 0
+    for k, m in enumerate(_NON_ASCII.finditer(text)):
+        if k >= limit:
+            break
+        ch, before, after = m[2], m[1], m[3]
+        if "\x80" <= ch <= "\x9f":
+            score -= 3  # C1 control characters never occur in a statement's text
+        elif ch.isalpha():
+            score += 1 if (before.isalpha() or after.isalpha()) else 0
+        elif before.isalpha() and after.isalpha():
+            score -= 2  # "Csoportos  tutal s": a symbol in the middle of a word
+    return score
+
+
+def detect_legacy(data: bytes) -> str:
+    """The single-byte encoding of text that is not UTF-8, from its content.
+
+    Each encoding banks of Spain, Latin America and Europe use is scored by how well the text reads
+    (``_plausibility``); ties go to the most common one (Windows-1252, then the DOS pages). When no
+    European encoding reads as words at all (Cyrillic, Greek, ...), charset-normalizer decides.
+    """
+    if data.isascii():
+        return "cp1252"
+    best, best_score = "cp1252", None
+    if not _is_cp1252(data):
+        best_score = -3 * sum(1 for b in data[:65536] if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D))
+    for enc in _CENTRAL if _CENTRAL_HINT.search(data[:65536]) else _LEGACY:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        score = _plausibility(text)
+        if best_score is None or score > best_score or (enc == "cp1252" and score >= best_score):
+            best, best_score = enc, score
+    if best_score is not None and best_score >= 3:  # a few letters of evidence before leaving the default
+        return best
+    if sum(1 for b in data[:65536] if b > 0x7F) < 16:
+        return "cp1252"  # too little text to tell
+    try:
+        from charset_normalizer import from_bytes
+
+        guess = from_bytes(data[:262144], cp_isolation=list(_OTHER_SINGLE_BYTE)).best()
+        if guess is not None and guess.encoding:
+            data.decode(guess.encoding)
+            return guess.encoding
+    except (ImportError, LookupError, UnicodeDecodeError):
+        pass
+    return "cp1252"
 
 
 def _cp1252_or_latin1(b: int) -> str:
