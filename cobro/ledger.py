@@ -307,6 +307,8 @@ def _as_tuple(v: object) -> tuple[str, ...]:
 # ----------------------------------------------------------------------------------- parsing
 
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+MIN_YEAR, MAX_YEAR = 1900, 9999
+"""Dates cobro accepts (an as-of date, a date typed as text): the years a spreadsheet can hold as a date."""
 _DATE_RE = re.compile(r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?.*)?$")
 
 
@@ -404,9 +406,14 @@ def parse_date_text(text: str, day_first: bool = True) -> dt.datetime | None:
         hh = int(m[4]) if m[4] else 0
         mm = int(m[5]) if m[5] else 0
         ss = int(m[6]) if m[6] else 0
+        if not MIN_YEAR <= y <= MAX_YEAR:
+            return None  # year 1 or 0042: not a date a ledger can hold (and pandas cannot compute with)
         return dt.datetime(y, mo, d, hh, mm, ss)
     except ValueError:
         return None
+
+
+_YEAR_LO_NS, _YEAR_HI_NS = MIN_YEAR, 2261  # what a datetime64[ns] column holds (to 2262-04-11), within the range
 
 
 def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, list[int]]:
@@ -420,12 +427,18 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
     for i, v in enumerate(values):
         cls = v.__class__
         if cls is dt.date or cls is dt.datetime:  # what calamine gives for date cells
-            conv[i] = v
+            if _YEAR_LO_NS <= v.year <= _YEAR_HI_NS:
+                conv[i] = v
+            else:
+                bad.append(i)  # a date datetime64[ns] cannot hold would become NaT silently
             continue
         if v is None or v == "" or _blank(v):
             continue
         if isinstance(v, (dt.datetime, dt.date)):
-            conv[i] = v
+            if _YEAR_LO_NS <= v.year <= _YEAR_HI_NS:
+                conv[i] = v
+            else:
+                bad.append(i)
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             if 0 < v < 2958466:  # Excel serial
                 days = int(v)
@@ -440,7 +453,7 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
         day_first = detect_day_first(texts.values())
         for i, t in texts.items():
             parsed = parse_date_text(t, True if day_first is None else day_first)
-            if parsed is None:
+            if parsed is None or parsed.year > _YEAR_HI_NS:
                 bad.append(i)
             else:
                 conv[i] = parsed
@@ -452,15 +465,16 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
     return out, sorted(bad)
 
 
-def _parse_money_column(values: list[object], currencies: list[str]) -> tuple[list[int | None], list[tuple[int, str]]]:
-    """Minor units per row (None for blank) and (index, code) of bad cells.
+def _parse_money_column(values: list[object], currencies: list[str]
+                        ) -> tuple[list[int | None], list[tuple[int, str, dict[str, object]]]]:
+    """Minor units per row (None for blank) and (index, code, detail) of bad cells.
 
     Numbers (what spreadsheets give) are scaled and checked for exactness in bulk; written
     amounts are read with the decimal mark the whole column settles on.
     """
     n = len(values)
     out: list[int | None] = [None] * n
-    bad: list[tuple[int, str]] = []
+    bad: list[tuple[int, str, dict[str, object]]] = []
     num_idx: list[int] = []
     txt_idx: list[int] = []
     for i, v in enumerate(values):
@@ -482,14 +496,17 @@ def _parse_money_column(values: list[object], currencies: list[str]) -> tuple[li
         exps = np.array([money._EXPONENTS.get(str(u), 2) for u in uniq], dtype="int64")[inverse]
         scaled = arr * np.power(10.0, exps)
         rounded = np.round(scaled)
-        ok = ((np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled)))
-              & (np.abs(scaled) < 2**53)).tolist()
-        ints = rounded.astype("int64").tolist()
+        in_range = np.abs(scaled) <= money.MAX_MINOR
+        ok = ((np.abs(scaled - rounded) <= 1e-6 * np.maximum(1.0, np.abs(scaled))) & in_range).tolist()
+        ints = np.where(in_range, rounded, 0).astype("int64").tolist()
+        in_range_l = in_range.tolist()
         for j, i in enumerate(num_idx):
             if ok[j]:
                 out[i] = ints[j]
+            elif not in_range_l[j]:
+                bad.append((i, "money_range", {"limit": money.format_money(money.MAX_MINOR, str(currencies[i]))}))
             else:
-                bad.append((i, "money_precision"))
+                bad.append((i, "money_precision", {}))
     if txt_idx:
         texts = [values[i] for i in txt_idx if type(values[i]) is str]
         decimal_comma = money.detect_decimal_comma(texts) if texts else None  # type: ignore[arg-type]
@@ -497,7 +514,7 @@ def _parse_money_column(values: list[object], currencies: list[str]) -> tuple[li
             try:
                 out[i] = money.parse_money(values[i], currencies[i], decimal_comma)
             except money.MoneyError as e:
-                bad.append((i, "money_precision" if "decimals" in str(e) else "money"))
+                bad.append((i, e.code, dict(e.detail)))
     bad.sort()
     return out, bad
 
@@ -586,8 +603,8 @@ def _parse_table(sheet: Sheet, raw: pd.DataFrame, problems: list[Problem],
         elif c.type == "money":
             curs = currency_for_row if currency_for_row is not None else ["EUR"] * n
             minor, bad_m = _parse_money_column(values, curs)
-            for i, code in bad_m:
-                problems.append(Problem(sheet.key, rows[i], c.key, values[i], code))
+            for i, code, detail in bad_m:
+                problems.append(Problem(sheet.key, rows[i], c.key, values[i], code, detail))
             if c.required:
                 out[c.key] = np.array([0 if x is None else x for x in minor], dtype="int64")
             else:

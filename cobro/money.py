@@ -7,7 +7,7 @@ added together; every total is keyed by currency.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from cobro.errors import InputError
 
@@ -42,8 +42,28 @@ _EXPONENTS: dict[str, int] = {
 
 
 class MoneyError(InputError, ValueError):
-    """A value that cannot be read as an amount of the given currency."""
+    """A value that cannot be read as an amount of the given currency.
 
+    ``code`` names the kind for a located problem (``cobro.ledger.Problem``): ``money`` (not a number),
+    ``money_precision`` (more decimals than the currency has), ``money_currency`` (written in another
+    currency: ``detail["currency"]`` is the one expected) or ``money_range`` (beyond what cobro holds).
+    """
+
+    def __init__(self, message: str = "", *, code: str = "money", detail: dict[str, object] | None = None,
+                 **where: object) -> None:
+        super().__init__(message, **where)  # type: ignore[arg-type]
+        self.code = code
+        self.detail = detail or {}
+
+
+MAX_MINOR = 2**53 - 1
+"""The largest amount cobro holds, in minor units: every amount is exact in a spreadsheet cell (a binary
+double), in JSON read by JavaScript and in a pandas Int64 column, and a thousand of them add up without
+overflowing int64 (9,007,199,254,740,991 cents is about 90 trillion euros)."""
+
+MAX_AMOUNT_TEXT = 64
+"""The longest written amount read (an amount beyond ``MAX_MINOR`` is far shorter); longer text is refused
+before any arithmetic, so 10,000 nines cost nothing."""
 
 def is_known_currency(code: str) -> bool:
     """True for an ISO 4217 alphabetic code cobro knows (case-sensitive, upper case)."""
@@ -59,7 +79,7 @@ def exponent(currency: str) -> int:
 
 
 def to_minor(value: Decimal | int | str, currency: str) -> int:
-    """Exact conversion to integer minor units. Raises if precision would be lost.
+    """Exact conversion to integer minor units. Raises if precision would be lost or the amount is out of range.
 
     ``to_minor(Decimal("12.34"), "EUR") == 1234``; ``to_minor("1.005", "EUR")`` raises.
     """
@@ -69,16 +89,39 @@ def to_minor(value: Decimal | int | str, currency: str) -> int:
     elif isinstance(value, float):  # pragma: no cover - defended by type, checked anyway
         raise MoneyError("floats are never money; pass a Decimal or a string")
     d = Decimal(value)
-    scaled = d.scaleb(exp)
-    if scaled != scaled.to_integral_value():
-        raise MoneyError(f"{value} has more decimals than {currency} allows ({exp})")
-    return int(scaled)
+    if not d.is_finite():
+        raise MoneyError(f"{value} is not an amount")
+    if d and d.adjusted() + exp > 16:  # |d| >= 10**17 minor units: beyond MAX_MINOR, decided without arithmetic
+        raise _out_of_range(value, currency)
+    sign, digits, e = d.as_tuple()
+    if isinstance(e, int) and e + exp < 0 and any(digits[len(digits) + e + exp:]):
+        raise MoneyError(f"{value} has more decimals than {currency} allows ({exp})", code="money_precision")
+    with localcontext() as ctx:  # exact: wide enough for every digit (the default 28 would round silently)
+        ctx.prec = max(28, len(digits) + abs(e if isinstance(e, int) else 0) + exp + 2)
+        minor = int(d.scaleb(exp))
+    if abs(minor) > MAX_MINOR:
+        raise _out_of_range(value, currency)
+    return minor
+
+
+def _out_of_range(value: object, currency: str) -> MoneyError:
+    limit = format_money(MAX_MINOR, currency)
+    return MoneyError(f"{str(value)[:30]}{'…' if len(str(value)) > 30 else ''} is larger than the largest amount "
+                      f"cobro holds ({limit})", code="money_range", detail={"limit": limit})
 
 
 def round_to_minor(value: Decimal, currency: str) -> int:
     """Half-up rounding to minor units, for computed amounts (interest, discounts)."""
     exp = exponent(currency)
-    return int(Decimal(value).scaleb(exp).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    d = Decimal(value)
+    if not d.is_finite() or (d and d.adjusted() + exp > 16):
+        raise _out_of_range(value, currency)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        minor = int(d.scaleb(exp).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if abs(minor) > MAX_MINOR:
+        raise _out_of_range(value, currency)
+    return minor
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:
@@ -102,56 +145,151 @@ def format_money(minor: int, currency: str, locale: str = "en") -> str:
     return f"{text} {currency}"
 
 
-_NUMBER_CHARS = re.compile(r"^[+-]?[\d.,' \u00a0]+$")
+# ------------------------------------------------------------------ written amounts, as our markets write them
+
+SYMBOLS: dict[str, str | None] = {
+    "US$": "USD", "U$S": "USD", "USD$": "USD", "R$": "BRL", "S/.": "PEN", "S/": "PEN", "€": "EUR", "£": "GBP",
+    "MX$": "MXN", "MEX$": "MXN", "COL$": "COP", "CO$": "COP", "CLP$": "CLP", "CL$": "CLP", "AR$": "ARS",
+    "$": None,  # the dollar *and* the peso sign: the row's currency decides
+}
+"""Currency signs read before or after an amount, and the currency each names (None: ambiguous)."""
+
+DOLLAR_SIGN: frozenset[str] = frozenset({
+    "USD", "MXN", "COP", "CLP", "ARS", "UYU", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "DOP", "CUP", "BSD", "BZD",
+    "BBD", "BMD", "FJD", "JMD", "KYD", "LRD", "NAD", "SBD", "SRD", "TTD", "XCD", "BND", "GYD", "CVE", "TOP", "WST",
+})
+"""Currencies written with a bare ``$``."""
+
+_SIGNS = sorted(SYMBOLS, key=len, reverse=True)  # longest first: "US$" before "$"
+_PREFIX = re.compile("^(" + "|".join(re.escape(x) for x in _SIGNS) + r"|[A-Za-z]{3}(?![A-Za-z]))")
+_SUFFIX = re.compile(r"(?<![A-Za-z])(" + "|".join(re.escape(x) for x in _SIGNS) + r"|[A-Za-z]{3})$")
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2007": " ", "\t": " "})
+_MINUS = ("-", "\u2212", "\u2013")  # hyphen-minus, the minus sign, an en dash (what word processors make)
+_BODY = re.compile(r"^\d[\d.,' ]*$|^[.,]\d+$")
+
+
+def read_amount(text: str, currency: str | None = None,
+                decimal_comma: bool | None = None) -> tuple[Decimal, str | None]:
+    """Read a written amount and the currency it names, exactly.
+
+    Accepts ``1.234,56``, ``1,234.56``, ``1 234,56`` (space or no-break space grouping), ``1'234.56``, a sign or
+    code before or after (``$``, ``US$``, ``€``, ``S/``, ``R$``, ``£``, ``EUR``, ``CLP``…) and negatives written
+    ``-12``, ``(12)`` or ``12-``. The second value is the currency the text names (``None`` for none, or a bare
+    ``$`` read without a ``currency``).
+
+    ``currency`` (the row's or the customer's) settles what the text leaves open: a bare ``$`` takes it, and in
+    a currency without decimals a separator followed by three digits groups (``1.234 CLP`` is 1234 pesos; a
+    repeated separator always groups: ``$ 1.234.567`` in COP). A lone ``1.234`` in a currency with cents is
+    ambiguous and refused (too many decimals) unless the column's mark settles it. A sign or code that names
+    another currency is a ``MoneyError`` (code ``money_currency``). ``decimal_comma`` is the column's decimal
+    mark, when known (see ``detect_decimal_comma``); zero-decimal currencies never gain cents from it.
+    """
+    raw = str(text)
+    if len(raw) > MAX_AMOUNT_TEXT:
+        limit = format_money(MAX_MINOR, currency) if currency in _EXPONENTS else f"{MAX_MINOR:,} minor units"
+        raise MoneyError(f"{raw[:20]}… ({len(raw)} characters) is too long to be an amount (the largest amount "
+                         f"cobro holds is {limit})", code="money_range", detail={"limit": limit})
+    s = raw.translate(_SPACES).strip()
+    named: str | None = None
+    named_sign = ""
+    negative = 0
+    for _ in range(8):  # peel signs, parentheses and currency marks from both ends, in any order
+        before = s
+        if s.startswith("(") and s.endswith(")"):
+            negative, s = negative + 1, s[1:-1].strip()
+        if s.startswith(_MINUS):
+            negative, s = negative + 1, s[1:].strip()
+        elif s.startswith("+"):
+            s = s[1:].strip()
+        if s.endswith(_MINUS):
+            negative, s = negative + 1, s[:-1].strip()
+        for m, cut in ((_PREFIX.match(s), "prefix"), (_SUFFIX.search(s), "suffix")):
+            if not m:
+                continue
+            mark = m.group(1)
+            code = SYMBOLS[mark] if mark in SYMBOLS else mark.upper()
+            if mark not in SYMBOLS and not is_known_currency(code):
+                continue
+            if named_sign and (code or "$") != (named or "$"):
+                if not (named is None and code in DOLLAR_SIGN) and not (code is None and named in DOLLAR_SIGN):
+                    raise MoneyError(f"{raw!r} names two currencies ({named_sign} and {mark})")
+            if code is not None:
+                named = code
+            named_sign = named_sign or mark
+            s = (s[m.end():] if cut == "prefix" else s[:m.start()]).strip()
+        if s == before:
+            break
+    if negative > 1:
+        raise MoneyError(f"{raw!r} is not a number (more than one minus sign)")
+    if named is None and named_sign:  # a bare "$"
+        if currency is not None and currency not in DOLLAR_SIGN:
+            raise MoneyError(f"{raw!r} is written with $ but the currency is {currency}", code="money_currency",
+                             detail={"currency": currency})
+        named = currency
+    elif named is not None and currency is not None and named != currency:
+        raise MoneyError(f"{raw!r} is written in {named} but the currency is {currency}", code="money_currency",
+                         detail={"currency": currency})
+    s = s.replace("'", "")
+    if not s or not _BODY.match(s):
+        raise MoneyError(f"{raw!r} is not a number")
+    d = Decimal(_canonical(s, raw, currency, decimal_comma))
+    return (-d if negative else d), named
+
+
+def _canonical(s: str, raw: str, currency: str | None, decimal_comma: bool | None) -> str:
+    """Digits with at most one ``.`` as the decimal mark, from digits, separators and space grouping."""
+    if " " in s:
+        groups = s.split(" ")
+        if any(len(g) < 3 for g in groups[1:]) or not all(groups):  # space groups are 3 digits (1 234 567,89)
+            raise MoneyError(f"{raw!r} is not a number (spaces only between groups of three digits)")
+        s = "".join(groups)
+    exp = _EXPONENTS.get(currency or "", None)
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        mark = "," if s.rfind(",") > s.rfind(".") else "."
+        group = "." if mark == "," else ","
+        whole, _, frac = s.rpartition(mark)
+        if mark in whole or group in frac:
+            raise MoneyError(f"{raw!r} is not a number (mixed separators)")
+        _check_groups(whole.split(group), raw)
+        return whole.replace(group, "") + "." + frac
+    if not dots and not commas:
+        return s
+    sep = "." if dots else ","
+    parts = s.split(sep)
+    if len(parts) > 2:  # 1.234.567 — the separator repeats, so it groups
+        _check_groups(parts, raw)
+        return "".join(parts)
+    whole, frac = parts
+    if not whole:
+        return "0." + frac  # ",5" / ".5"
+    if len(frac) != 3:
+        return whole + "." + frac  # only a decimal mark can be followed by other than three digits
+    # "1.234" / "1,234": grouping or three decimals?
+    if exp == 0:
+        return whole + frac  # a currency without cents never gains them: 1.234 CLP is 1234
+    if decimal_comma is not None:
+        return whole + "." + frac if (sep == ",") == decimal_comma else whole + frac
+    # Nothing settles it: read as the decimal mark, so "1.234 EUR" is refused (three decimals) rather than
+    # guessed — one thousand for a Spaniard, one euro and a fraction for an American.
+    return whole + "." + frac
+
+
+def _check_groups(groups: list[str], raw: str) -> None:
+    if not groups[0] or len(groups[0]) > 3 and groups[0] != "0" or any(len(g) != 3 for g in groups[1:]):
+        raise MoneyError(f"{raw!r} is not a number (thousands are grouped by three digits)")
 
 
 def parse_decimal(text: str, decimal_comma: bool | None = None) -> Decimal:
-    """Read a human-written number: ``1234.5``, ``1.234,56``, ``1,234.56``, ``-12,5``, ``(12.50)``.
+    """Read a human-written number: ``1234.5``, ``1.234,56``, ``1,234.56``, ``-12,5``, ``(12.50)``, ``€ 12``.
 
     ``decimal_comma`` settles ambiguous cases such as ``1,234`` or ``1.234`` (True: the comma
     is the decimal mark; False: the dot is). With ``None`` a lone separator is read as the
     decimal mark; callers that read a whole column decide ``decimal_comma`` for the column
-    (see ``detect_decimal_comma``) instead of guessing row by row.
+    (see ``detect_decimal_comma``) instead of guessing row by row. A currency sign or code is
+    read and dropped; ``read_amount`` returns it and checks it against a currency.
     """
-    s = str(text).strip().replace("\u00a0", "").replace(" ", "").replace("'", "")
-    for sym in ("€", "$", "EUR", "USD", "MXN", "£"):
-        s = s.replace(sym, "")
-    negative = False
-    if s.startswith("(") and s.endswith(")"):
-        negative, s = True, s[1:-1]
-    if s.endswith("-"):
-        negative, s = True, s[:-1]
-    if s.startswith("-"):
-        negative, s = not negative, s[1:]
-    elif s.startswith("+"):
-        s = s[1:]
-    if not s or not _NUMBER_CHARS.match(s):
-        raise MoneyError(f"{text!r} is not a number")
-    has_dot, has_comma = "." in s, "," in s
-    if has_dot and has_comma:
-        if s.rfind(",") > s.rfind("."):
-            s = s.replace(".", "").replace(",", ".")
-        else:
-            s = s.replace(",", "")
-    elif has_comma:
-        parts = s.split(",")
-        if len(parts) > 2:
-            s = s.replace(",", "")
-        elif decimal_comma is False:
-            s = s.replace(",", "")
-        else:
-            s = s.replace(",", ".")
-    elif has_dot:
-        parts = s.split(".")
-        if len(parts) > 2:
-            s = s.replace(".", "")
-        elif decimal_comma is True and len(parts[1]) == 3:
-            s = s.replace(".", "")
-    try:
-        d = Decimal(s)
-    except InvalidOperation:
-        raise MoneyError(f"{text!r} is not a number") from None
-    return -d if negative else d
+    return read_amount(text, None, decimal_comma)[0]
 
 
 def parse_money(value: object, currency: str, decimal_comma: bool | None = None) -> int:
@@ -159,6 +297,7 @@ def parse_money(value: object, currency: str, decimal_comma: bool | None = None)
 
     Numbers that come from a spreadsheet as binary floats are read through their shortest
     decimal representation (``repr``), which is what the user typed, then checked exactly.
+    Written amounts are read by ``read_amount`` with ``currency`` as the row's currency.
     """
     if isinstance(value, bool):
         raise MoneyError(f"{value!r} is not an amount")
@@ -167,6 +306,8 @@ def parse_money(value: object, currency: str, decimal_comma: bool | None = None)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise MoneyError(f"{value!r} is not an amount")
+        if abs(value) >= 1e17:
+            raise _out_of_range(value, currency)
         d = Decimal(repr(value))
         exp = exponent(currency)
         # Spreadsheet arithmetic can leave binary noise (0.1+0.2); round to 9 places first,
@@ -175,11 +316,13 @@ def parse_money(value: object, currency: str, decimal_comma: bool | None = None)
         return to_minor(d, currency) if d.as_tuple().exponent >= -exp else _raise_precision(value, currency)
     if isinstance(value, Decimal):
         return to_minor(value, currency)
-    return to_minor(parse_decimal(str(value), decimal_comma), currency)
+    exponent(currency)
+    return to_minor(read_amount(str(value), currency, decimal_comma)[0], currency)
 
 
 def _raise_precision(value: object, currency: str) -> int:
-    raise MoneyError(f"{value} has more decimals than {currency} allows ({exponent(currency)})")
+    raise MoneyError(f"{value} has more decimals than {currency} allows ({exponent(currency)})",
+                     code="money_precision")
 
 
 def sum_by_currency(pairs: list[tuple[str, int]]) -> dict[str, int]:
@@ -197,7 +340,7 @@ def detect_decimal_comma(texts: list[str]) -> bool | None:
     """
     votes_comma = votes_dot = 0
     for t in texts:
-        s = str(t).strip()
+        s = _number_part(str(t))
         if "," in s and "." in s:
             if s.rfind(",") > s.rfind("."):
                 votes_comma += 1
@@ -218,3 +361,17 @@ def detect_decimal_comma(texts: list[str]) -> bool | None:
     if votes_comma or votes_dot:
         return votes_comma > votes_dot
     return None
+
+
+def _number_part(text: str) -> str:
+    """The digits and separators of a written amount, without signs, currency marks or space grouping."""
+    s = text.translate(_SPACES).strip()
+    for _ in range(4):
+        s = s.strip("()+-\u2212 ")
+        m = _PREFIX.match(s)
+        if m and (m.group(1) in SYMBOLS or is_known_currency(m.group(1).upper())):
+            s = s[m.end():]
+        m = _SUFFIX.search(s)
+        if m and (m.group(1) in SYMBOLS or is_known_currency(m.group(1).upper())):
+            s = s[:m.start()]
+    return s.replace(" ", "").replace("'", "")

@@ -14,6 +14,8 @@ TEXTS: dict[str, str] = {
     "expected.datetime": "a date and time such as 2024-03-31 09:30",
     "expected.money": "an amount such as 1234.56 or 1.234,56",
     "expected.money_precision": "an amount with no more decimals than the currency has",
+    "expected.money_currency": "an amount in {currency}, the row's currency (or no currency sign)",
+    "expected.money_range": "an amount no larger than {limit}",
     "expected.int": "a whole number",
     "expected.number": "a number",
     "expected.enum": "one of: {choices}",

@@ -13,6 +13,8 @@ TEXTS: dict[str, str] = {
     "expected.datetime": "una fecha y hora como 31/03/2024 09:30",
     "expected.money": "un importe como 1.234,56 o 1234.56",
     "expected.money_precision": "un importe sin más decimales de los que admite la moneda",
+    "expected.money_currency": "un importe en {currency}, la moneda de la fila (o sin símbolo de moneda)",
+    "expected.money_range": "un importe no mayor que {limit}",
     "expected.int": "un número entero",
     "expected.number": "un número",
     "expected.enum": "uno de: {choices}",
