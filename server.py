@@ -281,9 +281,12 @@ def parse_iso_date(value: Any, name: str) -> dt.date:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
         raise bad_field(name, f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2026-11-20")
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value.strip())
     except ValueError:
         raise bad_field(name, f"{value!r} is not a date of the calendar; expected YYYY-MM-DD") from None
+    if not 1900 <= day.year <= 9999:  # the years cobro.ledger.parse_date_text accepts
+        raise bad_field(name, f"{value!r} is not a date from the years 1900 to 9999; expected YYYY-MM-DD")
+    return day
 
 
 def date_field(data: Mapping[str, Any], name: str) -> dt.date | None:
@@ -691,5 +694,8 @@ def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os
         return resp
 
     app.register_blueprint(api)
+    from addin.page.routes import register_page  # the cobro page at / (issue 9)
+
+    register_page(app, authenticate=_authenticate)
     _register_errors(app)
     return app
