@@ -48,7 +48,7 @@ def parse_date_option(value: str | None) -> dt.date:
 
     parsed = parse_date_text(value, day_first=True)
     if parsed is None:
-        raise click.BadParameter(f"{value!r} is not a date; use 2024-03-31 or 31/03/2024")
+        raise click.BadParameter(f"{value!r} is not a date from the years 1900 to 9999; use 2024-03-31 or 31/03/2024")
     return parsed.date()
 
 
@@ -616,7 +616,7 @@ def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | No
         try:
             minor = money.parse_money(amount, currency)
         except money.MoneyError as e:
-            raise UserError(f"--amount {amount!r}: {e}") from None
+            raise UserError(f"--amount: {e}") from None  # e quotes the value (shortened when long)
     day = _today_if_none(as_of, led)
     row = {"timestamp": pd_timestamp(contact_time(led, day)), "customer_id": customer,
            "invoice_ids": tuple(x.strip() for x in (invoices or "").split(",") if x.strip()), "channel": channel,
