@@ -1,22 +1,37 @@
 """The collection cycle: plan, send, log — exactly once, whatever crashes in between.
 
-``collect(store, as_of)`` is what ``cobro remind``, the scheduler and ``POST /api/reminders/send`` run:
+``collect(store, as_of)`` is what ``cobro remind``, the scheduler and ``POST /api/reminders/send`` run, on any
+``LedgerStore``:
 
-1. Take the run lock (the send journal's), so a second run stops at once.
-2. Write to the Contacts log whatever an earlier run sent but never logged (a crash between sending and
-   logging), and retire e-mails an earlier day planned but never delivered (superseded by today's plan).
-3. Plan (``cobro.reminders.plan_reminders``); a broken template stops everything before anything is sent.
-4. Send the e-mails through the journal (``sync.mailer.send_batch``) to the configured SMTP server, or to the
-   embedded local sink (``outbox/`` beside the workbook) when none is configured; write letters as PDF files;
-   call tasks and WhatsApp links need no sending.
-5. Append one Contacts row per contact, update each invoice's reminder_level and last_contact, in one atomic
-   write of the workbook; then mark the journal entries logged.
+1. Refuse before anything is sent when the ledger cannot be written afterwards (``store.check_writable()``: the
+   workbook is open in Excel, a second hard link names it...).
+2. Take the run lock (the send journal's: one per ledger whatever path names it), so a second run stops at once.
+3. The journal is the record of what was sent: write to the Contacts log whatever it knows as sent, failed or
+   unconfirmed and the log lacks — never logged yet (a crash between sending and logging) or erased (a stale
+   copy of the workbook saved over the ledger) — and retire e-mails an earlier day planned but never delivered.
+   Contacts are logged idempotently by Message-ID, so the plan's "level reached" agrees with the journal.
+4. Plan (``cobro.reminders.plan_reminders``); a broken template stops everything before anything is sent. Each
+   item's Message-ID is the journal's for its key, or the one scheme (``cobro.reminders.message_id``) with the
+   ledger's id.
+5. Send the e-mails through the journal (``sync.mailer.send_batch``) to the configured SMTP server, or to the
+   embedded local sink (``outbox/`` beside the workbook) when none is configured; write letters as PDF files
+   (0600); call tasks and WhatsApp links need no sending. An e-mail whose outcome is unknown is *unconfirmed*:
+   logged as such, listed in the result, resent only with ``resend_unconfirmed=True`` (a person's choice).
+6. Append one Contacts row per contact, update each invoice's reminder_level and last_contact, in one atomic
+   write of the workbook; then mark the journal entries logged. If that write fails after messages went out
+   (workbook locked, disk full, saved meanwhile), ``SentButNotLoggedError`` says what was sent and that the
+   contacts are logged by the next run — nothing is sent twice.
+
+``collect(..., dry_run=True)`` (previews) takes no lock and writes nothing: it reads the journal, so its plan
+is the plan a run would send, and lists the unconfirmed messages. Previews run concurrently with each other and
+with a run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,17 +41,20 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from cobro.errors import InputError
+from cobro.errors import CobroError, ConflictError, InputError, ServiceConfigError
 from cobro.ledger import Ledger, LedgerError, Problem, make_frame
-from cobro.reminders import ReminderItem, ReminderPlan, plan_reminders
+from cobro.reminders import ReminderItem, ReminderPlan, message_id, plan_reminders
 from cobro.schema import CONTACTS
 
-from .config import SmtpConfig
-from .journal import FAILED, SENT, Journal, journal_path_for
-from .mailer import BatchResult, OutgoingMessage, send_batch
+from .config import DeliveryProbe, SmtpConfig
+from .fileio import real_path, write_private
+from .journal import FAILED, INTENDED, SENT, UNCONFIRMED, Journal, JournalRecord, journal_path_for
+from .mailer import BatchResult, OutgoingMessage, resend_unconfirmed, send_batch
 from .smtp_sink import Outbox, local_sink
 from .store import Changes, LedgerStore
-from .xlsx_store import XlsxStore
+
+UNCONFIRMED_NOTE = "unconfirmed"  # Contacts notes of an unconfirmed e-mail start with this word
+RELOGGED_NOTE = "logged again from the send journal (the row was missing from Contacts)"
 
 
 class PlanError(InputError, ValueError):
@@ -53,6 +71,21 @@ class PlanError(InputError, ValueError):
                 "problems": [p.as_dict(locale or self.locale) for p in self.plan.errors]}
 
 
+class SentButNotLoggedError(ConflictError):
+    """Messages went out but the workbook (or the journal) could not be written afterwards. Nothing is lost and
+    nothing is sent twice: the send journal holds what was sent, and the next run logs it first."""
+
+    def __init__(self, message: str, result: CycleResult | None = None, *, source: str | None = None) -> None:
+        super().__init__(message, source=source)
+        self.result = result
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.render(locale), "sent_but_not_logged": True}
+        if self.result is not None:
+            body["result"] = self.result.to_json(locale)
+        return body
+
+
 @dataclass
 class CycleResult:
     plan: ReminderPlan
@@ -63,29 +96,57 @@ class CycleResult:
     caught_up: int = 0
     outbox: Path | None = None
     smtp: str = ""
+    unconfirmed: list[JournalRecord] = field(default_factory=list)  # after the run: a person decides
+    resent: BatchResult | None = None  # the unconfirmed e-mails a person chose to resend
 
     def to_json(self, locale: str = "en") -> dict[str, Any]:
         out: dict[str, Any] = {"as_of": self.plan.as_of.isoformat(), "dry_run": self.dry_run,
                                "plan": self.plan.to_json(locale)}
-        if self.batch is not None:
-            out["send"] = {"summary": self.batch.summary(), "ok": self.batch.ok, "error": self.batch.error,
-                           "server": self.batch.server,
-                           "results": [{"key": r.key, "message_id": r.message_id, "status": r.status,
-                                        "reason": r.reason, "to": list(r.to), "subject": r.subject}
-                                       for r in self.batch.results]}
+        for name, batch in (("send", self.batch), ("resend", self.resent)):
+            if batch is not None:
+                out[name] = {"summary": batch.summary(), "ok": batch.ok, "error": batch.error,
+                             "server": batch.server,
+                             "results": [{"key": r.key, "message_id": r.message_id, "status": r.status,
+                                          "reason": r.reason, "to": list(r.to), "subject": r.subject}
+                                         for r in batch.results]}
+        out["unconfirmed"] = [unconfirmed_json(r) for r in self.unconfirmed]
         out["letters"] = [str(p) for p in self.letters]
         out["logged_contacts"] = self.logged
         out["caught_up_contacts"] = self.caught_up
         out["outbox"] = str(self.outbox) if self.outbox else None
         return out
 
+    def sent_summary(self) -> str:
+        """What went out in this run, for a message after a later failure."""
+        parts = []
+        for batch in (self.batch, self.resent):
+            if batch is not None:
+                parts.append(batch.summary())
+        if self.letters:
+            parts.append(f"{len(self.letters)} letters written")
+        return "; ".join(parts) or "nothing was sent"
+
+
+def unconfirmed_json(rec: JournalRecord) -> dict[str, Any]:
+    """An unconfirmed e-mail as the plan and the page list it."""
+    return {"key": rec.key, "message_id": rec.message_id, "customer_id": rec.meta.get("customer_id", ""),
+            "level": rec.meta.get("level", ""), "as_of": rec.meta.get("as_of", ""), "to": list(rec.recipients),
+            "subject": rec.subject, "reason": rec.reason,
+            "since": rec.in_flight_at.isoformat() if rec.in_flight_at else None}
+
+
+def ledger_file(store: LedgerStore) -> Path | None:
+    """The ledger's own file (symlinks resolved) when the store keeps it in one, else None."""
+    path = getattr(store, "path", None)
+    return real_path(path) if path else None
+
 
 def outbox_for(workbook: Path) -> Path:
-    return workbook.parent / "outbox"
+    return real_path(workbook).parent / "outbox"
 
 
 def letters_dir_for(workbook: Path, as_of: dt.date) -> Path:
-    return workbook.parent / "letters" / as_of.isoformat()
+    return real_path(workbook).parent / "letters" / as_of.isoformat()
 
 
 def contact_time(ledger: Ledger, as_of: dt.date, now: dt.datetime | None = None) -> dt.datetime:
@@ -98,6 +159,22 @@ def contact_time(ledger: Ledger, as_of: dt.date, now: dt.datetime | None = None)
     return local if local.date() == as_of else dt.datetime.combine(as_of, local.time())
 
 
+def item_key(item: ReminderItem) -> str:
+    """The journal key of a plan item: customer|level|as-of."""
+    return f"{item.customer_id}|{item.level}|{item.as_of.isoformat()}"
+
+
+def stamp_message_ids(plan: ReminderPlan, journal: Journal | None) -> None:
+    """Give each item its Message-ID: the journal's for a key it already holds (one key, one Message-ID for the
+    life of the ledger), else the one scheme with the ledger's id."""
+    if journal is None:
+        return
+    known = journal.message_ids(item_key(it) for it in plan.items)
+    for it in plan.items:
+        it.message_id = known.get(item_key(it)) or message_id(it.customer_id, it.level, it.as_of, it.sender_email,
+                                                              ledger_id=journal.ledger_id)
+
+
 def message_for(item: ReminderItem, stamp: dt.datetime) -> OutgoingMessage:
     """The e-mail of a plan item; its journal key is customer|level|as-of, like its Message-ID."""
     rows = item.contact_rows(stamp)
@@ -108,7 +185,7 @@ def message_for(item: ReminderItem, stamp: dt.datetime) -> OutgoingMessage:
     attachments: tuple[tuple[str, bytes, str], ...] = ()
     if item.letter_pdf:
         attachments = ((f"{item.customer_id}-{item.level}.pdf", item.letter_pdf, "application/pdf"),)
-    return OutgoingMessage(key=f"{item.customer_id}|{item.level}|{item.as_of.isoformat()}",
+    return OutgoingMessage(key=item_key(item),
                            message_id=item.message_id, sender=item.sender_email, sender_name=item.sender_name,
                            reply_to=item.reply_to, to=item.to, cc=item.cc, subject=item.subject, html=item.html,
                            text=item.text, attachments=attachments, meta=meta)
@@ -127,6 +204,81 @@ def _rows_from_meta(meta: dict[str, Any], outcome: str, notes: str = "") -> list
     return rows
 
 
+def _row_key(message_id: object, outcome: object, notes: object) -> tuple[str, str, bool]:
+    """What makes a logged contact of a sent message unique: its Message-ID, outcome, and whether it was the
+    unconfirmed one (a person's resend adds a confirmed row under the same Message-ID)."""
+    return (str(message_id or "").strip(), str(outcome or ""), str(notes or "").startswith(UNCONFIRMED_NOTE))
+
+
+def _logged(contacts: pd.DataFrame) -> set[tuple[str, str, bool]]:
+    with_id = contacts[contacts["message_id"].astype(str).str.strip() != ""]
+    return {_row_key(m, o, n) for m, o, n in zip(with_id["message_id"], with_id["outcome"], with_id["notes"],
+                                                 strict=True)}
+
+
+def _journal_rows(rec: JournalRecord) -> tuple[list[dict[str, Any]], tuple[str, str, bool]]:
+    """The Contacts rows that record ``rec``'s outcome, and their idempotency key."""
+    if rec.state == FAILED:
+        return _rows_from_meta(rec.meta, "failed", rec.reason), _row_key(rec.message_id, "failed", rec.reason)
+    if rec.state == UNCONFIRMED:
+        note = rec.reason if rec.reason.startswith(UNCONFIRMED_NOTE) else f"{UNCONFIRMED_NOTE}: {rec.reason}"
+        return _rows_from_meta(rec.meta, "sent", note), _row_key(rec.message_id, "sent", note)
+    note = rec.reason if "person's request" in rec.reason else ""
+    return _rows_from_meta(rec.meta, "sent", note), _row_key(rec.message_id, "sent", "")
+
+
+def _journal_catch_up(journal: Journal, ledger: Ledger, as_of: dt.date, write: bool
+                      ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows the Contacts log lacks according to the journal, and the keys to mark logged once written.
+
+    ``write``: resolve e-mails of earlier days left intended (sent if the server confirms, unconfirmed when it
+    was in flight and cannot be asked, else retired as superseded). Without it (a preview) nothing is changed
+    and they are counted as they would be resolved."""
+    have = _logged(ledger.contacts)
+    rows: list[dict[str, Any]] = []
+    keys: list[str] = []
+    for rec in journal.records():
+        if rec.state == INTENDED:
+            if not (rec.meta.get("as_of") and rec.meta["as_of"] < as_of.isoformat()):
+                continue  # today's: today's plan sends it
+            probe = journal.already_delivered
+            delivered = None
+            if rec.in_flight and probe is not None:
+                try:
+                    delivered = bool(probe(rec.message_id))
+                except Exception:
+                    delivered = None
+            if write:
+                if delivered:
+                    journal.mark_sent(rec.key, "confirmed delivered by the server after an interrupted run")
+                elif rec.in_flight and delivered is None:
+                    journal.mark_unconfirmed(rec.key, f"{UNCONFIRMED_NOTE}: the run was interrupted while the server "
+                                                      "was receiving it; not resent")
+                else:
+                    journal.mark_failed(rec.key, f"not sent on {rec.meta['as_of']}; superseded by the run of {as_of}")
+                rec = journal.get(rec.key) or rec
+            elif delivered or (rec.in_flight and delivered is None):
+                rows.extend(_rows_from_meta(rec.meta, "sent", "" if delivered else UNCONFIRMED_NOTE))
+                continue
+            else:
+                continue
+        if rec.state not in (SENT, FAILED, UNCONFIRMED):
+            continue
+        found, key = _journal_rows(rec)
+        if key[0] and key in have:  # already in Contacts (e.g. a crash after the save, before mark_logged)
+            if rec.logged_at is None:
+                keys.append(rec.key)
+            continue
+        if rec.logged_at is not None:
+            if rec.state == FAILED:
+                continue  # a failure erased from the log is not worth restoring
+            for row in found:  # erased by a stale copy saved over the ledger: the journal restores it
+                row["notes"] = "; ".join(x for x in (row.get("notes", ""), RELOGGED_NOTE) if x)
+        rows.extend(found)
+        keys.append(rec.key)
+    return rows, keys
+
+
 @contextmanager
 def _smtp(config: SmtpConfig | None, outbox: Path) -> Iterator[tuple[SmtpConfig, Path | None]]:
     if config is not None:
@@ -140,98 +292,149 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80]
 
 
-def collect(store: XlsxStore, as_of: dt.date, *, dry_run: bool = False, config: SmtpConfig | None = None,
-            use_env: bool = True, journal_path: Path | None = None, now: dt.datetime | None = None,
-            progress: Callable[[int], None] | None = None) -> CycleResult:
-    """Run one collection cycle for ``as_of`` (see the module docstring). Raises ``PlanError`` (nothing sent),
-    ``LedgerError`` (bad workbook), ``RunInProgressError`` (another run holds the lock)."""
+def _paths(store: LedgerStore, journal_path: Path | None, outbox: Path | None) -> tuple[Path, Path | None]:
+    home = ledger_file(store)
+    if journal_path is None and home is None:
+        raise ServiceConfigError(f"{store.describe()}: this ledger is not a file; give the cycle a journal path")
+    return (journal_path or journal_path_for(home)), (outbox or (outbox_for(home) if home else None))  # type: ignore[arg-type]
+
+
+def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config: SmtpConfig | None = None,
+            use_env: bool = True, journal_path: Path | None = None, outbox: Path | None = None,
+            letters_dir: Path | None = None, now: dt.datetime | None = None,
+            progress: Callable[[int], None] | None = None, resend_unconfirmed: bool = False) -> CycleResult:
+    """Run one collection cycle for ``as_of`` (see the module docstring). ``dry_run``: a preview (no lock, no
+    writes). ``resend_unconfirmed``: a person chose to resend the e-mails whose outcome is unknown. Raises
+    ``PlanError`` (nothing sent), ``LedgerError`` (bad workbook), ``RunInProgressError`` (another run holds the
+    lock), the store's refusal (nothing sent), ``SentButNotLoggedError`` (sent, logged by the next run)."""
+    jpath, box = _paths(store, journal_path, outbox)
     if config is None and use_env:
         config = SmtpConfig.from_env()
     # With the embedded sink its outbox can be asked what it holds, even when the sink is not running.
-    probe = Outbox(outbox_for(store.path)).already_delivered if config is None else config.already_delivered
-    journal = Journal(journal_path or journal_path_for(store.path), already_delivered=probe)
+    probe: DeliveryProbe | None = (Outbox(box).already_delivered if box is not None else None) if config is None \
+        else config.already_delivered
+    if dry_run:
+        return _preview(store, as_of, jpath, probe)
+    store.check_writable()  # the workbook open in Excel, a hard link...: refuse before anything is sent
+    if config is None and box is None:
+        raise ServiceConfigError(f"{store.describe()}: no SMTP server configured and no outbox folder for the "
+                                 "local sink")
+    journal = Journal(jpath, already_delivered=probe)
     with journal, journal.lock():
         ledger = store.load()
         stamp = contact_time(ledger, as_of, now)
-        caught_up = 0 if dry_run else _catch_up(store, journal, ledger, as_of)
+        rows, keys = _journal_catch_up(journal, ledger, as_of, write=True)
+        caught_up = _log(store, rows, as_of, ledger)
+        if keys:
+            journal.mark_logged(keys)
         if caught_up:
             ledger = store.load()
         plan = plan_reminders(ledger, as_of)
         if not plan.ok:
             raise PlanError(plan, ledger.settings.locale)
-        result = CycleResult(plan=plan, dry_run=dry_run, caught_up=caught_up)
-        if dry_run:
-            return result
-        emails = [it for it in plan.items if it.channel == "email"]
-        others = [it for it in plan.items if it.channel != "email"]
-        contact_rows: list[dict[str, Any]] = []
-        for it in others:
-            if it.channel == "letter" and it.letter_pdf:
-                folder = letters_dir_for(store.path, as_of)
-                folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"{_safe(it.customer_id)}-{_safe(it.level)}.pdf"
-                path.write_bytes(it.letter_pdf)
-                result.letters.append(path)
-                rows = it.contact_rows(stamp, notes=f"letter: {path.name}")
-            elif it.channel == "whatsapp":
-                rows = it.contact_rows(stamp, notes=it.whatsapp_url)
-            else:
-                rows = it.contact_rows(stamp)
-            contact_rows.extend(rows)
-        logged_keys: list[str] = []
-        if emails:
-            messages = [message_for(it, stamp) for it in emails]
-            with _smtp(config, outbox_for(store.path)) as (cfg, outbox):
-                result.outbox = outbox
-                result.smtp = cfg.source or cfg.address()
-                batch = send_batch(messages, journal, cfg, progress)
-            result.batch = batch
-            for r in batch.to_log():
-                if r.status == FAILED:
-                    contact_rows.extend(_rows_from_meta(dict(r.meta), "failed", r.reason))
-                else:
-                    contact_rows.extend(_rows_from_meta(dict(r.meta), "sent"))
-                logged_keys.append(r.key)
-        result.logged = _log(store, contact_rows, as_of)
+        stamp_message_ids(plan, journal)
+        result = CycleResult(plan=plan, dry_run=False, caught_up=caught_up)
+        try:
+            contact_rows, logged_keys = _send(store, journal, plan, result, config, box, letters_dir, stamp,
+                                              progress, resend_unconfirmed)
+        except sqlite3.Error as exc:  # the journal could not record (disk full): stop, say what went out
+            raise SentButNotLoggedError(
+                f"the send journal {jpath} could not be written ({exc}); the run stopped. Sent so far: "
+                f"{result.sent_summary()}. Nothing is sent twice: the next run asks the server or lists what may "
+                "have gone out as unconfirmed.", result, source=str(jpath)) from None
+        try:
+            result.logged = _log(store, contact_rows, as_of)
+        except (CobroError, OSError) as exc:
+            reason = exc.render() if isinstance(exc, CobroError) else (exc.strerror or str(exc))
+            raise SentButNotLoggedError(
+                f"{result.sent_summary()}; but the Contacts log in {store.describe()} could not be written: "
+                f"{reason}. Nothing will be sent twice: the send journal keeps what was sent, and the next run "
+                "(cobro remind) logs these contacts first.", result, source=store.describe()) from None
         if logged_keys:
             journal.mark_logged(logged_keys)
+        result.unconfirmed = journal.unconfirmed()
         return result
 
 
-def _catch_up(store: XlsxStore, journal: Journal, ledger: Ledger, as_of: dt.date) -> int:
-    """Log what earlier runs sent but never logged; retire e-mails of earlier days that never went out."""
-    rows: list[dict[str, Any]] = []
-    keys: list[str] = []
-    for rec in journal.records():
-        if rec.logged_at is not None:
+def _send(store: LedgerStore, journal: Journal, plan: ReminderPlan, result: CycleResult,
+          config: SmtpConfig | None, box: Path | None, letters_dir: Path | None, stamp: dt.datetime,
+          progress: Callable[[int], None] | None, resend: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """Send the e-mails, write the letters; the Contacts rows to log and the journal keys they settle."""
+    emails = [it for it in plan.items if it.channel == "email"]
+    contact_rows: list[dict[str, Any]] = []
+    for it in plan.items:
+        if it.channel == "email":
             continue
-        if rec.state == SENT:
-            rows.extend(_rows_from_meta(rec.meta, "sent"))
-            keys.append(rec.key)
-        elif rec.state == FAILED:
-            rows.extend(_rows_from_meta(rec.meta, "failed", rec.reason))
-            keys.append(rec.key)
-        elif rec.meta.get("as_of") and rec.meta["as_of"] < as_of.isoformat():
-            # An e-mail of an earlier day that never got its "sent". If it was in flight when that run died,
-            # the server may hold it: log it as sent (confirmed by the probe, or marked unconfirmed) rather
-            # than let today's plan send the same level again under a new Message-ID.
-            probe = journal.already_delivered
-            delivered = probe(rec.message_id) if (rec.in_flight and probe is not None) else None
-            if delivered or (rec.in_flight and delivered is None):
-                note = "" if delivered else "unconfirmed: the run was interrupted while the server was receiving it"
-                journal.mark_sent(rec.key, note or "confirmed delivered by the server after an interrupted run")
-                rows.extend(_rows_from_meta(rec.meta, "sent", note))
-            else:
-                journal.mark_failed(rec.key, f"not sent on {rec.meta['as_of']}; superseded by the run of {as_of}")
-            keys.append(rec.key)
-    n = _log(store, rows, as_of) if rows else 0
-    if keys:
-        journal.mark_logged(keys)
-    return n
+        if it.channel == "letter" and it.letter_pdf:
+            home = ledger_file(store)
+            folder = letters_dir or (letters_dir_for(home, plan.as_of) if home else None)
+            if folder is None:
+                raise ServiceConfigError(f"{store.describe()}: no folder for letters")
+            path = folder / f"{_safe(it.customer_id)}-{_safe(it.level)}.pdf"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                write_private(path, it.letter_pdf)  # names and amounts: the owner's only
+            except OSError as exc:
+                raise SentButNotLoggedError(
+                    f"the letter {path} could not be written ({exc.strerror or exc}); "
+                    f"{result.sent_summary() if result.letters else 'nothing was sent'}", result,
+                    source=str(path)) from None
+            result.letters.append(path)
+            rows = it.contact_rows(stamp, notes=f"letter: {path.name}")
+        elif it.channel == "whatsapp":
+            rows = it.contact_rows(stamp, notes=it.whatsapp_url)
+        else:
+            rows = it.contact_rows(stamp)
+        contact_rows.extend(rows)
+    logged_keys: list[str] = []
+    if not emails and not (resend and journal.unconfirmed()):
+        return contact_rows, logged_keys
+    with _smtp(config, box or Path(".")) as (cfg, used_outbox):
+        result.outbox = used_outbox
+        result.smtp = cfg.source or cfg.address()
+        if emails:
+            result.batch = send_batch([message_for(it, stamp) for it in emails], journal, cfg, progress)
+        if resend:
+            result.resent = resend_unconfirmed(journal, cfg, progress=progress)
+    for batch in (result.batch, result.resent):
+        for r in batch.to_log() if batch is not None else ():
+            rec = journal.get(r.key)
+            if rec is None:
+                continue
+            rows, _ = _journal_rows(rec)
+            contact_rows.extend(rows)
+            logged_keys.append(r.key)
+    return contact_rows, logged_keys
 
 
-def _log(store: XlsxStore, rows: list[dict[str, Any]], as_of: dt.date, ledger: Ledger | None = None) -> int:
-    """Append Contacts rows and update the invoices' reminder_level / last_contact, in one write.
+def _preview(store: LedgerStore, as_of: dt.date, jpath: Path, probe: DeliveryProbe | None) -> CycleResult:
+    """A dry run: the plan a run would send now, taking the journal into account; no lock, no writes."""
+    ledger = store.load()
+    journal = Journal.reader(jpath, already_delivered=probe)
+    try:
+        caught_up = 0
+        if journal is not None:
+            rows, _ = _journal_catch_up(journal, ledger, as_of, write=False)
+            if rows:
+                ledger = ledger.replace(contacts=pd.concat([ledger.contacts, make_frame(CONTACTS, rows)],
+                                                           ignore_index=True))
+                caught_up = len(rows)
+        plan = plan_reminders(ledger, as_of)
+        if not plan.ok:
+            raise PlanError(plan, ledger.settings.locale)
+        stamp_message_ids(plan, journal)
+        result = CycleResult(plan=plan, dry_run=True, caught_up=caught_up)
+        if journal is not None:
+            result.unconfirmed = journal.unconfirmed()
+        return result
+    finally:
+        if journal is not None:
+            journal.close()
+
+
+def _log(store: LedgerStore, rows: list[dict[str, Any]], as_of: dt.date, ledger: Ledger | None = None) -> int:
+    """Append Contacts rows and update the invoices' reminder_level / last_contact, in one write; rows of a sent
+    message already in the log (same Message-ID and outcome) are not appended again.
 
     Without ``ledger`` the workbook is read again first: after sending, a person may have saved it
     meanwhile, and the log belongs in their latest version.
@@ -240,8 +443,13 @@ def _log(store: XlsxStore, rows: list[dict[str, Any]], as_of: dt.date, ledger: L
         return 0
     from cobro.derive import derived_invoice_columns
 
-    new = make_frame(CONTACTS, rows)
     ledger = ledger if ledger is not None else store.load()
+    have = _logged(ledger.contacts)
+    rows = [r for r in rows if not str(r.get("message_id") or "").strip()
+            or _row_key(r.get("message_id"), r.get("outcome"), r.get("notes")) not in have]
+    if not rows:
+        return 0
+    new = make_frame(CONTACTS, rows)
     merged = ledger.replace(contacts=pd.concat([ledger.contacts, new], ignore_index=True))
     upd = derived_invoice_columns(merged, as_of)
     store.commit(Changes(append={"Contacts": new},
@@ -249,7 +457,7 @@ def _log(store: XlsxStore, rows: list[dict[str, Any]], as_of: dt.date, ledger: L
     return len(new)
 
 
-def log_contact(store: XlsxStore, row: dict[str, Any], as_of: dt.date, ledger: Ledger | None = None
+def log_contact(store: LedgerStore, row: dict[str, Any], as_of: dt.date, ledger: Ledger | None = None
                 ) -> pd.DataFrame:
     """Record one contact a person made (``cobro log``): validated like a sheet row, appended atomically.
 
