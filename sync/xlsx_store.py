@@ -1,15 +1,24 @@
-"""The .xlsx file store: fast reads with calamine, careful writes with openpyxl.
+"""The .xlsx file store: fast reads with calamine, writes that change only what cobro changes.
 
 Reading never goes cell by cell through openpyxl: python-calamine returns every sheet as
-rows of Python values, and ``cobro.ledger.parse_ledger`` types them column by column.
+rows of Python values, and ``cobro.ledger.parse_ledger`` types them column by column. Before calamine sees the
+bytes, the package is checked (``sync.xlsx_package``): parts whose declared size or compression ratio is out of
+bounds, or that declare a DOCTYPE, are refused with a clear ``WorkbookError``.
 
 Writing is the sacred part. ``commit``:
-1. refuses when the file changed since ``load`` (size, mtime and SHA-256 compared);
-2. opens the workbook with openpyxl (formulas, formats, validations, the user's extra
-   columns and other sheets are kept), updates cells by header, appends rows by growing
-   the Excel table, copying the previous row's formats and calculated-column formulas;
-3. saves to a temporary file in the same folder, fsyncs it, copies the original to the
-   backup folder, and atomically replaces the original.
+1. refuses when the file changed since ``load`` (size, mtime and SHA-256 compared), when it is open in Excel or
+   LibreOffice, when it is not a regular file, or when it has other hard links (cobro could only replace one of
+   the names, silently detaching the others); a symlinked ledger is written through to its target;
+2. rewrites the package in place (``sync.xlsx_edit``): only the worksheets cobro edits and their table definitions
+   are rewritten — cells set by header, rows appended after the table's last data row with the template row's
+   formats and calculated-column formulas, the table and its validation/format ranges grown; every other part
+   (charts, images, pivot tables, comments, add-in state, the VBA project) is copied byte for byte;
+3. writes it with ``sync.fileio.atomic_write`` (temporary file in the same folder, fsync, permissions/owner/group of
+   the old file kept), and in the last step before the swap checks the fingerprint again and copies the original
+   to the backup folder.
+
+``commit_with_openpyxl`` keeps the former whole-workbook path (load and save with openpyxl) as the reference the
+in-place writer is tested against.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import hashlib
 import io
 import os
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,19 +38,24 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from cobro.bulk import gc_paused
-from cobro.errors import InputError
 from cobro.ledger import Ledger, match_headers, parse_ledger
 from cobro.schema import SETTINGS, SHEETS_BY_KEY, STATEMENT, Sheet, find_sheet, normalize_header
 
 from .cells import is_missing, to_cell
+from .fileio import atomic_write, real_path, refuse_if_open, remove_stale_temps
 from .store import Changes, StaleLedgerError
+from .xlsx_package import Package, WorkbookError
 
 HEADER_SCAN_ROWS = 15
 BACKUPS_KEPT = 10
 
 
-class WorkbookError(InputError, ValueError):
-    """The file is not a workbook cobro can read (not found, not .xlsx, damaged)."""
+__all__ = ["HardLinkedLedgerError", "RawWorkbook", "WorkbookError", "XlsxStore", "commit_with_openpyxl",
+           "raw_from_rows", "raw_from_sheets", "read_raw", "store_for"]
+
+
+class HardLinkedLedgerError(WorkbookError):
+    """The workbook file has other names (hard links): replacing one name would detach it from the others."""
 
 
 @dataclass
@@ -151,6 +165,9 @@ def read_raw(data: bytes, name: str = "workbook") -> RawWorkbook:
 
     Sheets are read by a background thread in ``READ_ORDER``; the tables fill in as they arrive.
     """
+    pkg = Package(data, name)  # refuses non-zips, hostile sizes and DOCTYPEs before calamine parses anything
+    pkg.check_sizes()
+    pkg.check_prologs()
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as e:  # calamine raises several error types for non-workbooks
@@ -223,14 +240,42 @@ def _fingerprint(path: Path) -> tuple[int, int, str]:
     return st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _regular_file(path: Path, shown: Path) -> os.stat_result:
+    """The file's status, refusing what is not a regular file (a FIFO would hang the read, a device never end)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise WorkbookError(f"{shown}: no such file (create one with `cobro new {shown}`)",
+                            source=str(shown)) from None
+    except OSError as e:
+        raise WorkbookError(f"{shown}: cannot be read ({e.strerror or e})", source=str(shown)) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise WorkbookError(f"{shown} is {kind}, not a workbook file; give the path of an .xlsx file",
+                            source=str(shown))
+    return st
+
+
 class XlsxStore:
-    """A ledger in an .xlsx file on disk (``LedgerStore``)."""
+    """A ledger in an .xlsx/.xlsm file on disk (``LedgerStore``)."""
 
     def __init__(self, path: str | os.PathLike[str], backup_dir: str | os.PathLike[str] | None = None):
         self.path = Path(path)
-        self.backup_dir = Path(backup_dir) if backup_dir else self.path.parent / ".cobro-backups"
+        self._backup_dir = Path(backup_dir) if backup_dir else None
         self._fingerprint: tuple[int, int, str] | None = None
+        self._raw_fingerprint: tuple[int, int, str] | None = None
         self.raw: RawWorkbook | None = None
+
+    @property
+    def target(self) -> Path:
+        """The file written: symlinks resolved, so a linked ledger is written through to its target."""
+        return real_path(self.path)
+
+    @property
+    def backup_dir(self) -> Path:
+        return self._backup_dir or self.target.parent / ".cobro-backups"
 
     def describe(self) -> str:
         return str(self.path)
@@ -241,21 +286,32 @@ class XlsxStore:
         return (self.raw if self.raw is not None else self.load_raw()).locale
 
     def check_writable(self) -> None:
-        from .fileio import refuse_if_open
-
+        """Refuse now what a write would refuse: the workbook open in Excel/LibreOffice (beside the name given
+        or its target), not a regular file, or a file with other hard links."""
+        target = self.target
         refuse_if_open(self.path)
+        if target != self.path.absolute():
+            refuse_if_open(target)
+        st = _regular_file(target, self.path)
+        if st.st_nlink > 1:
+            raise HardLinkedLedgerError(
+                f"{self.path} has {st.st_nlink} names (hard links); cobro writes a ledger by replacing its file, "
+                "which would leave the other names holding the old copy. Keep one name (delete the other hard "
+                "links) or make the others symbolic links (ln -s), then run the command again.",
+                source=str(self.path))
 
     # ------------------------------------------------------------------ reading
     def read_bytes(self) -> bytes:
-        if not self.path.exists():
-            raise WorkbookError(f"{self.path}: no such file (create one with `cobro new {self.path}`)")
-        data = self.path.read_bytes()
-        st = self.path.stat()
+        target = self.target
+        _regular_file(target, self.path)
+        data = target.read_bytes()
+        st = target.stat()
         self._fingerprint = (st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest())
         return data
 
     def load_raw(self) -> RawWorkbook:
         self.raw = read_raw(self.read_bytes(), self.path.name)
+        self._raw_fingerprint = self._fingerprint
         return self.raw
 
     def load(self) -> Ledger:
@@ -265,59 +321,85 @@ class XlsxStore:
 
     # ------------------------------------------------------------------ writing
     def commit(self, changes: Changes) -> None:
+        """Apply ``changes`` in place (only the edited sheets and tables change), atomically, with a backup."""
         if changes.is_empty():
             return
         if self._fingerprint is None:
             raise StaleLedgerError(f"{self.path}: load() the ledger before writing to it")
-        if not self.path.exists() or _fingerprint(self.path) != self._fingerprint:
+        self.check_writable()
+        target = self.target
+        remove_stale_temps(target)
+        data = target.read_bytes()
+        st = target.stat()
+        if (st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest()) != self._fingerprint:
             raise StaleLedgerError(
                 f"{self.path} changed since cobro read it (someone saved it meanwhile); nothing was written. "
                 "Run the command again.")
-        import openpyxl
+        from .xlsx_edit import write_changes
 
-        wb = openpyxl.load_workbook(self.path, keep_vba=self.path.suffix.lower() == ".xlsm")
+        pkg = Package(data, self.path.name)
+        pkg.check_sizes()
         locale = self.raw.locale if self.raw else "es"
-        for key in set(changes.update) | set(changes.append) | set(changes.replace):
-            spec = SHEETS_BY_KEY[key]
-            ws = _worksheet_for(wb, spec, locale)
-            writer = _SheetWriter(ws, spec, locale)
-            if key in changes.replace:
-                writer.replace(changes.replace[key])
-            if key in changes.update and len(changes.update[key]):
-                writer.update(changes.update[key])
-            if key in changes.append and len(changes.append[key]):
-                writer.append(changes.append[key])
-        self._atomic_save(wb)
+        known = self._known_values() if self._raw_fingerprint == self._fingerprint else None
 
-    def _atomic_save(self, wb: object) -> None:
-        folder = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.path.suffix, dir=folder)
-        os.close(fd)
-        try:
-            wb.save(tmp)  # type: ignore[attr-defined]
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            if _fingerprint(self.path) != self._fingerprint:  # last check, just before the swap
+        def before_replace() -> None:
+            if _fingerprint(target) != self._fingerprint:  # last check, just before the swap
                 raise StaleLedgerError(f"{self.path} changed while cobro was writing; nothing was written.")
-            self._backup()
-            os.replace(tmp, self.path)
-            dir_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            self._backup(target)
+
+        atomic_write(target, lambda fh: write_changes(pkg, changes, locale, fh, known),  # type: ignore[arg-type]
+                     before_replace=before_replace)
         self.read_bytes()  # new fingerprint: the next commit in this run compares against our own write
 
-    def _backup(self) -> None:
+    def _known_values(self) -> object:
+        """``known(sheet, row, key)``: the value calamine read for a cell, so updates that change nothing are
+        skipped (a contact logged updates the level of one customer's invoices, not 100,000 rows)."""
+        from .xlsx_edit import UNKNOWN
+
+        raw = self.raw
+        index: dict[str, tuple[dict[int, int], pd.DataFrame] | None] = {}
+
+        def known(key: str, row: int, column: str) -> object:
+            if key not in index:
+                frame = raw.tables.get(key) if raw is not None else None
+                index[key] = None if frame is None or "_row" not in frame.columns else (
+                    {int(r): i for i, r in enumerate(frame["_row"].to_numpy())}, frame)
+            got = index[key]
+            if got is None or column not in got[1].columns:
+                return UNKNOWN
+            pos = got[0].get(row)
+            return UNKNOWN if pos is None else got[1][column].iat[pos]
+
+        return known
+
+    def _backup(self, target: Path) -> None:
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        shutil.copy2(self.path, self.backup_dir / f"{self.path.stem}.{stamp}{self.path.suffix}")
-        olds = sorted(self.backup_dir.glob(f"{self.path.stem}.*{self.path.suffix}"))
+        shutil.copy2(target, self.backup_dir / f"{target.stem}.{stamp}{target.suffix}")
+        olds = sorted(self.backup_dir.glob(f"{target.stem}.*{target.suffix}"))
         for old in olds[:-BACKUPS_KEPT]:
             old.unlink(missing_ok=True)
+
+
+def commit_with_openpyxl(path: str | os.PathLike[str], changes: Changes, locale: str = "es",
+                         out: str | os.PathLike[str] | None = None) -> None:
+    """The former whole-workbook write (openpyxl loads and saves everything; drops what it does not model), kept
+    as the reference the in-place writer is checked against. Saves to ``out`` (default: over ``path``)."""
+    import openpyxl
+
+    p = Path(path)
+    wb = openpyxl.load_workbook(p, keep_vba=p.suffix.lower() == ".xlsm")
+    for key in dict.fromkeys([*changes.update, *changes.append, *changes.replace]):
+        spec = SHEETS_BY_KEY[key]
+        ws = _worksheet_for(wb, spec, locale)
+        writer = _SheetWriter(ws, spec, locale)
+        if key in changes.replace:
+            writer.replace(changes.replace[key])
+        if key in changes.update and len(changes.update[key]):
+            writer.update(changes.update[key])
+        if key in changes.append and len(changes.append[key]):
+            writer.append(changes.append[key])
+    wb.save(out or p)
 
 
 def _worksheet_for(wb: object, spec: Sheet, locale: str) -> object:

@@ -1,0 +1,364 @@
+"""``Changes`` applied to a workbook package in place: only the edited sheets and their tables are rewritten.
+
+``write_changes(pkg, changes, locale, out)`` plans each edited sheet exactly as the openpyxl path
+(``sync.xlsx_store.commit_with_openpyxl``) edits it — header found among the first rows, cells set by canonical
+column, appended rows after the table's last data row taking the template row's formats and calculated-column
+formulas, the table growing — and streams the new package to ``out`` (``sync.xlsx_package.rewrite_package``). Sheets
+cobro does not edit are never decompressed, let alone parsed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import BinaryIO
+
+import pandas as pd
+
+from cobro.ledger import match_headers
+from cobro.schema import SHEETS_BY_KEY, Sheet, find_sheet, normalize_header
+
+from .cells import is_missing, to_cell
+from .store import Changes
+from .xlsx_package import Package, PartSource, WorkbookError, rewrite_package
+from .xlsx_sheet import (
+    NS_REL,
+    REL_WORKSHEET,
+    CellWriter,
+    EditPlan,
+    SharedStrings,
+    SheetPart,
+    SheetScan,
+    TablePart,
+    WorkbookParts,
+    attrs,
+    col_letter,
+    plan_template,
+    range_bounds,
+    range_ref,
+    rels_part,
+    stream_sheet,
+    table_xml,
+    xml_text,
+)
+
+HEADER_SCAN_ROWS = 15
+
+# The current value of a cell as last read, for skipping writes that would change nothing: (sheet key, row, key).
+KnownValue = Callable[[str, int, str], object]
+UNKNOWN = object()  # what ``KnownValue`` returns for a cell it cannot vouch for
+
+
+def same_value(old: object, new: object) -> bool:
+    """Whether a cell that reads ``old`` (as calamine read it) already holds what writing ``new`` would store."""
+    if old is UNKNOWN:
+        return False
+    if new is None:
+        return old is None or old == "" or is_missing(old)
+    if isinstance(new, str):
+        return isinstance(old, str) and old == new
+    if isinstance(new, bool) or isinstance(old, bool):
+        return False
+    if isinstance(new, (int, float, Decimal)):
+        return isinstance(old, (int, float)) and float(old) == float(new)
+    if isinstance(new, dt.datetime):
+        return isinstance(old, dt.datetime) and old.replace(microsecond=0) == new
+    if isinstance(new, dt.date):
+        if isinstance(old, dt.datetime):
+            return old.time() == dt.time(0) and old.date() == new
+        return isinstance(old, dt.date) and old == new
+    return False
+
+
+def _currency(frame: pd.DataFrame, i: int) -> str:
+    if "currency" in frame.columns and not is_missing(frame["currency"].iat[i]):
+        return str(frame["currency"].iat[i])
+    return "EUR"
+
+
+class _SheetEdit:
+    """One sheet's edits, planned as ``_SheetWriter`` in the openpyxl path performs them."""
+
+    def __init__(self, parts: WorkbookParts, sheet: SheetPart, spec: Sheet, locale: str):
+        self.parts, self.sheet, self.spec, self.locale = parts, sheet, spec, locale
+        pkg = parts.pkg
+        self.scan = SheetScan(pkg.read(sheet.part), pkg.name, sheet.part)
+        self.sst: SharedStrings = parts.shared_strings
+        self.plan = EditPlan()
+        head: list[list[object]] = []
+        for r, m in self.scan.rows():
+            if r > HEADER_SCAN_ROWS:
+                break
+            while len(head) < r - 1:
+                head.append([])
+            values: list[object] = []
+            for col, a, cm in self.scan.cells(r, m.group(2)):
+                while len(values) < col - 1:
+                    values.append(None)
+                values.append(self.scan.value(a, cm, self.sst))
+            head.append(values)
+        best, mapping = -1, {}
+        for i, row in enumerate(head[:HEADER_SCAN_ROWS]):
+            found = match_headers(spec, row)
+            if len(found) > len(mapping):
+                best, mapping = i, found
+        if best < 0:
+            best, mapping = 0, {}
+        self.header_row = best + 1
+        self.col_of = {key: idx + 1 for idx, key in mapping.items()}
+        self.head = head
+        parts.load_tables(sheet)
+        self.table: TablePart | None = None
+        for t in sheet.tables:
+            self.table = t
+            if normalize_header(t.name) == normalize_header(spec.key) or \
+                    normalize_header(t.display_name) == normalize_header(spec.key):
+                break
+        self.table_ref = self.table.ref if self.table else None
+        self.new_columns: list[str] = []
+        missing = [c for c in spec.columns if c.key not in self.col_of]
+        if missing:
+            last = max(self._max_col(), max(self.col_of.values(), default=0))
+            for c in missing:
+                last += 1
+                self._set(self.header_row, last, c.header(locale))
+                self.col_of[c.key] = last
+            self._grow_table(last_col=last)
+        self.plan.data_cols = set(self.col_of.values())
+        self._last: int | None = None
+
+    # ------------------------------------------------------------------ facts about the sheet
+    def _max_col(self) -> int:
+        top = 0
+        for r, m in self.scan.rows():
+            for col, _a, _cm in self.scan.cells(r, m.group(2)):
+                top = max(top, col)
+        return top
+
+    def _max_row(self) -> int:
+        last = next(self._rows_backwards(), None)
+        return last[0] if last is not None else 1
+
+    def _rows_backwards(self) -> Iterator[tuple[int, re.Match[bytes]]]:
+        """Rows from the last one up, found with rfind (no pass over the whole sheet); a sheet whose rows do
+        not all carry their number is read forwards once."""
+        xml, scan = self.scan.xml, self.scan
+        tag = b"<" + scan.prefix + b"row"
+        pos = scan.body_end
+        while True:
+            at = xml.rfind(tag, scan.body_start, pos)
+            if at < 0:
+                return
+            m = scan.row_re.match(xml, at)
+            if m is None or m.end() > scan.body_end or (xml[at + len(tag):at + len(tag) + 1] not in b" >/\t\r\n"):
+                pos = at
+                continue
+            r = attrs(m.group(1)).get("r")
+            if r is None:
+                yield from reversed(list(scan.rows()))
+                return
+            yield int(r), m
+            pos = at
+
+    def last_data_row(self) -> int:
+        """As ``_SheetWriter._last_data_row``: the table's last row (or the sheet's), walked back over rows whose
+        cobro columns are all blank; the edits planned so far count."""
+        bound = range_bounds(self.table_ref)[3] if self.table_ref else self._max_row()
+        cols = set(self.col_of.values())
+        for r in sorted((r for r in self.plan.sets if self.header_row < r <= bound), reverse=True):
+            if any(v is not None for c, v in self.plan.sets[r].items() if c in cols):
+                top_set = r
+                break
+        else:
+            top_set = self.header_row
+        for r, m in self._rows_backwards():
+            if r > bound:
+                continue
+            if r <= max(top_set, self.header_row):
+                break
+            sets = self.plan.sets.get(r, {})
+            for col, a, cm in self.scan.cells(r, m.group(2)):
+                if col in cols and col not in sets and not self.scan.is_blank(a, cm, self.sst):
+                    return r
+        return max(top_set, self.header_row)
+
+    # ------------------------------------------------------------------ edits
+    def _set(self, row: int, col: int, value: object) -> None:
+        self.plan.sets.setdefault(row, {})[col] = value
+
+    def _grow_table(self, last_row: int | None = None, last_col: int | None = None) -> None:
+        if self.table_ref is None:
+            return
+        c1, r1, c2, r2 = range_bounds(self.table_ref)
+        r2 = max(r2, last_row or 0, r1 + 1)
+        c2b = max(c2, last_col or 0)
+        if last_col:
+            have = len(re.findall(rb"<(?:\w+:)?tableColumn\b", self.table.xml)) if self.table else 0
+            for ci in range(c1 + have + len(self.new_columns), c2b + 1):
+                header = self.plan.sets.get(r1, {}).get(ci)
+                if header is None and r1 - 1 < len(self.head):
+                    row = self.head[r1 - 1]
+                    header = row[ci - 1] if ci - 1 < len(row) else None
+                self.new_columns.append(str(header))
+        self.table_ref = range_ref(c1, r1, c2b, r2)
+
+    def update(self, frame: pd.DataFrame, known: KnownValue | None) -> None:
+        keys = [k for k in frame.columns if k in self.col_of and k != "_row"]
+        columns = {k: self.spec.column(k) for k in keys}
+        rows = frame["_row"].to_numpy()
+        values = {k: frame[k].to_numpy(dtype=object) for k in keys}
+        has_cur = "currency" in frame.columns
+        for i in range(len(frame)):
+            row = int(rows[i])
+            cur = _currency(frame, i) if has_cur else "EUR"
+            for key in keys:
+                value = to_cell(columns[key], values[key][i], cur, self.locale)
+                if known is not None and same_value(known(self.spec.key, row, key), value):
+                    continue
+                self._set(row, self.col_of[key], value)
+
+    def append(self, frame: pd.DataFrame) -> None:
+        start = self.last_data_row() + 1
+        template = start - 1 if start - 1 > self.header_row else None
+        if template is None and self.table_ref is not None:
+            template = self.header_row + 1
+        keys = [k for k in frame.columns if k in self.col_of]
+        end = start + len(frame) - 1
+        for i in range(len(frame)):
+            cur = _currency(frame, i)
+            for key in keys:
+                self._set(start + i, self.col_of[key],
+                          to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale))
+        self.plan.new_rows = (start, end)
+        self.plan.template_row = template
+        self.plan.grow_from_row = template if template is not None else start - 1
+        if self.table_ref:
+            c1, _r1, c2, _r2 = range_bounds(self.table_ref)
+            self.plan.grow_cols = (c1, c2)
+        plan_template(self.scan, self.plan, self.sst)
+        self.plan.copy_cols = max(self.plan.template_cells, default=0)
+        self._grow_table(last_row=end)
+
+    def replace(self, frame: pd.DataFrame) -> None:
+        last = self.last_data_row()
+        for row in range(self.header_row + 1, last + 1):
+            for col in self.col_of.values():
+                self._set(row, col, None)
+        if len(frame):
+            keys = [k for k in frame.columns if k in self.col_of]
+            for i in range(len(frame)):
+                cur = _currency(frame, i)
+                for key in keys:
+                    self._set(self.header_row + 1 + i, self.col_of[key],
+                              to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale))
+            self._grow_table(last_row=self.header_row + len(frame))
+
+    # ------------------------------------------------------------------ output
+    def sources(self) -> dict[str, PartSource]:
+        plan = self.plan
+        rows = list(plan.sets)
+        plan.max_row = max([*rows, plan.new_rows[1] if plan.new_rows else 0, 0])
+        plan.max_col = max((c for cells in plan.sets.values() for c in cells), default=0)
+        writer = CellWriter(self.parts)
+        out: dict[str, PartSource] = {
+            self.sheet.part: lambda: stream_sheet(self.scan, plan, writer, self.sst)}
+        if self.table is not None and (self.table_ref != self.table.ref or self.new_columns):
+            xml = table_xml(self.table, self.table_ref or self.table.ref, self.new_columns)
+            out[self.table.part] = lambda: iter([xml])
+        return out
+
+
+def _new_sheet_parts(parts: WorkbookParts, spec: Sheet, locale: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """A cobro sheet the workbook lacks: its header row in a new worksheet part, and the bookkeeping that names it
+    (workbook.xml, its relationships, [Content_Types].xml). Returns (changed parts, added parts)."""
+    pkg = parts.pkg
+    title = spec.title(locale)
+    n = 1
+    while f"xl/worksheets/sheet{n}.xml" in pkg:
+        n += 1
+    part = f"xl/worksheets/sheet{n}.xml"
+    cells = "".join(f'<c r="{col_letter(i + 1)}1" t="inlineStr"><is><t>{xml_text(c.header(locale))}</t></is></c>'
+                    for i, c in enumerate(spec.columns))
+    sheet_xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                 '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                 f'xmlns:r="{NS_REL}"><dimension ref="A1:{col_letter(len(spec.columns))}1"/>'
+                 f'<sheetData><row r="1">{cells}</row></sheetData></worksheet>').encode()
+    wb_part = parts.workbook_part
+    rels_name = rels_part(wb_part)
+    rels = pkg.read(rels_name) if rels_name in pkg else (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+        b'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>')
+    ids = {int(x) for x in re.findall(rb'Id="rId(\d+)"', rels)}
+    rid = f"rId{max(ids, default=0) + 1}"
+    folder = wb_part.rsplit("/", 1)[0] + "/" if "/" in wb_part else ""
+    target = part[len(folder):] if part.startswith(folder) else "/" + part
+    rel = f'<Relationship Id="{rid}" Type="{REL_WORKSHEET}" Target="{target}"/>'.encode()
+    rels = rels.replace(b"</Relationships>", rel + b"</Relationships>")
+    wb = parts.workbook_xml
+    sheet_ids = [int(x) for x in re.findall(rb'<(?:\w+:)?sheet\b[^>]*?\bsheetId="(\d+)"', wb)]
+    m = re.search(rb"</(\w+:)?sheets>", wb)
+    if m is None:
+        raise WorkbookError(f"{pkg.name}: the workbook part lists no sheets", source=pkg.name)
+    p = m.group(1) or b""
+    rprefix = re.search(rb'xmlns:(\w+)="' + re.escape(NS_REL.encode()) + rb'"', wb)
+    rp = rprefix.group(1).decode() if rprefix else "r"
+    decl = "" if rprefix else f' xmlns:r="{NS_REL}"'
+    entry = (f'<{p.decode()}sheet name="{xml_text(title)}" sheetId="{max(sheet_ids, default=0) + 1}"'
+             f'{decl} {rp}:id="{rid}"/>').encode()
+    wb = wb[:m.start()] + entry + wb[m.start():]
+    ct = pkg.read("[Content_Types].xml")
+    over = (f'<Override PartName="/{part}" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.worksheet+xml"/>').encode()
+    ct = ct.replace(b"</Types>", over + b"</Types>")
+    changed = {wb_part: wb, "[Content_Types].xml": ct}
+    added = {part: sheet_xml}
+    if rels_name in pkg:
+        changed[rels_name] = rels
+    else:
+        added[rels_name] = rels
+    return changed, added
+
+
+def write_changes(pkg: Package, changes: Changes, locale: str, out: BinaryIO,
+                  known: KnownValue | None = None) -> None:
+    """Stream ``pkg`` with ``changes`` applied to ``out``. ``known(sheet key, row, column key)``: the value a cell
+    held when the ledger was read (or a sentinel), so updates that change nothing are not written."""
+    parts = WorkbookParts(pkg)
+    keys = list(dict.fromkeys([*changes.replace, *changes.update, *changes.append]))
+    missing = [SHEETS_BY_KEY[k] for k in keys if not any(find_sheet(s.title) is SHEETS_BY_KEY[k]
+                                                         for s in parts.sheets)]
+    if missing:
+        # A cobro sheet the workbook lacks is added first (bookkeeping parts change), then edited like the others.
+        import io
+
+        buf = io.BytesIO()
+        changed: dict[str, bytes] = {}
+        added: dict[str, bytes] = {}
+        for spec in missing:
+            ch, ad = _new_sheet_parts(parts, spec, locale)
+            changed.update(ch)
+            added.update(ad)
+            rewrite_package(pkg, buf, {k: (lambda v=v: iter([v])) for k, v in changed.items()},
+                            [(k, (lambda v=v: iter([v]))) for k, v in added.items()])
+            pkg = Package(buf.getvalue(), pkg.name)
+            parts = WorkbookParts(pkg)
+            buf = io.BytesIO()
+            changed, added = {}, {}
+    sources: dict[str, PartSource] = {}
+    for key in keys:
+        spec = SHEETS_BY_KEY[key]
+        sheet = next(s for s in parts.sheets if find_sheet(s.title) is spec)
+        edit = _SheetEdit(parts, sheet, spec, locale)
+        if key in changes.replace:
+            edit.replace(changes.replace[key])
+        if key in changes.update and len(changes.update[key]):
+            edit.update(changes.update[key], known if key not in changes.replace else None)
+        if key in changes.append and len(changes.append[key]):
+            edit.append(changes.append[key])
+        sources.update(edit.sources())
+    full_calc = parts.workbook_with_full_calc()
+    if full_calc is not None and sources:
+        sources[parts.workbook_part] = lambda: iter([full_calc])
+    rewrite_package(pkg, out, sources)
