@@ -507,8 +507,10 @@ def reconcile_cmd(ledger: str, statement_file: str | None, as_of: dt.date | None
 @click.argument("ledger", type=click.Path(dir_okay=False))
 @_as_of_option
 @click.option("--dry-run", is_flag=True, help="Show the plan; send and write nothing.")
+@click.option("--resend-unconfirmed", is_flag=True,
+              help="Also resend the e-mails whose delivery is unconfirmed (your choice; same Message-ID).")
 @_json_option
-def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, as_json: bool) -> None:
+def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, resend_unconfirmed: bool, as_json: bool) -> None:
     """Plan and send the reminders due, exactly once, and log every contact in the workbook.
 
     SMTP comes from COBRO_SMTP_HOST, COBRO_SMTP_PORT, COBRO_SMTP_SECURITY (ssl|starttls|none),
@@ -526,7 +528,7 @@ def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, as_json: bool)
     store = store_for(ledger)
     day = _today_if_none(as_of)
     with progress("Sending", 100) as tick:
-        result = collect(store, day, dry_run=dry_run, progress=tick)
+        result = collect(store, day, dry_run=dry_run, progress=tick, resend_unconfirmed=resend_unconfirmed)
     data = result.to_json(store.raw.locale if store.raw else "en")
     if as_json:
         emit_json(data)
@@ -562,6 +564,11 @@ def format_remind(data: dict[str, Any], limit: int = 0) -> str:
                    + ", ".join(h["customer_id"] for h in plan["handovers"][:20]))
     if plan.get("skipped"):
         out.append(f"Skipped: {len(plan['skipped'])} (use --json for the reasons)")
+    if data.get("unconfirmed"):
+        out.append(f"\nUnconfirmed e-mails ({len(data['unconfirmed'])}): the server may or may not have them; they are "
+                   "not resent unless you run again with --resend-unconfirmed")
+        out.extend(f"  - {u['customer_id']} {u['level']} ({u['as_of']}) to {', '.join(u['to'])}"
+                   for u in data["unconfirmed"][:20])
     if data.get("dry_run"):
         out.append("\nDry run: nothing sent, nothing written.")
     elif data.get("send"):
