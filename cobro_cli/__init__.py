@@ -102,9 +102,9 @@ def progress(label: str, length: int) -> Iterator[Callable[[int], None]]:
 
 
 def load_ledger(path: str) -> tuple[Any, Any]:
-    from sync.xlsx_store import store_for
+    from sync.stores import open_store
 
-    store = store_for(path)
+    store = open_store(path)
     return store, store.load()
 
 
@@ -134,12 +134,31 @@ def main() -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--locale", type=click.Choice(["es", "en"]), default="es", show_default=True,
               help="Language of sheet names, headers and drop-downs.")
-def new_cmd(path: str, locale: str) -> None:
-    """Create a new, empty cobro ledger workbook at PATH.
+@click.option("--google-sheet", "google_sheet", is_flag=True,
+              help="Create the ledger as a Google Sheet titled PATH (credentials: COBRO_GOOGLE_CREDENTIALS).")
+@click.option("--share", "share", multiple=True, metavar="EMAIL",
+              help="With --google-sheet: share it (as editor) with this person; repeat for more.")
+def new_cmd(path: str, locale: str, google_sheet: bool, share: tuple[str, ...]) -> None:
+    """Create a new, empty cobro ledger: a workbook at PATH, or a Google Sheet titled PATH.
 
     \b
     Example:  cobro new cobranza.xlsx --locale es
+              cobro new "Cobranza 2027" --google-sheet --share ana@empresa.es --share luis@empresa.es
     """
+    if google_sheet:
+        from cobro.addresses import is_valid_email
+        from sheets_templates.gsheet import create_google_sheet
+        from sync.gsheets import client
+
+        bad = [e for e in share if not is_valid_email(e)]
+        if bad:
+            raise UserError(f"--share: not an e-mail address: {', '.join(bad)}")
+        key = create_google_sheet(client(), path, locale=locale, share_with=share)
+        click.echo(f"Created the Google Sheet {path!r} ({locale}): https://docs.google.com/spreadsheets/d/{key}/edit\n"
+                   f"Use it as the ledger of any command, e.g. `cobro worklist {key}`.")
+        return
+    if share:
+        raise UserError("--share goes with --google-sheet")
     from sheets_templates import new_ledger
 
     new_ledger(path, locale)
@@ -171,13 +190,13 @@ def import_cmd(ledger: str, customers: str | None, invoices: str | None, payment
     """
     from cobro.ledger import LedgerError
     from sync.imports import import_files, read_import_file
-    from sync.xlsx_store import store_for
+    from sync.stores import open_store
 
     files = {k: read_import_file(v) for k, v in
              (("customers", customers), ("invoices", invoices), ("payments", payments)) if v}
     if not files:
         raise UserError("nothing to import: give --customers, --invoices and/or --payments")
-    store = store_for(ledger)
+    store = open_store(ledger)
     try:
         report = import_files(store, files, dry_run=dry_run)
     except LedgerError as e:
@@ -463,9 +482,9 @@ def reconcile_cmd(ledger: str, statement_file: str | None, as_of: dt.date | None
               cobro reconcile cobranza.xlsx --apply
     """
     from sync.reconcile import apply, propose
-    from sync.xlsx_store import store_for
+    from sync.stores import open_store
 
-    store = store_for(ledger)
+    store = open_store(ledger)
     if do_apply:
         if statement_file:
             raise UserError("--apply reads the Matches sheet; run it without a statement file")
@@ -523,13 +542,14 @@ def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, resend_unconfi
               cobro remind cobranza.xlsx --as-of 2026-11-20
     """
     from sync.cycle import collect
-    from sync.xlsx_store import store_for
+    from sync.stores import cycle_paths, open_store
 
-    store = store_for(ledger)
+    store = open_store(ledger)
     day = _today_if_none(as_of)
     with progress("Sending", 100) as tick:
-        result = collect(store, day, dry_run=dry_run, progress=tick, resend_unconfirmed=resend_unconfirmed)
-    data = result.to_json(store.raw.locale if store.raw else "en")
+        result = collect(store, day, dry_run=dry_run, progress=tick, resend_unconfirmed=resend_unconfirmed,
+                         **cycle_paths(ledger))
+    data = result.to_json(getattr(store, "locale", "en"))
     if as_json:
         emit_json(data)
     else:
@@ -608,11 +628,11 @@ def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | No
 
     from cobro import money
     from sync.cycle import contact_time, log_contact
-    from sync.xlsx_store import store_for
+    from sync.stores import open_store
 
     if outcome == "promise" and promise_date is None:
         raise UserError("--outcome promise needs --promise-date (the day the customer promised to pay)")
-    store = store_for(ledger)
+    store = open_store(ledger)
     led = store.load()
     cust = led.customers[led.customers["customer_id"] == customer]
     if cust.empty:

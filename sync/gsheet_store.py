@@ -10,8 +10,9 @@ Calls, whatever the number of rows:
   each table (a stale read: someone edited, sorted or added rows since cobro read them; then nothing is written and
   ``StaleLedgerError`` says so) — then one ``values:batchUpdate`` holding every changed cell and appended row (raw
   values: text stays text). A first write to a sheet without named ranges adds one ``batchUpdate`` for them.
-- ``batch()``: inside it, ``load()`` reads once and every ``commit()`` is merged into one write at the end — the
-  daily cycle (refresh, then plan, send and log) costs 2 reads and 1–2 writes.
+- ``batch()``: inside it, ``load()`` reads once and commits that only update cells wait to ride along with the
+  next write: one that appends rows (a contact log, written at once so the journal can rely on it) or the end of
+  the batch — the daily cycle (refresh, then plan, send and log) costs 2 reads and 1 write.
 
 Values written: money as numbers in major units (exact decimal text in the JSON), dates as serial numbers (the
 template formats whole columns, so appended rows take the column's format and validation), enums by their
@@ -134,14 +135,15 @@ class GoogleSheetStore:
             return
         if not self._states:
             raise StaleLedgerError(f"{self.describe()}: load() the ledger before writing to it")
-        if self._batch_depth:
-            self._pending.append(changes)
+        if self._batch_depth and not any(len(f) for f in changes.append.values()):
+            self._pending.append(changes)  # derived columns: they ride along with the next write
             return
-        self._write([changes])
+        batches, self._pending = [*self._pending, changes], []
+        self._write(batches)  # rows appended (a contact log) are written now, before the caller moves on
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[GoogleSheetStore]:
-        """Read once and write once for everything done inside (commits are merged, written at the end)."""
+        """Read once and write once for everything done inside (see the module docstring)."""
         self._batch_depth += 1
         try:
             yield self

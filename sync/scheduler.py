@@ -35,6 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cobro.errors import UserError
+from sync.gsheets import is_google_sheet
 
 log = logging.getLogger("cobro.scheduler")
 
@@ -219,14 +220,17 @@ def daily_cycle(path: str | Path, as_of: dt.date, *, config: Any = None, use_env
     ``config``: an ``SmtpConfig`` (None: the environment/config file, else the embedded sink). ``lock``: held
     around both steps (the service's per-ledger lock). Returns the ``CycleResult``; raises what they raise."""
     from sync.cycle import collect, refresh
-    from sync.xlsx_store import store_for
+    from sync.stores import cycle_paths, open_store
 
+    name = str(path) if is_google_sheet(str(path)) else Path(path).name
     with lock if lock is not None else nullcontext():
-        store = store_for(path)
-        refresh(store, as_of)
-        result = collect(store, as_of, config=config, use_env=use_env)
+        store = open_store(str(path) if is_google_sheet(str(path)) else path)
+        batch = getattr(store, "batch", None)  # a Google Sheet: one read and one write for the whole cycle
+        with batch() if batch is not None else nullcontext():
+            refresh(store, as_of)
+            result = collect(store, as_of, config=config, use_env=use_env, **cycle_paths(str(path)))
     sent = result.batch.summary() if result.batch is not None else "no e-mail due"
-    log.info("%s: %s; %d contact(s) logged", Path(path).name, sent, result.logged)
+    log.info("%s: %s; %d contact(s) logged", name, sent, result.logged)
     if result.batch is not None and result.batch.error:
-        log.error("%s: %s", Path(path).name, result.batch.error)
+        log.error("%s: %s", name, result.batch.error)
     return result

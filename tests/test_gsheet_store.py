@@ -143,3 +143,50 @@ def test_batch_reads_once_and_writes_once(api: FakeSheetsApi) -> None:
         led2 = store.load()
         store.commit(Changes(append={"Contacts": led2.contacts.iloc[:1].drop(columns=["_row"])}))
     assert api.counts() == {"read": 2, "write": 1}
+
+
+def test_every_command_takes_a_google_sheet(api: FakeSheetsApi, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
+    import json
+
+    from cobro_cli import run
+
+    monkeypatch.setenv("COBRO_SHEETS_API_URL", api.url)
+    monkeypatch.setenv("COBRO_HOME", str(tmp_path))
+    assert run(["new", "Cobranza equipo", "--google-sheet", "--share", "ana@empresa.es"]) == 0
+    key = next(iter(api.books))
+    assert key in capsys.readouterr().out
+    url = f"https://docs.google.com/spreadsheets/d/{key}/edit#gid=0"
+    for cmd in (["aging", url, "--json", "--as-of", "2026-11-20"], ["kpis", key, "--json", "--as-of", "2026-11-20"],
+                ["worklist", key, "--json", "--as-of", "2026-11-20"]):
+        assert run(cmd) == 0, cmd
+        json.loads(capsys.readouterr().out)
+    assert run(["refresh", key, "--as-of", "2026-11-20"]) == 0
+    assert run(["new", "x", "--google-sheet", "--share", "not-an-address"]) == 2
+
+
+@pytest.mark.parametrize("invoices", [10, 10_000])
+def test_daily_cycle_call_budget(api: FakeSheetsApi, monkeypatch: pytest.MonkeyPatch, tmp_path: object,
+                                 invoices: int) -> None:
+    """The whole daily cycle (refresh, plan, send, log) costs the same calls for 10 rows and for 10,000."""
+    from cobro.demo.generate import generate_ledger
+    from sync.scheduler import daily_cycle
+
+    monkeypatch.setenv("COBRO_SHEETS_API_URL", api.url)
+    monkeypatch.setenv("COBRO_HOME", str(tmp_path))
+    led = generate_ledger(customers=max(3, invoices // 25), invoices=invoices, seed=5, locale="es", as_of=AS_OF)
+    gc = _client(api)
+    key = create_google_sheet(gc, "C", locale="es", ledger=led, as_of=AS_OF)
+    api.reset_counts()
+    result = daily_cycle(key, AS_OF, use_env=False)
+    counts = api.counts()
+    assert counts["read"] <= 2 and counts["write"] <= 3, counts
+    assert result.batch is None or result.batch.sent >= 0
+    after = GoogleSheetStore(key, gclient=gc).load()
+    sent = result.batch.sent if result.batch is not None else 0
+    assert len(after.contacts) >= len(led.contacts) + sent
+    # A second run the same day sends nothing again and still keeps to the budget.
+    api.reset_counts()
+    again = daily_cycle(key, AS_OF, use_env=False)
+    assert again.batch is None or again.batch.sent == 0
+    assert api.counts()["read"] <= 2
