@@ -13,14 +13,28 @@ ledger. Routes (all JSON; the contract is ``openapi.yaml``, also served at ``/ap
 ``POST /api/contacts``                record what a collector learned (``cobro log``)
 ``POST /api/reconcile``               propose matches of a statement (``cobro reconcile``)
 ``POST /api/reconcile/apply``         accepted matches become payments (``cobro reconcile --apply``)
+``POST /api/tables/summary``          the summary of tables a host posts (``sync.table_store``)
+``POST /api/tables/reminders/preview`` the reminder plan of posted tables; nothing sent
+``POST /api/tables/refresh``          the derived invoice columns of posted tables, as writes the host applies
 ====================================  ===================================================================
+
+The ``/api/tables/*`` routes serve the spreadsheet hosts (Office add-in, Apps Script) that have the workbook open:
+the body carries the ledger's tables, the answer the results and the *writes* for the host to apply (the protocol
+is described in ``sync/table_store.py`` and ``openapi.yaml``); they never touch a served file nor take its lock.
+Every route reads and writes a ledger only through ``sync.store.LedgerStore``.
+
+The ``Host`` header must name this service (DNS rebinding): ``127.0.0.1``, ``localhost``, ``[::1]``, the names
+given to ``create_app(allowed_hosts=...)`` and those in ``$COBRO_ALLOWED_HOSTS`` (comma-separated); anything else
+gets 421 before any route runs.
 
 Errors are JSON ``{"error": "...", "field": "..."}`` (a wrong request field, 400) or ``{"error": "...",
 "problems": [...]}`` (the workbook, 422): 401 without a valid token (with ``WWW-Authenticate: Bearer``), 409 when a
 run is already in progress or the workbook changed meanwhile, 413 for a body over ``max_body_bytes``, 502 when the
 SMTP server failed during a send (the body still reports what happened). Never a traceback.
 
-An omitted ``as_of`` is today in the ledger's company time zone (Settings.timezone). Production serving is
+An omitted ``as_of`` is today in the ledger's company time zone (``sync.clock.company_today``); dates outside the
+years 1900-9999 are refused (400). Read-only routes (summary, previews) never take a ledger's lock, so they run
+side by side with each other and with a send. Production serving is
 waitress (``cobro serve``; or ``waitress-serve --call server:create_app`` with ``COBRO_LEDGERS`` set to the
 workbook paths, separated by ``os.pathsep``).
 """
@@ -42,14 +56,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from cobro.errors import CobroError
-from sync.store import RUN_IN_PROGRESS
+from sync.clock import company_today
+from sync.store import RUN_IN_PROGRESS, LedgerStore
 
 log = logging.getLogger("cobro.server")
 
@@ -57,6 +71,7 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a month of CAMT.053 from a busy acc
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a write waits for the ledger while another write or run holds it
 OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.yaml")
 MAX_TEXT = 32_767  # characters in one Excel cell
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 OUTCOMES = ("promise", "dispute", "reached", "no_answer", "note", "paid")  # as `cobro log --outcome`
 CHANNELS = ("phone", "email", "whatsapp", "sms", "letter", "visit", "other")  # as `cobro log --channel`
@@ -110,11 +125,12 @@ class CobroService:
     """What the app serves (``app.extensions["cobro"]``): the ledgers, their locks, the token store, SMTP."""
 
     def __init__(self, ledgers: Mapping[str, ServedLedger], token_store: Any, smtp_config: Any,
-                 lock_timeout: float) -> None:
+                 lock_timeout: float, allowed_hosts: Iterable[str] = ()) -> None:
         self.ledgers = dict(ledgers)  # canonical path -> ledger
         self.token_store = token_store
         self.smtp_config = smtp_config
         self.lock_timeout = lock_timeout
+        self.allowed_hosts = frozenset(_host_name(h) for h in (*LOOPBACK_HOSTS, *allowed_hosts) if _host_name(h))
 
     def by_token(self, token: str) -> ServedLedger | None:
         canonical = self.token_store.resolve(token)
@@ -294,35 +310,37 @@ def date_field(data: Mapping[str, Any], name: str) -> dt.date | None:
     return None if value is None or value == "" else parse_iso_date(value, name)
 
 
-def today_in(timezone: object) -> dt.date:
-    """Today in a company time zone (an unusable zone name falls back to UTC, as the Contacts timestamps do)."""
-    try:
-        tz = ZoneInfo(str(timezone or "").strip() or "UTC")
-    except Exception:
-        tz = ZoneInfo("UTC")
-    return dt.datetime.now(tz).date()
+def months_value(value: Any, name: str = "months") -> int:
+    """A KPI period in whole months, 1 to 36 (text from a query string or a JSON number)."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not re.fullmatch(r"\d{1,2}", text) or not 1 <= int(text) <= 36:
+        raise bad_field(name, f"{value!r} is not a whole number of months from 1 to 36")
+    return int(text)
 
 
 # --------------------------------------------------------------------------------------------- request context
 
 
-def _store() -> Any:
+def _store() -> LedgerStore:
+    """The served ledger's store; routes use it only through the ``LedgerStore`` protocol."""
     from sync.xlsx_store import store_for
 
     return store_for(g.ledger.path)
 
 
-def _as_of_or_today(as_of: dt.date | None, store: Any) -> dt.date:
-    if as_of is not None:
-        return as_of
-    from cobro.schema import SETTINGS_DEFAULTS
-
-    raw = store.raw if store.raw is not None else store.load_raw()
-    return today_in(raw.settings.get("timezone") or SETTINGS_DEFAULTS.get("timezone", "UTC"))
+def _as_of_or_today(as_of: dt.date | None, store: LedgerStore) -> dt.date:
+    """``as_of``, else today in the ledger's company time zone (the company clock)."""
+    return as_of if as_of is not None else company_today(store.load().settings)
 
 
-def _locale(store: Any) -> str:
-    return store.raw.locale if store.raw is not None else "en"
+def _host_name(host: str) -> str:
+    """The name part of a ``Host`` header or a configured name: lower case, no port, no brackets, no final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8750
+        host = host[1:].partition("]")[0]
+    elif host.count(":") == 1:  # name:port (a bare IPv6 address has several colons)
+        host = host.partition(":")[0]
+    return host.rstrip(".")
 
 
 @contextmanager
@@ -366,29 +384,28 @@ def _authenticate() -> None:
 @api.get("/summary")
 def summary() -> Any:
     """Aging, KPIs and the worklist (``cobro aging``, ``cobro kpis``, ``cobro worklist``)."""
-    from cobro.aging import aging
-    from cobro.kpis import kpis
-    from cobro.worklist import worklist
-
     unknown = sorted(k for k in request.args if k not in ("as_of", "months"))
     if unknown:
         raise bad_field(unknown[0], "unknown query parameter; expected as_of, months")
     as_of = date_field(request.args, "as_of")
-    months_text = request.args.get("months", "3")
-    if not re.fullmatch(r"\d{1,2}", months_text.strip()) or not 1 <= int(months_text) <= 36:
-        raise bad_field("months", f"{months_text!r} is not a whole number of months from 1 to 36")
-    months = int(months_text)
-    store = _store()
-    led = store.load()
-    day = as_of or today_in(led.settings.timezone)
-    return _with_ledger({"as_of": day, "months": months, "aging": aging(led, day).to_json(),
-                         "kpis": kpis(led, day, months=months).to_json(),
-                         "worklist": worklist(led, day).to_json()})
+    months = months_value(request.args.get("months", "3"))
+    led = _store().load()
+    return _with_ledger(_summary(led, as_of or company_today(led.settings), months))
+
+
+def _summary(led: Any, day: dt.date, months: int) -> dict[str, Any]:
+    from cobro.aging import aging
+    from cobro.kpis import kpis
+    from cobro.worklist import worklist
+
+    return {"as_of": day, "months": months, "aging": aging(led, day).to_json(),
+            "kpis": kpis(led, day, months=months).to_json(), "worklist": worklist(led, day).to_json()}
 
 
 @api.post("/reminders/preview")
 def reminders_preview() -> Any:
-    """The plan for the day, as ``cobro remind --dry-run``: nothing is sent, nothing is written."""
+    """The plan for the day, as ``cobro remind --dry-run``: nothing is sent, nothing is written, and no lock is
+    taken (previews run side by side, and beside a send)."""
     from sync.cycle import collect
 
     data = read_body(["as_of"])
@@ -397,7 +414,7 @@ def reminders_preview() -> Any:
     day = _as_of_or_today(as_of, store)
     svc = _service()
     result = collect(store, day, dry_run=True, config=svc.smtp_config, use_env=False)
-    return _with_ledger(result.to_json(_locale(store)))
+    return _with_ledger(result.to_json(store.locale))
 
 
 @api.post("/reminders/send")
@@ -409,9 +426,10 @@ def reminders_send() -> Any:
     as_of = date_field(data, "as_of")
     with _ledger_lock(wait=False):
         store = _store()
+        store.check_writable()  # open in Excel/LibreOffice: 409 before anything is sent
         day = _as_of_or_today(as_of, store)
         result = collect(store, day, **_service().collect_kwargs())
-    body = _with_ledger(result.to_json(_locale(store)))
+    body = _with_ledger(result.to_json(store.locale))
     if result.batch is not None and result.batch.error:
         body = {"error": f"the mail server failed during the run: {result.batch.error}", **body}
         return current_app.json.response(body), 502
@@ -455,7 +473,7 @@ def contacts() -> Any:
             if customer not in owners[i]:
                 raise bad_field("invoice_ids", f"invoice {i!r} belongs to customer {min(owners[i])!r}, "
                                                f"not {customer!r}")
-        day = as_of or today_in(led.settings.timezone)
+        day = as_of or company_today(led.settings)
         row = {"timestamp": _timestamp(contact_time(led, day)), "customer_id": customer,
                "invoice_ids": invoice_ids, "channel": channel, "direction": direction, "level": "",
                "outcome": outcome, "promise_date": _timestamp(promise_date) if promise_date else None,
@@ -578,6 +596,68 @@ def _statement(value: Any) -> tuple[str, bytes] | None:
     return name.strip(), raw
 
 
+# --------------------------------------------------------------------------------------------- tables a host posts
+
+TABLE_FIELDS = ("tables", "locale", "as_of")
+
+
+def _table_store(data: Mapping[str, Any]) -> Any:
+    """The ``TableStore`` of a request body (``{"tables": [...], "locale": ...}``); a malformed table is a 400
+    naming its field."""
+    from sync.table_store import TableStore
+
+    if "tables" not in data:
+        raise bad_field("tables", "is required: the ledger's tables as the workbook holds them")
+    locale = choice_field(data, "locale", ("es", "en"))
+    return TableStore({"tables": data["tables"]}, name="the posted tables", locale=locale)
+
+
+def _with_writes(store: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {**payload, "fingerprints": store.fingerprints(), "writes": store.writes()}
+
+
+@api.post("/tables/summary")
+def tables_summary() -> Any:
+    """Aging, KPIs and the worklist of the tables in the body (a host with the workbook open)."""
+    data = read_body([*TABLE_FIELDS, "months"])
+    as_of = date_field(data, "as_of")
+    months = months_value(data.get("months", 3))
+    store = _table_store(data)
+    led = store.load()
+    return _with_writes(store, _summary(led, as_of or company_today(led.settings), months))
+
+
+@api.post("/tables/reminders/preview")
+def tables_reminders_preview() -> Any:
+    """The reminder plan of the tables in the body, as ``cobro remind --dry-run``: nothing is sent or written."""
+    from cobro.reminders import plan_reminders
+    from sync.cycle import CycleResult, PlanError
+
+    data = read_body(list(TABLE_FIELDS))
+    as_of = date_field(data, "as_of")
+    store = _table_store(data)
+    led = store.load()
+    plan = plan_reminders(led, as_of or company_today(led.settings))
+    if not plan.ok:
+        raise PlanError(plan, led.settings.locale)
+    return _with_writes(store, CycleResult(plan=plan, dry_run=True).to_json(store.locale))
+
+
+@api.post("/tables/refresh")
+def tables_refresh() -> Any:
+    """The derived invoice columns (paid, balance, days overdue, level, last contact) and missing payment ids of
+    the tables in the body, as writes for the host to apply (``cobro refresh``)."""
+    from sync.cycle import refresh
+
+    data = read_body(list(TABLE_FIELDS))
+    as_of = date_field(data, "as_of")
+    store = _table_store(data)
+    led = store.load()
+    day = as_of or company_today(led.settings)
+    updated = refresh(store, day, led)
+    return _with_writes(store, {"as_of": day, "invoices_updated": updated})
+
+
 @api.get("/openapi.yaml")
 def openapi_yaml() -> Response:
     """This service's OpenAPI 3.0 description."""
@@ -648,13 +728,16 @@ def _version() -> str:
 
 def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]] | None = None, *,
                token_store: Any = None, smtp_config: Any = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> Flask:
+               lock_timeout: float = DEFAULT_LOCK_TIMEOUT, allowed_hosts: Iterable[str] | None = None) -> Flask:
     """The service for ``ledgers`` (name -> workbook path, or paths: named by their file stem; default: the paths
     in ``$COBRO_LEDGERS``).
 
     ``token_store``: a ``sync.tokens.TokenStore`` (default: the one in cobro's data folder); every served ledger
     gets a token in it if it has none. ``smtp_config``: a ``sync.config.SmtpConfig`` for sends (default: the
     environment / config file, else the embedded local sink). ``max_body_bytes``: larger bodies get 413.
+    ``allowed_hosts``: names (or addresses) this service is reached by besides loopback, e.g. the ``--host`` it
+    listens on or a reverse proxy's name; ``$COBRO_ALLOWED_HOSTS`` adds more (comma-separated). A request whose
+    ``Host`` header names anything else gets 421 (a DNS-rebinding page in a browser cannot reach the ledgers).
     Raises ``WorkbookError`` for a path that is not an existing .xlsx workbook.
     """
     from sync.tokens import TokenStore
@@ -667,7 +750,18 @@ def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = int(max_body_bytes)
     app.json = CobroJSONProvider(app)
-    app.extensions["cobro"] = CobroService(served, tokens, smtp_config, lock_timeout)
+    extra_hosts = [*(allowed_hosts or ()), *re.split(r"[,\s]+", os.environ.get("COBRO_ALLOWED_HOSTS", ""))]
+    app.extensions["cobro"] = CobroService(served, tokens, smtp_config, lock_timeout, allowed_hosts=extra_hosts)
+
+    @app.before_request
+    def _check_host() -> None:
+        """DNS rebinding: a page from evil.example whose name now resolves to 127.0.0.1 sends ``Host:
+        evil.example``; only the names this service is reached by get through."""
+        host = request.headers.get("Host") or request.host
+        if _host_name(host) not in _service().allowed_hosts:
+            raise ApiError(421, f"this service does not answer to the host name {host[:100]!r}; use "
+                                "http://127.0.0.1 or a name it was started with (COBRO_ALLOWED_HOSTS)",
+                           field="Host")
 
     @app.get("/health")
     def health() -> Any:
