@@ -76,3 +76,68 @@ def test_size_limit_message() -> None:
 
     with pytest.raises(StatementError, match=r"^big.ofx: the file is 32.0 MB; cobro reads statement files of up to"):
         read_statement(b"x" * (MAX_STATEMENT_BYTES + 1), "big.ofx")
+
+
+# ----------------------------------------------------------------------------------- MT940
+
+FIX = __import__("pathlib").Path(__file__).resolve().parent / "fixtures" / "bank" / "mt940"
+
+
+def _mt940(*statements: str) -> bytes:
+    return "\r\n".join(statements).encode("latin-1")
+
+
+EUR = (":20:S1\r\n:25:NL91ABNA0417164300\r\n:28C:1\r\n:60F:C240101EUR100,00\r\n"
+       ":61:2401020102C10,00NTRFINV-31//BANKREF9\r\n:86:/EREF/E1/REMI/USTD//Factuur 31/\r\n:62F:C240102EUR110,00")
+DEM = (":20:S2\r\n:25:DE89370400440532013000\r\n:28C:1\r\n:60F:C010101DEM100,00\r\n"
+       ":61:0101020102C10,00NTRFNONREF\r\n:86:ALT\r\n:62F:C010102DEM110,00")
+PLN = (":20:S3\r\n:25:PL61109010140000071219812874\r\n:28C:1\r\n:60F:C240101PLN5,00\r\n"
+       ":61:2401030103D1,00S   X\r\n:86:OPLATA\r\n:62F:C240103PLN4,00\r\n-")
+
+
+def test_mt940_statement_in_an_obsolete_currency_is_left_out_not_the_file() -> None:
+    st = read_statement(_mt940(EUR, DEM, PLN), "x.sta")
+    assert [(ln.currency, ln.amount) for ln in st.lines] == [("EUR", 1000), ("PLN", -100)]
+    assert any("statement S2 (line 8, account DE89370400440532013000) was left out" in w and "'DEM'" in w
+               for w in st.warnings)
+    with pytest.raises(StatementError, match="line 4: .*'DEM'"):
+        read_statement(_mt940(DEM), "x.sta")  # nothing else to keep: refused as before
+
+
+def test_mt940_references_type_code_and_bank_reference() -> None:
+    st = read_statement(_mt940(EUR, PLN), "x.sta")
+    eur, pln = st.lines
+    assert eur.bank_reference == "E1" and "INV-31" in eur.text and "BANKREF9" in eur.text  # // kept as text
+    assert pln.bank_reference == "X"  # the type code "S   " does not leak into the reference
+
+
+def test_mt940_wrapped_86_joined_inside_words() -> None:
+    full = "Betaling factuur 2024-0031 van de firma Janssen Installatietechniek BV te Utrecht"
+    first, rest = full[:61], full[61:]  # ":86:" + 61 characters = 65: the bank wrapped inside "Installatietechniek"
+    assert first.endswith("Installatiete") and rest.startswith("chniek")
+    text = EUR.replace(":86:/EREF/E1/REMI/USTD//Factuur 31/", f":86:{first}\r\n{rest}")
+    assert read_statement(_mt940(text), "x.sta").lines[0].text.startswith(full)
+    short = EUR.replace(":86:/EREF/E1/REMI/USTD//Factuur 31/", ":86:Factuur 31\r\nJanssen")
+    assert read_statement(_mt940(short), "x.sta").lines[0].text.startswith("Factuur 31 Janssen")
+
+
+def test_mt940_returns() -> None:
+    rtrn = EUR.replace("/EREF/E1/REMI/USTD//Factuur 31/", "/RTRN/MS03/EREF/E-ORIG-7/REMI/USTD//Factuur 31/")
+    ln = read_statement(_mt940(rtrn), "x.sta").lines[0]
+    assert ln.kind == "return" and ln.return_of == "E-ORIG-7"
+    storno = EUR.replace("C10,00NTRF", "RC10,00NTRF").replace("C240102EUR110,00", "C240102EUR90,00")
+    ln = read_statement(_mt940(storno), "x.sta").lines[0]
+    assert ln.kind == "return" and ln.amount == -1000
+
+
+def test_mt940_public_samples() -> None:
+    """wolph/mt940 samples (BSD-3 / MIT, see ATTRIBUTION.md): NS blocks, CP852, old Rabobank lines."""
+    ns = read_statement((FIX / "wolph_sberbank_ns.sta").read_bytes(), "a.sta").lines[0]
+    assert ns.counterparty_name == "ERGO Versicherung AG Fioktelep" and ns.bank_reference == "X"
+    assert "7.21HUF" in ns.text
+    cp852 = read_statement((FIX / "wolph_raiffeisen_cmi_cp852.sta").read_bytes(), "a.sta").lines
+    assert "Csoportos átutalás jóváírása" in cp852[0].text and "Díj, jutalék" in cp852[3].text
+    rabo = read_statement((FIX / "wolph_jejik_rabobank.sta").read_bytes(), "a.sta").lines[0]
+    # wolph asserts customer_reference '0121470966', extra_details 'W.P. Jansen'
+    assert rabo.counterparty_iban == "0121470966" and rabo.counterparty_name == "W.P. Jansen"
+    assert rabo.bank_reference == ""

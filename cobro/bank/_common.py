@@ -66,7 +66,7 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
         if enc and enc not in ("utf-8",):
             try:
                 return data.decode(enc), enc
-            except (UnicodeDecodeError, LookupError):
+            except (UnicodeDecodeError, LookupError, ValueError):  # ValueError: a NUL in the declared name
                 pass
     enc = detect_legacy(data)
     if enc != "cp1252":

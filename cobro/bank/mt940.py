@@ -7,8 +7,16 @@ three shapes banks use: German ``?20``-style subfields (with SEPA keywords such 
 ``/TAG/value`` fields (``/EREF/``, ``/CNTP/``, ``/REMI/``) and plain text.
 
 Signs: ``C`` and ``RD`` (reversal of a debit) are credits, ``D`` and ``RC`` (reversal of a credit) debits.
-The booking date is the ``:61:`` entry date (its year taken from the value date); the value date is the
-first subfield.
+``RC``/``RD`` storno lines, the ``RTI`` (returned item) transaction type and a Dutch ``/RTRN/`` field are
+``kind="return"``. The booking date is the ``:61:`` entry date (its year taken from the value date); the value
+date is the first subfield. The customer reference is at most 16 characters: what follows it on the line
+(old Rabobank files put the counterparty's account and name there) is text, not reference; the ``//`` bank
+reference is kept in the text when the customer reference is the line's reference. ``:NS:`` blocks after a
+movement (payee and purpose in Hungarian and Polish banks' files: ``NN`` + text per line) are its text too.
+``:86:`` lines hard-wrapped at 65 characters are joined without a space when the wrap falls inside a word.
+
+One statement that cannot be read (an obsolete currency such as DEM, a damaged movement) is left out with a
+warning naming it; the other statements of the file are kept. A file none of whose statements reads is refused.
 """
 
 from __future__ import annotations
@@ -32,7 +40,8 @@ from .base import AccountBalances, Statement, StatementError, StatementLine
 
 _TAG_LINE = re.compile(r"^:(13D|20|21|25P?|28C?|34F|60[FM]|61|62[FM]|64|65|86|90[DC]|NS):")
 _BALANCE = re.compile(r"^([CD])(\d{6})([A-Z]{3})(\d[\d,]*)$")
-_ENTRY = re.compile(r"^(\d{6})(\d{4})?(R?[DC])([A-Z])?\s?(\d[\d,]*)([A-Z][A-Z0-9]{3})?(.*)$")
+_ENTRY = re.compile(r"^(\d{6})(\d{4})?(R?[DC])([A-Z])?\s?(\d[\d,]*)([A-Z][A-Z0-9 ]{3})?(.*)$")
+_WRAP = 65  # SWIFT line length: a full line was wrapped by the bank, maybe inside a word
 _SLASH_TAGS = ("EREF", "PREF", "MARF", "CSID", "CNTP", "REMI", "RTRN", "PURP", "ULTC", "ULTD", "ULTB", "BENM",
                "ORDP", "NAME", "ADDR", "IBAN", "BIC", "TRCD", "ISDT", "SUM", "TRTP", "ACCW", "BUSP")
 _SLASH_TAG = re.compile(r"/(" + "|".join(_SLASH_TAGS) + r")/")
@@ -71,6 +80,7 @@ class _Segment:
     closing_line: int = 0
     start_line: int = 0
     lines: list[StatementLine] = field(default_factory=list)
+    error: StatementError | None = None  # why the statement was left out
 
 
 def _fields(text: str) -> list[_Field]:
@@ -127,7 +137,50 @@ def _details(lines: list[str]) -> _Details:
         return _german(joined, m[1])
     if joined.startswith("/") and _SLASH_TAG.search(joined):
         return _slashed(joined)
-    return _Details(pieces=[" ".join(part.strip() for part in lines if part.strip())])
+    return _Details(pieces=[_unwrap(lines)])
+
+
+def _unwrap(lines: list[str], first_prefix: int = 4) -> str:
+    """Lines of one field as one text: a line the bank filled to 65 characters (``:86:`` counted on the
+    first) was wrapped there, so when it ends inside a word the next line continues the word."""
+    out = ""
+    full = False
+    for k, raw in enumerate(lines):
+        part = raw.strip()
+        if not part:
+            full = False
+            continue
+        if out:
+            glue = full and out[-1].isalnum() and part[0].isalnum()
+            out += part if glue else " " + part
+        else:
+            out = part
+        full = len(raw.rstrip("\r\n")) + (first_prefix if k == 0 else 0) == _WRAP and raw.rstrip() == raw
+    return out
+
+
+def _non_swift(lines: list[str]) -> _Details:
+    """A ``:NS:`` block: lines ``NN`` + text. Name lines 15/16 (and 32/33) wrapped inside words are joined."""
+    sub: dict[str, str] = {}
+    order: list[str] = []
+    for raw in lines:
+        m = re.match(r"^\s*(\d{2})(.*)$", raw)
+        if not m:
+            if order:
+                sub[order[-1]] += " " + raw.strip()
+            continue
+        code, val = m[1], m[2].strip()
+        if code in sub:
+            sub[code] += val
+        else:
+            order.append(code)
+            sub[code] = val
+    d = _Details()
+    d.name = (sub.get("15", "") + sub.get("16", "")).strip() or (sub.get("32", "") + sub.get("33", "")).strip()
+    name_codes = {"15", "16"} if sub.get("15") else {"32", "33"}
+    texts = [sub[c] for c in order if c not in name_codes and re.search(r"[^\W\d_]{2}", sub[c])]
+    d.pieces = [*texts, d.name]
+    return d
 
 
 def _german(joined: str, sep: str) -> _Details:
@@ -216,64 +269,116 @@ class MT940Importer:
         seg: _Segment | None = None
         pending: dict | None = None  # the :61: waiting for its :86:
         last_tag = ""
+        skipping: _Segment | None = None  # a statement that could not be read: its fields are passed over
+        skipping_closed = False
 
         def new_segment(line: int) -> _Segment:
             s = _Segment(start_line=line)
             segments.append(s)
             return s
 
+        late: list[tuple[StatementLine, str]] = []  # text to add once the ids are made
+
         def flush() -> None:
             nonlocal pending
             if pending is not None and seg is not None:
-                seg.lines.append(self._line(pending, seg, default_currency, src))
+                ln = self._line(pending, seg, default_currency, src)
+                seg.lines.append(ln)
+                if pending.get("late"):
+                    late.append((ln, pending["late"]))
             pending = None
 
         for f in fields:
             tag = f.tag
-            if tag == "20":
-                flush()
-                seg = new_segment(f.line)
-                seg.reference = f.value.strip()
-            elif tag in ("25", "25P"):
-                flush()
-                if seg is None or (seg.account and (seg.lines or seg.opening is not None)):
+            if skipping is not None:
+                # the statement that failed ends where the next one starts
+                if tag == "20" or tag in ("25", "25P") or (tag in ("60F", "60M") and skipping_closed):
+                    skipping = None
+                    pending = None
+                    seg = None
+                else:
+                    skipping_closed = skipping_closed or tag in ("62F", "62M")
+                    continue
+            if tag in ("20", "25", "25P", "60F", "60M", "61", "62F", "62M"):
+                try:
+                    flush()  # the movement waiting for its details belongs to the statement so far
+                except StatementError as e:
+                    assert seg is not None
+                    seg.error = e
+                    seg.lines.clear()
+                    pending = None
+                    if tag not in ("20", "25", "25P"):  # this field still belongs to the failed statement
+                        skipping, skipping_closed = seg, tag in ("62F", "62M")
+                        last_tag = tag
+                        continue
+                    seg = None
+            try:
+                tag = f.tag
+                if tag == "20":
+                    flush()
                     seg = new_segment(f.line)
-                seg.account = _split_account(f.value)
-            elif tag in ("60F", "60M"):
-                flush()
-                if seg is None or seg.opening is not None or seg.lines:
-                    account = seg.account if seg is not None else ""
-                    seg = new_segment(f.line)
-                    seg.account = account
-                seg.opening, seg.opening_date, cur = self._balance(f, src)
-                seg.currency = seg.currency or cur
-            elif tag == "61":
-                flush()
+                    seg.reference = f.value.strip()
+                elif tag in ("25", "25P"):
+                    flush()
+                    if seg is None or (seg.account and (seg.lines or seg.opening is not None)):
+                        seg = new_segment(f.line)
+                    seg.account = _split_account(f.value)
+                elif tag in ("60F", "60M"):
+                    flush()
+                    if seg is None or seg.opening is not None or seg.lines:
+                        account = seg.account if seg is not None else ""
+                        seg = new_segment(f.line)
+                        seg.account = account
+                    seg.opening, seg.opening_date, cur = self._balance(f, src)
+                    seg.currency = seg.currency or cur
+                elif tag == "61":
+                    flush()
+                    if seg is None:
+                        seg = new_segment(f.line)
+                    pending = {"field": f, "details": [], "ns": []}
+                elif tag == "86":
+                    if pending is not None and last_tag in ("61", "86", "NS"):
+                        pending["details"].append(f)
+                    elif seg is not None:
+                        self._statement_info(f, seg, warnings)
+                elif tag == "NS":
+                    if pending is not None and last_tag in ("61", "86", "NS"):
+                        pending["ns"].append(f)
+                elif tag in ("62F", "62M"):
+                    flush()
+                    if seg is None:
+                        seg = new_segment(f.line)
+                    seg.closing, seg.closing_date, cur = self._balance(f, src)
+                    seg.closing_line = f.line
+                    seg.currency = seg.currency or cur
+                    if cur != seg.currency:
+                        warnings.append(f"line {f.line}: the closing balance is in {cur} but the opening balance "
+                                        f"in {seg.currency}")
+                last_tag = tag
+            except StatementError as e:
                 if seg is None:
                     seg = new_segment(f.line)
-                pending = {"field": f, "details": []}
-            elif tag == "86":
-                if pending is not None and last_tag in ("61", "86"):
-                    pending["details"].append(f)
-                elif seg is not None:
-                    self._statement_info(f, seg, warnings)
-            elif tag in ("62F", "62M"):
-                flush()
-                if seg is None:
-                    seg = new_segment(f.line)
-                seg.closing, seg.closing_date, cur = self._balance(f, src)
-                seg.closing_line = f.line
-                seg.currency = seg.currency or cur
-                if cur != seg.currency:
-                    warnings.append(f"line {f.line}: the closing balance is in {cur} but the opening balance "
-                                    f"in {seg.currency}")
-            last_tag = tag
+                seg.error = e
+                seg.lines.clear()
+                pending = None
+                skipping, skipping_closed = seg, tag in ("62F", "62M")
+                last_tag = tag
         flush()
         lines: list[StatementLine] = []
         balances: list[AccountBalances] = []
         previous: dict[str, _Segment] = {}
+        failed = [s for s in segments if s.error is not None]
+        if failed and len(failed) == len(segments):
+            raise failed[0].error  # type: ignore[misc]
+        for s in failed:
+            err = s.error
+            assert err is not None
+            warnings.append(f"statement {s.reference or '?'} (line {s.start_line}"
+                            f"{', account ' + s.account if s.account else ''}) was left out: it cannot be read: "
+                            f"{err.reason if err.line is None else f'line {err.line}: {err.reason}'}; "
+                            "the file's other statements were read")
         for s in segments:
-            if not s.lines and s.opening is None and s.closing is None:
+            if s.error is not None or (not s.lines and s.opening is None and s.closing is None):
                 continue
             lines.extend(s.lines)
             cur = s.currency or default_currency
@@ -294,7 +399,10 @@ class MT940Importer:
             previous[s.account] = s
             if s.closing is None and s.lines:
                 warnings.append(f"{where}: the statement has no closing balance (:62F:); the file may be cut short")
-        return Statement(format="mt940", lines=assign_ids(lines), balances=balances, warnings=warnings)
+        assign_ids(lines)
+        for ln, piece in late:
+            object.__setattr__(ln, "text", join_text([ln.text, piece]))  # made a moment ago, held by nobody else
+        return Statement(format="mt940", lines=lines, balances=balances, warnings=warnings)
 
     # ------------------------------------------------------------------ fields
 
@@ -354,8 +462,15 @@ class MT940Importer:
         amount = minor_from_swift(m[5], currency, f.line, src)
         if m[3] in ("D", "RC"):
             amount = -amount
+        type_code = (m[6] or "").strip()
         rest = m[7] or ""
-        customer_ref, _, bank_ref = rest.partition("//")
+        customer_ref, sep, bank_ref = rest.partition("//")
+        extra = ""
+        if not sep and len(customer_ref.rstrip()) > 16:
+            # 16x customer reference; what follows on the line (old Rabobank: account and name) is text
+            customer_ref, extra = customer_ref[:16], customer_ref[16:].strip()
+        elif sep and len(bank_ref) > 16 and " " in bank_ref.strip():
+            bank_ref, _, extra = bank_ref.strip().partition(" ")
         customer_ref, bank_ref = customer_ref.strip(), bank_ref.strip()
         supplementary = "".join(x.strip() for x in f.lines[1:])
         supplementary = re.sub(r"/TRCD/[\d/]*", "", supplementary).strip()
@@ -366,17 +481,39 @@ class MT940Importer:
             details.name = details.name or part.name
             details.iban = details.iban or part.iban
             details.reference = details.reference or part.reference
+        for d in pending.get("ns", []):
+            part = _non_swift(d.lines)
+            details.pieces += part.pieces
+            details.name = details.name or part.name
         reference = details.reference
         pieces = list(details.pieces)
+        if extra:
+            if not details.name and re.fullmatch(r"\d{7,10}", customer_ref) and re.search(r"[A-Za-z]", extra):
+                details.name = extra  # old Rabobank: counterparty account in the reference, name after it
+                details.iban = details.iban or customer_ref
+                customer_ref = ""
+            pieces.append(extra)
         if not reference and customer_ref.upper() not in _NO_REF:
             reference = customer_ref
         elif customer_ref.upper() not in _NO_REF and customer_ref != reference:
             pieces.append(customer_ref)
         if not reference and bank_ref.upper() not in _NO_REF:
             reference = bank_ref
+        elif bank_ref.upper() not in _NO_REF and bank_ref != reference:
+            # kept in the text, but added after the ids are made (``parse``): the ids of lines read before
+            # stay the same, so a statement applied already is recognised when it is read again
+            pending["late"] = bank_ref
         if re.search(r"[A-Za-z]", supplementary):
             pieces.append(supplementary)
+        joined_details = " ".join("".join(d.lines) for d in pending["details"])
+        rtrn = re.search(r"/RTRN/([A-Z0-9]{2,4})?", joined_details)
+        returned = m[3] in ("RC", "RD") or type_code[1:] == "RTI" or rtrn is not None
+        return_of = ""
+        if returned:
+            orig = re.search(r"/(?:EREF|PREF)/([^/]+)", joined_details)
+            return_of = orig[1].strip() if orig and orig[1].strip().upper() not in _NO_REF else ""
         return StatementLine(
             line_id="", account=seg.account, date=date, value_date=value_date, amount=amount, currency=currency,
             text=join_text(pieces), counterparty_name=details.name.strip(), counterparty_iban=details.iban.strip(),
+            kind="return" if returned else "payment", return_of=return_of,
             bank_reference=reference, source_line=f.line)
