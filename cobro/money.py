@@ -180,7 +180,7 @@ def read_amount(text: str, currency: str | None = None,
     ``currency`` (the row's or the customer's) settles what the text leaves open: a bare ``$`` takes it, and in
     a currency without decimals a separator followed by three digits groups (``1.234 CLP`` is 1234 pesos; a
     repeated separator always groups: ``$ 1.234.567`` in COP). A lone ``1.234`` in a currency with cents is
-    ambiguous and refused (too many decimals) unless the column's mark settles it. A sign or code that names
+    ambiguous and refused unless the column's mark settles it. A sign or code that names
     another currency is a ``MoneyError`` (code ``money_currency``). ``decimal_comma`` is the column's decimal
     mark, when known (see ``detect_decimal_comma``); zero-decimal currencies never gain cents from it.
     """
@@ -270,9 +270,12 @@ def _canonical(s: str, raw: str, currency: str | None, decimal_comma: bool | Non
         return whole + frac  # a currency without cents never gains them: 1.234 CLP is 1234
     if decimal_comma is not None:
         return whole + "." + frac if (sep == ",") == decimal_comma else whole + frac
-    # Nothing settles it: read as the decimal mark, so "1.234 EUR" is refused (three decimals) rather than
-    # guessed — one thousand for a Spaniard, one euro and a fraction for an American.
-    return whole + "." + frac
+    if exp is not None and exp < 3:
+        # Nothing settles it, and both readings are plausible: one thousand for a Spaniard or a Colombian, one
+        # euro (or peso) and a fraction for an American. Refused rather than guessed.
+        raise MoneyError(f"{raw!r} is ambiguous in {currency} ({whole}{frac}, or {whole} and a fraction?); write "
+                         f"it with its decimals, such as {whole}.{frac},00 or {whole},{frac}.00")
+    return whole + "." + frac  # no currency (or three decimals, KWD): a lone separator is the decimal mark
 
 
 def _check_groups(groups: list[str], raw: str) -> None:
