@@ -141,3 +141,28 @@ def test_mt940_public_samples() -> None:
     # wolph asserts customer_reference '0121470966', extra_details 'W.P. Jansen'
     assert rabo.counterparty_iban == "0121470966" and rabo.counterparty_name == "W.P. Jansen"
     assert rabo.bank_reference == ""
+
+
+# ----------------------------------------------------------------------------------- Norma 43
+
+
+def _n43(common: str, sign: str, text: str) -> bytes:
+    head = "11" + "2100" + "0418" + "0200051332" + "240301" + "240331" + "2" + "00000000500000" + "978" + "3"
+    head = head.ljust(51) + "ACME DISTRIBUCIONES SL".ljust(29)
+    mov = ("22" + "    " + "0418" + "240305" + "240305" + common + "016" + sign + "00000000012100" + "0000000000"
+           + "000000000000" + "RCB-2024-77".ljust(16))
+    concept = "2301" + text.ljust(76)
+    closing = 4879000 if sign == "1" else 5121000
+    tail = ("33" + "2100" + "0418" + "0200051332" + ("00001" + "00000000012100" + "00000" + "00000000000000"
+            if sign == "1" else "00000" + "00000000000000" + "00001" + "00000000012100")
+            + "2" + f"{closing:014d}" + "978")
+    return "\r\n".join([head, mov, concept, tail.ljust(80), "88" + "9" * 18 + "000004"]).encode("latin-1")
+
+
+def test_n43_devolucion_is_a_return_and_commission_a_fee() -> None:
+    ret = read_statement(_n43("14", "1", "DEVOLUCION RECIBO CLIENTE"), "x.n43").lines[0]
+    assert ret.kind == "return" and ret.amount == -12100 and ret.return_of == "RCB-2024-77"
+    fee = read_statement(_n43("17", "1", "COMISION MANTENIMIENTO"), "x.n43").lines[0]
+    assert fee.kind == "fee" and fee.return_of == ""
+    pay = read_statement(_n43("02", "2", "INGRESO"), "x.n43").lines[0]
+    assert pay.kind == "payment" and pay.amount == 12100

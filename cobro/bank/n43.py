@@ -5,6 +5,10 @@ SEPA 2012 layouts for direct debits), 24 original-currency equivalence, 33 accou
 Several accounts may follow each other in one file. The reader is lenient about what real files
 get wrong (short lines, damaged characters, a sign code ``0``) and checks the file's own totals:
 the 33 record's debit/credit counts and sums and its closing balance, warning when they disagree.
+
+Kinds: common concept 14 (devoluciones e impagados: a returned direct debit or transfer) and 98
+(anulaciones: a booking cancelled) are ``kind="return"``, with the movement's reference as ``return_of``;
+a debit under concept 17 (intereses, comisiones, gastos) is ``kind="fee"``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from ._common import (
     yymmdd,
 )
 from .base import AccountBalances, Statement, StatementError, StatementLine
+
+_RETURN_CONCEPTS = ("14", "98")  # devoluciones e impagados; anulaciones y correcciones de asientos
 
 # ISO 4217 numeric -> alphabetic, for the currencies a Spanish or Latin American bank may report.
 NUMERIC_CURRENCIES = {
@@ -326,10 +332,11 @@ class N43Importer:
         text = join_text(pieces)
         if "\ufffd" in text:
             warnings.append(damaged_text_warning(text, f"line {mv.line}") or "")
+        kind = "return" if mv.common in _RETURN_CONCEPTS else "fee" if mv.common == "17" and amount < 0 else "payment"
         acct.lines.append(StatementLine(
             line_id="", account=acct.account, date=mv.date, value_date=mv.value_date, amount=amount,
             currency=acct.currency, text=text, counterparty_name=name, bank_reference=reference,
-            source_line=mv.line))
+            source_line=mv.line, kind=kind, return_of=reference if kind == "return" else ""))
 
     @staticmethod
     def _concepts(rec: str) -> list[str]:
