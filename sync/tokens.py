@@ -72,7 +72,14 @@ def data_dir(env: Mapping[str, str] = os.environ) -> Path:
 
 
 def canonical_path(path: str | os.PathLike[str]) -> str:
-    """The one spelling of a ledger's path that its token is bound to: absolute, symlinks resolved."""
+    """The one spelling of a ledger's name that its token is bound to: a file's absolute path with symlinks
+    resolved, or ``gsheet:KEY`` for a Google Sheet (named by its key or URL)."""
+    if isinstance(path, str):
+        from .gsheets import spreadsheet_key
+
+        key = spreadsheet_key(path)
+        if key is not None:
+            return f"gsheet:{key}"
     return os.path.normcase(str(Path(path).expanduser().resolve()))
 
 
