@@ -367,9 +367,8 @@ def _send(store: LedgerStore, journal: Journal, plan: ReminderPlan, result: Cycl
             continue
         if it.channel == "letter" and it.letter_pdf:
             home = ledger_file(store)
-            folder = letters_dir or (letters_dir_for(home, plan.as_of) if home else None)
-            if folder is None:
-                raise ServiceConfigError(f"{store.describe()}: no folder for letters")
+            folder = letters_dir or (letters_dir_for(home, plan.as_of) if home else
+                                     journal.path.parent / "letters" / plan.as_of.isoformat())
             path = folder / f"{_safe(it.customer_id)}-{_safe(it.level)}.pdf"
             try:
                 folder.mkdir(parents=True, exist_ok=True)
