@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Response, current_app, g, request, send_from_directory
 
-from cobro.errors import CobroError, ConflictError, UserError
+from cobro.errors import CobroError, ConflictError, InputError, UserError
 
 log = logging.getLogger("cobro.page")
 
@@ -72,6 +72,30 @@ class PageError(CobroError):
         if self.field:
             out["field"] = self.field
         return out
+
+
+class WorkbookProblems(InputError):
+    """The workbook's problems (422), each also with the sheet title and column header the person sees."""
+
+    def __init__(self, error: Any) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        from cobro.schema import SHEETS_BY_KEY
+
+        lang = getattr(self.error, "locale", None) or locale
+        body = self.error.to_json(lang)
+        for p in body.get("problems", []):
+            spec = SHEETS_BY_KEY.get(str(p.get("sheet")))
+            if spec is None:
+                continue
+            p["sheet_title"] = spec.title(lang)
+            try:
+                p["column_header"] = spec.column(str(p.get("column"))).header(lang)
+            except (KeyError, ValueError, StopIteration):
+                pass
+        return body
 
 
 def _bad(name: str, message: str) -> PageError:
@@ -132,7 +156,12 @@ class PageState:
             hit = self.cache.get(key)
         if hit is not None and hit.fingerprint == fp:
             return hit
-        led = store_for(path).load()  # raises LedgerError (422) with every problem: nothing is cached then
+        from cobro.ledger import LedgerError
+
+        try:
+            led = store_for(path).load()  # every problem of the workbook: nothing is cached then
+        except LedgerError as e:
+            raise WorkbookProblems(e) from None
         entry = _Cached(fp, led)
         with self.guard:
             self.cache[key] = entry

@@ -80,9 +80,9 @@ function showProblems(err) {
   const body = clear($("problems-table").tBodies[0]);
   for (const p of err.body.problems || []) {
     body.append(el("tr", {},
-      el("td", { text: p.sheet || p.source || p.template || "" }),
+      el("td", { text: p.sheet_title || p.sheet || p.source || p.template || "" }),
       el("td", { text: p.row ?? p.line ?? "" }),
-      el("td", { text: p.column || p.part || "" }),
+      el("td", { text: p.column_header || p.column || p.part || "" }),
       el("td", { text: p.message || "" })));
   }
   show($("problems"));
@@ -405,6 +405,7 @@ async function showInvoices({ customerId, bucket, currency, name }) {
     "col_age", "col_bucket", "col_amount", "col_balance"].map((k, i) => el("th", { scope: "col",
     class: i >= 7 ? "num" : "", text: t(k) }))));
   const body = table.tBodies[0];
+  if (!data.rows.length) body.append(el("tr", {}, el("td", { colspan: 9, class: "muted", text: t("no_items") })));
   for (const r of data.rows) {
     body.append(el("tr", {},
       el("td", { text: t(`kind_${r.kind}`) }), el("td", { text: r.invoice_id || r.payment_id || "" }),
@@ -571,7 +572,7 @@ function previewItem(it) {
     }
     details.append(el("pre", { text: it.text || it.call_notes || it.whatsapp_url || "" }));
   });
-  return el("div", { class: "item", dataset: { customer: it.customer_id } },
+  return el("div", { class: "item plan-item", dataset: { customer: it.customer_id } },
     el("h3", {}, `${it.customer_name} (${it.customer_id})`, el("span", { class: "badge", text: it.level }),
       el("span", { class: "badge", text: t(`ch_${it.channel}`) })),
     dl, details);

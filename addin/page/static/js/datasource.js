@@ -32,6 +32,8 @@ export class ServiceSource {
   constructor(base = "") {
     this.base = base;
     this.token = ServiceSource.readToken();
+    // ?as_of=YYYY-MM-DD works the page as of that day (default: today in the company's time zone).
+    this.asOf = new URLSearchParams(location.search).get("as_of") || undefined;
   }
 
   // A token in the URL fragment (/#token=…) signs in and is then removed from the address bar.
@@ -71,7 +73,7 @@ export class ServiceSource {
     return data;
   }
 
-  overview({ asOf, months } = {}) {
+  overview({ asOf = this.asOf, months } = {}) {
     const q = new URLSearchParams();
     if (asOf) q.set("as_of", asOf);
     if (months) q.set("months", String(months));
@@ -79,7 +81,7 @@ export class ServiceSource {
     return this.call("GET", `/api/page/overview${qs ? "?" + qs : ""}`);
   }
 
-  invoices({ customerId, bucket, currency, asOf } = {}) {
+  invoices({ customerId, bucket, currency, asOf = this.asOf } = {}) {
     const q = new URLSearchParams();
     if (customerId) q.set("customer_id", customerId);
     if (bucket) q.set("bucket", bucket);
@@ -88,10 +90,10 @@ export class ServiceSource {
     return this.call("GET", `/api/page/invoices?${q}`);
   }
 
-  logContact(body) { return this.call("POST", "/api/contacts", { user: "page", ...body }); }
+  logContact(body) { return this.call("POST", "/api/contacts", { user: "page", as_of: this.asOf, ...body }); }
 
   setPaused(customerId, paused, notes = "") {
-    return this.call("POST", "/api/page/pause", { customer_id: customerId, paused, notes });
+    return this.call("POST", "/api/page/pause", { customer_id: customerId, paused, notes, as_of: this.asOf });
   }
 
   async propose(input, { auto = true } = {}) {
@@ -102,19 +104,19 @@ export class ServiceSource {
     } else {
       statement = { filename: "pasted.tsv", content_base64: toBase64(new TextEncoder().encode(input.text)) };
     }
-    return this.call("POST", "/api/reconcile", { statement, auto });
+    return this.call("POST", "/api/reconcile", { statement, auto, as_of: this.asOf });
   }
 
   matches() { return this.call("GET", "/api/page/matches"); }
 
   decide(decisions) { return this.call("POST", "/api/page/matches", { decisions }); }
 
-  applyMatches() { return this.call("POST", "/api/reconcile/apply", {}); }
+  applyMatches() { return this.call("POST", "/api/reconcile/apply", { as_of: this.asOf }); }
 
-  previewReminders() { return this.call("POST", "/api/page/preview", {}); }
+  previewReminders() { return this.call("POST", "/api/page/preview", { as_of: this.asOf }); }
 
   startSending({ expectCount } = {}) {
-    return this.call("POST", "/api/page/send", expectCount === undefined ? {} : { expect_count: expectCount });
+    return this.call("POST", "/api/page/send", { as_of: this.asOf, expect_count: expectCount });
   }
 
   sendingStatus() { return this.call("GET", "/api/page/send"); }
