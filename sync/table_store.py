@@ -129,12 +129,19 @@ class Table:
 
 
 def table_fingerprint(headers: list[Any], rows: list[list[Any]], header_row: int = 1) -> str:
-    """``sha256:`` + the hex SHA-256 of the compact JSON ``[header_row, headers, rows]`` (decimals as written)."""
-    text = json.dumps([header_row, headers, rows], ensure_ascii=False, separators=(",", ":"), default=str)
+    """``sha256:`` + the hex SHA-256 of the compact JSON ``[header_row, headers, rows]`` (numbers as
+    ``JSON.stringify`` writes them: ``1250.1`` whether it arrived as a decimal or a float)."""
+    text = json.dumps([header_row, headers, rows], ensure_ascii=False, separators=(",", ":"), default=_number)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------- reading the payload
+
+
+def _number(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return float(o)  # only to be printed for a hash, never to compute with
+    return str(o)
 
 
 def _kind(v: Any) -> str:
@@ -304,15 +311,18 @@ def apply_writes(tables: Mapping[str, Table], writes: Mapping[str, Any]) -> dict
     """Apply ``writes`` to ``tables`` as a host does (the reference for hosts, and how the store keeps its own
     view current): checks fingerprints and ``match`` guards first; raises ``StaleLedgerError`` and changes nothing
     when one fails. Returns new tables (the given ones are not modified)."""
-    out = {k: replace(t, headers=list(t.headers), rows=[list(r) for r in t.rows]) for k, t in tables.items()}
     for key, info in writes.get("tables", {}).items():
-        have = out.get(key)
+        have = tables.get(key)
         if info.get("new"):
             if have is not None:
                 raise StaleLedgerError(f"the {key} table appeared since cobro read the ledger; nothing was written")
             continue
         if have is None or have.version() != info.get("fingerprint"):
             raise StaleLedgerError(f"the {key} table changed since cobro read it; nothing was written")
+    touched = set(writes.get("tables", {}))
+    # A table written to is new content: the fingerprint the host gave for what it read no longer describes it.
+    out = {k: replace(t, headers=list(t.headers), rows=[list(r) for r in t.rows],
+                      fingerprint="" if k in touched else t.fingerprint) for k, t in tables.items()}
     for key, info in writes.get("tables", {}).items():
         if info.get("new"):
             spec = SHEETS_BY_KEY[key]
@@ -559,7 +569,7 @@ class TableStore:
         row_key = ROW_KEYS.get(spec.key)
         have = {k: i for i, k in match_headers(spec, t.headers).items()}
         guard = [row_key] if row_key in have and row_key not in keys else []  # in the directory for ``match``
-        cols = self._columns(draft, spec, keys + guard, self._formats(spec, keys + guard, currencies))
+        self._columns(draft, spec, keys + guard, self._formats(spec, keys + guard, currencies))
         for row, cells in zip(frame["_row"].astype("int64").tolist(), self._cells(spec, frame, keys, currencies),
                               strict=True):
             index = row - t.header_row - 1
