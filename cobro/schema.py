@@ -167,6 +167,8 @@ MATCHES = Sheet("Matches", "Conciliación", "Matches", (
     C("confidence", "number", "Confianza", "Confidence"),
     C("reason", "text", "Motivo", "Reason"),
     C("action", "enum", "Acción", "Action", choices=("accept", "reject")),
+    C("statement", "text", "Extracto", "Statement"),  # which statement proposed the row (kept per statement)
+    C("kind", "text", "Tipo", "Kind"),  # payment, return or fee (returns and fees are never applied as payments)
 ))
 
 SHEETS: tuple[Sheet, ...] = (

@@ -126,7 +126,8 @@ def payments_for_matches(matches: pd.DataFrame, ledger: Ledger, as_of: dt.date |
     """Payments rows for the Matches rows with action "accept", re-validated against ``ledger`` (for apply).
 
     Rows already applied (their statement_line in Payments) are skipped, so re-running apply adds nothing.
-    Every accepted row is re-allocated with ``allocate`` in sheet order against the remaining balances.
+    Every accepted row is re-allocated with ``allocate`` in sheet order against the remaining balances; rows of
+    kind "return" or "fee" are never applied as payments.
     Problems (unknown invoice, no balance left, no customer for an advance) are returned, located by the
     Matches row; rows with problems produce no payments, so the caller can refuse or warn.
     """
@@ -154,6 +155,8 @@ def payments_for_matches(matches: pd.DataFrame, ledger: Ledger, as_of: dt.date |
         row = int(r.get("_row", 0) or 0)
         if not line.line_id or line.line_id in applied or line.line_id in seen:
             continue
+        if str(r.get("kind") or "payment") in ("return", "fee"):
+            continue  # returns and fees are never applied as payments
         seen.add(line.line_id)
         if line.amount <= 0:
             problems.append(Problem("Matches", row, "amount", line.amount, "positive"))
@@ -178,8 +181,9 @@ def payments_for_matches(matches: pd.DataFrame, ledger: Ledger, as_of: dt.date |
             continue
         for inv, amt in alloc.allocations:
             rem[index.inv_pos[inv]] -= amt
+        wo = index.is_write_off(line.currency, alloc.fee, int(line.amount) + alloc.fee)
         recs.append((row, k, _payment_records(line, alloc, index.locale, index.cust_ids, index.inv_cust,
-                                              index.inv_pos)))
+                                              index.inv_pos, write_off=wo)))
     recs.sort(key=lambda t: (t[0], t[1]))  # Payments rows in the order of the Matches sheet
     problems.sort(key=lambda p: p.row)
     return _payments_frame([x for _, _, rows in recs for x in rows]), problems

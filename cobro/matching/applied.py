@@ -5,7 +5,9 @@ Also ``learn_customer_ibans``: the counterparty IBANs of lines already applied i
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -80,3 +82,40 @@ def learn_customer_ibans(lines: Iterable[StatementLine], payments: pd.DataFrame)
         if iban and ln.line_id in by_line:
             seen.setdefault(iban, set()).update(by_line[ln.line_id])
     return {iban: next(iter(c)) for iban, c in sorted(seen.items()) if len(c) == 1}
+
+
+@dataclass(frozen=True)
+class AppliedPayment:
+    """One statement line already applied: what a return of it would reverse."""
+
+    group: str  # statement_line, else payment_id
+    payment_id: str
+    date: dt.date
+    currency: str
+    received: int  # the amount the bank line carried (fee rows, method "other", left out)
+    customer_id: str
+    allocations: tuple[tuple[str, int], ...]
+    reference: str  # normalized (letters and digits)
+
+
+def applied_statement_payments(payments: pd.DataFrame) -> list[AppliedPayment]:
+    """Statement payments grouped by the line they came from (for returns: which payment does a return undo)."""
+    if not len(payments):
+        return []
+    p = payments[payments["source"] == "statement"]
+    groups: dict[str, list[dict[str, object]]] = {}
+    for r in p.to_dict("records"):
+        gid = str(r.get("statement_line") or r.get("payment_id") or "")
+        d = r.get("date")
+        if gid and d is not None and not pd.isna(d):
+            groups.setdefault(gid, []).append(r)
+    out = []
+    for gid, rows in groups.items():
+        main = [r for r in rows if r.get("method") != "other"] or rows
+        out.append(AppliedPayment(
+            gid, str(main[0].get("payment_id") or ""), pd.Timestamp(main[0]["date"]).date(),
+            str(main[0].get("currency") or ""), sum(int(r["amount"]) for r in main),
+            str(main[0].get("customer_id") or ""),
+            tuple((str(r["invoice_id"]), int(r["amount"])) for r in rows if r.get("invoice_id")),
+            " ".join(_ref_norm(str(r.get("reference") or "")) for r in main)))
+    return out

@@ -17,6 +17,8 @@ from .text import (
     _NONALNUM,
     _TOKEN_SPLIT,
     _name_words,
+    _norm,
+    compact_name,
     normalize_iban,
 )
 
@@ -44,6 +46,17 @@ class CustomerScan:
             for c in self.iban.get(ib, ()):
                 if c not in ev.iban:
                     ev.iban.append(c)
+        # A counterparty that is a customer's id or exactly its name (compact = spaced: "J.Janssen") is that customer.
+        if line.counterparty_name.strip():
+            cp = line.counterparty_name.strip()
+            for c in self.id_key.get(_NONALNUM.sub("", _norm(cp)), ()):
+                if c not in ev.exact:
+                    ev.exact.append(c)
+                    ev.exact_how[c] = "customer_id"
+            for c in self.exact_name.get(compact_name(cp), ()):
+                if c not in ev.exact:
+                    ev.exact.append(c)
+                    ev.exact_how[c] = "exact_name"
         # Name: inverted index of significant words, then rapidfuzz on those candidates only.
         queries = []
         if line.counterparty_name.strip():
@@ -75,8 +88,10 @@ class CustomerScan:
             if not q:
                 continue
             qs = " ".join(q)
+            qset = set(q)
             for _, score, k in process.extract(qs, choices, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=70):
                 c = pool[k]
+                score = self._distinctive(qset, c, float(score))
                 tie = fuzz.token_sort_ratio(qs, choices[k])
                 if c not in scores or (score, tie) > scores[c]:
                     scores[c] = (float(score), float(tie))
@@ -92,8 +107,21 @@ class CustomerScan:
                     ev.name_unambiguous = False
                     break
 
+    def _distinctive(self, qwords: set[str], c: int, score: float) -> float:
+        """``score`` capped below a match when the line shares only one word of a longer name and other
+        customers' names have that word too: a name match needs the distinctive part of the name."""
+        words = self.name_words[c]
+        if score < 80 or len(words) < 2:
+            return score
+        shared = [w for w in words if w in qwords
+                  or any(abs(len(x) - len(w)) <= 2 and fuzz.ratio(w, x) >= 80 for x in qwords)]
+        if len(shared) >= 2 or (len(shared) == 1 and len(self.word_index.get(shared[0], ())) <= 1):
+            return score
+        return min(score, 75.0)
+
     def name_score(self, ev: _Evidence, customer: int) -> float:
         """How well the line's payer name / text fits ``customer``'s name (0-100)."""
         if customer < 0 or not ev.queries or not self.name_norm[customer]:
             return 0.0
-        return max(float(fuzz.token_set_ratio(q, self.name_norm[customer])) for q in ev.queries)
+        return max(self._distinctive(set(q.split()), customer, float(fuzz.token_set_ratio(q, self.name_norm[customer])))
+                   for q in ev.queries)

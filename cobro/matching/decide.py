@@ -13,6 +13,7 @@ from .. import money
 from ..bank.base import StatementLine
 from .amounts import _subsets
 from .evidence import _Choice, _Evidence, _Hit, dataclass_replace
+from .references import SHORT_REF
 from .results import Alternative
 from .text import (
     _MAX_SUBSET_POOL,
@@ -31,10 +32,38 @@ class Decider:
     def _ids(self, idxs: Iterable[int]) -> str:
         return ", ".join(self.inv_ids[i] for i in idxs)
 
+    def _fee_reason(self, cur: str, fee: int, amount: int) -> str:
+        """A shortfall closed by the tolerance: a bank fee, or a write-off (Settings write_off_tolerance)."""
+        if self.is_write_off(cur, fee, amount + fee):
+            return _t(self.locale, "write_off", fee=self._fmt(fee, cur))
+        return _t(self.locale, "fee", fee=self._fmt(fee, cur))
+
     def _fmt(self, minor: int, currency: str) -> str:
         return money.format_money(minor, currency, self.locale)
 
     def _decide(self, line: StatementLine, ev: _Evidence, rem: Sequence[int]) -> _Choice | None:
+        """The choice for one line, with the exact amount of another customer's open invoice listed as an
+        alternative (not hidden); a choice that rests on a name alone is then not auto-accepted."""
+        choice = self._decide_evidence(line, ev, rem)
+        if choice is None or choice.customer < 0:
+            return choice
+        amount = int(line.amount)
+        others = [i for i in self.by_amount.get((line.currency, amount), ())
+                  if rem[i] == amount and self.inv_cust[i] != choice.customer and i not in choice.idxs]
+        if not others:
+            return choice
+        listed = {a.invoice_ids for a in choice.alternatives}
+        for i in others[:3]:
+            ids = (self.inv_ids[i],)
+            if ids not in listed:
+                choice.alternatives.append(Alternative(ids, self.cust_ids[self.inv_cust[i]], 0.3,
+                                                       _t(self.locale, "other_exact", ids=self.inv_ids[i])))
+        if choice.auto and not (set(choice.evidence) & {"reference", "tax_id", "iban", "customer_id", "exact_name"}):
+            choice.auto = False
+            choice.confidence = min(choice.confidence, 0.8)
+        return choice
+
+    def _decide_evidence(self, line: StatementLine, ev: _Evidence, rem: Sequence[int]) -> _Choice | None:
         loc = self.locale
         amount = int(line.amount)
         cur = line.currency
@@ -51,16 +80,25 @@ class Decider:
             if c not in strong:
                 strong.append(c)
             reasons_c.setdefault(c, _t(loc, "iban", name=self._name_of(c)))
+        for c in ev.exact:
+            if c not in strong:
+                strong.append(c)
+            reasons_c.setdefault(c, _t(loc, "customer_id", cid=self.cust_ids[c]) if ev.exact_how.get(c) == "customer_id"
+                                 else _t(loc, "exact_name", name=self._name_of(c)))
         if ev.tax:
             strong_codes.append("tax_id")
         if ev.iban:
             strong_codes.append("iban")
+        for c in ev.exact:
+            strong_codes.append(ev.exact_how.get(c, "exact_name"))
+        strong_codes = list(dict.fromkeys(strong_codes))
         name_best = ev.names[0] if ev.names else None
 
         # ---- reference evidence, per invoice the best grade
         grade: dict[int, float] = {}
         ref_paid: list[int] = []
         other_cur: list[int] = []
+        short_codes: set[int] = set()
         by_loc: dict[int, list[_Hit]] = {}
         for h in ev.hits:
             by_loc.setdefault(h.loc, []).append(h)
@@ -69,7 +107,9 @@ class Decider:
             tops = [h for h in hs if h.quality == top]
             if len({h.idx for h in tops}) > 1:
                 # One place in the text reads as several invoices: keep those the other evidence supports.
-                keep = [h for h in tops if self.inv_cust[h.idx] in strong or rem[h.idx] == amount]
+                named = name_best[0] if name_best is not None and ev.name_unambiguous else -2
+                keep = [h for h in tops if self.inv_cust[h.idx] in strong or self.inv_cust[h.idx] == named
+                        or rem[h.idx] == amount]
                 if len({h.idx for h in keep}) == 1:
                     tops = keep
                 else:
@@ -82,6 +122,16 @@ class Decider:
                     ref_paid.append(h.idx)
                     continue
                 grade[h.idx] = max(grade.get(h.idx, 0.0), h.quality)
+        # A short number after "invoice"/"factura nº"/"fra." is invoice 31 when the payer is known (tax id, IBAN,
+        # exact name or an unambiguous name) and no other open invoice of that payer reads as that number.
+        payer = strong[0] if len(strong) == 1 else (name_best[0] if name_best is not None and ev.name_unambiguous
+                                                    else -1)
+        short = [i for i, q in grade.items() if q == SHORT_REF]
+        for i in short:
+            own = [k for k in short if self.inv_cust[k] == self.inv_cust[i]]
+            if payer >= 0 and self.inv_cust[i] == payer and len(own) == 1:
+                grade[i] = 0.97
+                short_codes.add(i)
         strong_refs = {i: q for i, q in grade.items() if q >= 0.93}
         weak_refs = {i: q for i, q in grade.items() if q < 0.93
                      and (self.inv_cust[i] in strong or rem[i] == amount
@@ -200,7 +250,8 @@ class Decider:
         if conflict:
             reasons.append(_t(loc, "conflict", name=self._name_of(strong[0])))
         elif customer in strong:
-            codes.append("tax_id" if customer in ev.tax else "iban")
+            codes.append("tax_id" if customer in ev.tax else "iban" if customer in ev.iban
+                         else ev.exact_how.get(customer, "exact_name"))
         own = self.name_score(ev, customer)
         if not conflict and customer not in strong and name_best is not None and name_best[1] >= _NAME_STRONG \
                 and not same_name and own < 70:
@@ -227,7 +278,7 @@ class Decider:
             reasons.append(_t(loc, "exact"))
             return _Choice(idxs, customer, conf, reasons, auto_ok, tuple(codes + ["exact"]), alternatives)
         if total - tol <= amount < total:
-            reasons.append(_t(loc, "fee", fee=self._fmt(total - amount, cur)))
+            reasons.append(self._fee_reason(cur, total - amount, amount))
             return _Choice(idxs, customer, conf - 0.05, reasons, auto_ok and min_q >= 0.97, tuple(codes + ["fee"]),
                            alternatives)
         if amount < total:
@@ -306,7 +357,7 @@ class Decider:
         loc = self.locale
         amount = int(line.amount)
         cur = line.currency
-        base = 0.95 if ("tax_id" in codes or "iban" in codes) else (0.9 if unambiguous else 0.7)
+        base = 0.95 if {"tax_id", "iban", "customer_id", "exact_name"} & set(codes) else (0.9 if unambiguous else 0.7)
         cand = [i for i in self.open_by.get((customer, cur), ()) if rem[i] > 0]
         if not cand:
             reasons = reasons + [_t(loc, "advance")]
@@ -346,14 +397,14 @@ class Decider:
         if fee_single:
             i = fee_single[0]
             return _Choice([i], customer, base * 0.7,
-                           reasons + [_t(loc, "fee", fee=self._fmt(rem[i] - amount, cur))], False,
+                           reasons + [self._fee_reason(cur, rem[i] - amount, amount)], False,
                            tuple(codes + ["fee"]))
         run = 0
         for n, i in enumerate(cand, 1):
             run += rem[i]
             if n >= 2 and 0 < run - amount <= self.fee_tolerance(cur, run):
                 return _Choice(cand[:n], customer, base * 0.65,
-                               reasons + [_t(loc, "prefix", n=n), _t(loc, "fee", fee=self._fmt(run - amount, cur))],
+                               reasons + [_t(loc, "prefix", n=n), self._fee_reason(cur, run - amount, amount)],
                                False, tuple(codes + ["prefix", "fee"]))
             if run > amount + self.fee_tolerance(cur, run):
                 break
@@ -366,7 +417,7 @@ class Decider:
                 chosen = [pool[k] for k in subs[0]]
                 fee = sum(rem[i] for i in chosen) - amount
                 return _Choice(chosen, customer, base * 0.55,
-                               reasons + [_t(loc, "subset", n=len(chosen)), _t(loc, "fee", fee=self._fmt(fee, cur))],
+                               reasons + [_t(loc, "subset", n=len(chosen)), self._fee_reason(cur, fee, amount)],
                                False, tuple(codes + ["subset", "fee"]))
         total = sum(rem[i] for i in cand)
         if amount < total:

@@ -20,6 +20,8 @@ class _Evidence:
     hits: list[_Hit] = field(default_factory=list)
     tax: list[int] = field(default_factory=list)  # customer positions
     iban: list[int] = field(default_factory=list)
+    exact: list[int] = field(default_factory=list)  # counterparty = customer id or exact (compact) name
+    exact_how: dict[int, str] = field(default_factory=dict)  # customer pos -> "customer_id" / "exact_name"
     names: list[tuple[int, float, float]] = field(default_factory=list)  # (customer pos, score, tiebreak)
     name_unambiguous: bool = False
     digit_grams: tuple[str, ...] = ()

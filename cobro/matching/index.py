@@ -23,7 +23,7 @@ from ..ledger import Ledger, make_frame
 from ..safety import neutralize_formula
 from ..schema import MATCHES
 from .amounts import _fee_pct
-from .applied import _applied_content, _content_keys, applied_line_ids
+from .applied import AppliedPayment, _applied_content, _content_keys, applied_line_ids, applied_statement_payments
 from .customers import CustomerScan
 from .decide import Decider
 from .evidence import _Choice, _Evidence
@@ -31,9 +31,11 @@ from .references import ReferenceScan
 from .results import Allocation, Proposal, _payment_records, _payments_frame, _short, payment_id_for
 from .text import (
     _IBAN_RE,
+    _NONALNUM,
     _name_words,
     _norm,
     _t,
+    compact_name,
     normalize_iban,
     normalize_tax_id,
 )
@@ -73,6 +75,9 @@ class MatchIndex(ReferenceScan, CustomerScan, Decider):
         self.base_currency = ledger.settings.base_currency
         self.fee_fixed = int(ledger.settings.bank_fee_tolerance)
         self.fee_pct = _fee_pct(ledger)
+        # Per currency: a smaller difference is written off (a rounding cent, a fee the customer deducted).
+        self.write_off: dict[str, int] = {str(k): int(v) for k, v in
+                                          (getattr(ledger.settings, "write_off_tolerance", None) or {}).items()}
 
         cust = ledger.customers
         self.cust_ids: list[str] = cust["customer_id"].tolist()
@@ -145,20 +150,41 @@ class MatchIndex(ReferenceScan, CustomerScan, Decider):
             for w in set(words):
                 self.word_index.setdefault(w, []).append(i)
         self.word_sets = {w: frozenset(v) for w, v in self.word_index.items()}
+        # A counterparty equal to a customer's id or to its exact name (compact form) is that customer.
+        self.id_key: dict[str, list[int]] = {}
+        for i, cid in enumerate(self.cust_ids):
+            k = _NONALNUM.sub("", _norm(cid))
+            if len(k) >= 2:
+                self.id_key.setdefault(k, []).append(i)
+        self.exact_name: dict[str, list[int]] = {}
+        for i, name in enumerate(self.cust_names):
+            k = compact_name(name)
+            if len(k) >= 4:
+                self.exact_name.setdefault(k, []).append(i)
         self._pair_cap = max(2000, len(self.cust_ids) // 10)
 
         # Lines already applied.
         self.applied_ids = applied_line_ids(ledger)
         self.applied_content = _applied_content(ledger.payments)
+        self.applied_payments = applied_statement_payments(ledger.payments)
         self.remaining: list[int] = list(self.balance)
         return self
 
     # -------------------------------------------------------------------------- evidence
     def fee_tolerance(self, currency: str, expected: int) -> int:
         """Largest shortfall read as a bank fee when ``expected`` is due in ``currency``."""
+        return max(self.bank_fee_tolerance(currency, expected), self.write_off.get(currency, 0), 0)
+
+    def bank_fee_tolerance(self, currency: str, expected: int) -> int:
+        """The part of the tolerance that is a bank fee (Settings bank_fee_tolerance / bank_fee_pct)."""
         fixed = self.fee_fixed if currency == self.base_currency else 0
         pct = int((Decimal(int(expected)) * self.fee_pct / Decimal(100)).to_integral_value(rounding="ROUND_FLOOR"))
         return max(fixed, pct, 0)
+
+    def is_write_off(self, currency: str, fee: int, expected: int) -> bool:
+        """True when a shortfall is closed by the write-off tolerance (Settings write_off_tolerance, per
+        currency) rather than read as a bank fee: it is recorded as a write-off line, not a bank fee."""
+        return 0 < fee <= self.write_off.get(currency, 0) and fee > self.bank_fee_tolerance(currency, expected)
 
     def evidence(self, line: StatementLine) -> _Evidence:
         t = _norm(line.text + " | " + line.bank_reference) if line.bank_reference else _norm(line.text)
@@ -222,9 +248,47 @@ class MatchIndex(ReferenceScan, CustomerScan, Decider):
             if used < len(groups):
                 consumed[key] = used + 1
                 return Proposal(line, "applied", reason=_t(loc, "applied", pid=groups[used]), applied_as=groups[used])
+        kind = getattr(line, "kind", "payment")
+        if kind == "fee":
+            return Proposal(line, "unmatched", reason=_t(loc, "fee_line"), evidence=("fee",))
+        if kind == "return":
+            return self._return(line)
         if line.amount <= 0:
             return Proposal(line, "unmatched", reason=_t(loc, "debit"))
         return None
+
+    def _return(self, line: StatementLine) -> Proposal:
+        """A returned payment (SEPA R-transaction, storno, devolución) is never a payment: it is shown as a
+        return and, when it undoes a payment already applied, proposed as the reversal of that payment
+        (found by the original reference the bank gives, else by amount and payer)."""
+        loc = self.locale
+        cands: list[AppliedPayment] = []
+        if line.amount >= 0:  # money back to us (a transfer we sent, returned): it undoes no customer payment
+            return Proposal(line, "return", reason=_t(loc, "return"), evidence=("return",))
+        ref = _NONALNUM.sub("", _norm(line.return_of)) if line.return_of else ""
+        if ref:
+            cands = [g for g in self.applied_payments if g.group == line.return_of
+                     or (len(ref) >= 6 and ref in g.reference)]
+        confidence = 0.9
+        if not cands:
+            amount = abs(int(line.amount))
+            cands = [g for g in self.applied_payments if g.received == amount and g.currency == line.currency
+                     and g.date <= line.date]
+            ev = self.evidence(line)
+            payers = {self.cust_ids[c] for c in ev.tax + ev.iban + ev.exact}
+            if ev.names and ev.name_unambiguous:
+                payers.add(self.cust_ids[ev.names[0][0]])
+            if payers:
+                cands = [g for g in cands if g.customer_id in payers]
+            confidence = 0.8 if payers else 0.5
+        if len(cands) != 1:
+            return Proposal(line, "return", reason=_t(loc, "return"), evidence=("return",))
+        g = cands[0]
+        ids = ", ".join(i for i, _ in g.allocations) or "-"
+        return Proposal(line, "return", customer_id=g.customer_id, allocations=g.allocations,
+                        confidence=confidence, reason=_t(loc, "reversal", pid=g.payment_id, day=g.date.isoformat(),
+                                                         ids=ids),
+                        evidence=("return", "reversal"), applied_as=g.group)
 
     def match_line(self, line: StatementLine) -> Proposal:
         """One line against the balances of the ledger (as when a person edits a line and asks again)."""
@@ -348,7 +412,11 @@ class MatchResult:
             out.setdefault(p.line_id, p)
         return out
 
-    def to_matches_frame(self, auto: bool = False) -> pd.DataFrame:
+    @property
+    def returns(self) -> list[Proposal]:
+        return [p for p in self.proposals if p.status == "return"]
+
+    def to_matches_frame(self, auto: bool = False, statement: str = "") -> pd.DataFrame:
         """The Matches sheet (canonical columns, typed). ``action`` is "accept" for auto proposals when ``auto``.
 
         Every line appears, applied and unmatched ones too (with their reason and no action). Bank text that a
@@ -363,6 +431,7 @@ class MatchResult:
                 "currency": ln.currency, "text": neutralize_formula(_short(ln.text, 250)), "invoice_ids": tuple(ids),
                 "customer_id": p.customer_id, "confidence": float(p.confidence), "reason": p.reason,
                 "action": "accept" if (auto and p.auto and p.status == "proposed") else "",
+                "statement": statement, "kind": getattr(ln, "kind", "payment") or "payment",
             })
         if not recs:
             return make_frame(MATCHES, pd.DataFrame({c.key: [] for c in MATCHES.columns}))
@@ -407,8 +476,9 @@ class MatchResult:
                 alloc = Allocation(p.customer_id, p.allocations, p.advance, p.fee)
             else:
                 alloc = idx.allocate(p.line, list(ids), cid, rem)
+            wo = idx.is_write_off(p.line.currency, alloc.fee, int(p.line.amount) + alloc.fee)
             recs.append((p.line.line_id, _payment_records(p.line, alloc, idx.locale, idx.cust_ids, idx.inv_cust,
-                                                          idx.inv_pos)))
+                                                          idx.inv_pos, write_off=wo)))
         order = {lid: k for k, (lid, _, _) in enumerate(wanted)}
         recs.sort(key=lambda t: order[t[0]])
         return _payments_frame([row for _, rows in recs for row in rows])

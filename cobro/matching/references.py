@@ -151,6 +151,10 @@ def _looks_like_date(groups: list[str]) -> bool:
     return (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31)
 
 
+#: The grade of a short number after a generic prefix ("fra. 31"); promoted by the decision when the payer is known.
+SHORT_REF = 0.85
+
+
 def _grade(prefix: str, series: str, whole: bool, ngroups: int, ndigits: int) -> float:
     """How much a digit-key hit is worth (see the module docstring)."""
     distinctive = ngroups >= 2 or ndigits >= 5
@@ -158,6 +162,10 @@ def _grade(prefix: str, series: str, whole: bool, ngroups: int, ndigits: int) ->
         q = 1.0
     elif prefix in GENERIC_PREFIXES and (ndigits >= 3 or ngroups >= 2):
         q = 0.97
+    elif prefix in GENERIC_PREFIXES:
+        # "invoice 31", "factura nº 31", "fra. 31": a short number, read as invoice 31 only when the payer is
+        # known and has no other open invoice it could mean (``Decider._decide``).
+        return SHORT_REF if whole else 0.0
     elif prefix and len(prefix) <= 3 and series and prefix not in _CONNECTORS:
         q = 0.75  # another series letter
     elif distinctive:

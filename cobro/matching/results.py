@@ -102,8 +102,8 @@ def _line_reference(line: StatementLine) -> str:
 
 
 def _payment_records(line: StatementLine, alloc: Allocation, locale: str, cust_ids: list[str] | None = None,
-                     inv_cust: list[int] | None = None, inv_pos: Mapping[str, int] | None = None
-                     ) -> list[dict[str, object]]:
+                     inv_cust: list[int] | None = None, inv_pos: Mapping[str, int] | None = None, *,
+                     write_off: bool = False) -> list[dict[str, object]]:
     pid = payment_id_for(line.line_id)
     ref = neutralize_formula(_line_reference(line))  # bank text stays text in the sheet
     rows: list[dict[str, object]] = []
@@ -138,7 +138,9 @@ def _payment_records(line: StatementLine, alloc: Allocation, locale: str, cust_i
     for inv, amt in fee_rows:
         if amt > 0:
             rows.append({**base, "customer_id": cust_of(inv), "invoice_id": inv, "amount": int(amt),
-                         "method": "other", "reference": _t(locale, "bank_fee") + ": " + _short(ref, 100)})
+                         "method": "other",
+                         "reference": _t(locale, "write_off_row" if write_off else "bank_fee") + ": "
+                         + _short(ref, 100)})
     return rows
 
 

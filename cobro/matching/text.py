@@ -26,6 +26,36 @@ LEGAL_FORMS = frozenset({
     "SAS", "SAC", "SACV", "SADECV", "SDERLDECV", "SRLDECV", "CV", "SAPI", "SAPIDECV", "SPR", "LTD", "LTDA",
     "LIMITED", "INC", "LLC", "LLP", "LP", "PLC", "CORP", "CORPORATION", "CO", "COMPANY", "GMBH", "AG", "BV",
     "NV", "SPA", "SARL", "CIA", "EIRL", "SE", "SCCL", "AIE", "UTE",
+    # Dutch, German, French, Italian, Polish, Hungarian, Nordic and Czech forms of the bank files read.
+    "VOF", "CVBA", "BVBA", "SPRL", "KG", "OHG", "UG", "MBH", "EV", "EG", "KGAA", "GBR", "EURL", "SNC", "SCS",
+    "SASU", "SRLS", "SAPA", "SPZOO", "ZOO", "SPK", "KFT", "ZRT", "NYRT", "BT", "AB", "OY", "OYJ", "APS", "ASA",
+    "SRO", "AS", "PTY", "PTE", "BHD", "GROUP",
+})
+#: Words that say nothing about *who* paid, in the languages of the files cobro reads (Spanish, English, Dutch,
+#: German, French, Italian, Portuguese, Polish, Hungarian): never name evidence, in a bank text or in a name.
+GENERIC_WORDS = frozenset({
+    # English
+    "PAYMENT", "PAYMENTS", "PAY", "PAID", "TRANSFER", "TRANSFERS", "WIRE", "CUSTOMER", "CUSTOMERS", "CLIENT",
+    "CLIENTS", "INVOICE", "INVOICES", "BILL", "RECEIPT", "DEPOSIT", "REMITTANCE", "SETTLEMENT", "ORDER", "ACCOUNT",
+    "CREDIT", "DEBIT", "BANK", "ONLINE", "INSTANT", "PURCHASE", "REFUND", "RETURN", "RETURNED", "REVERSAL",
+    "MONTHLY", "NAME", "FEE", "FEES", "AMOUNT", "DUE", "BALANCE", "TOTAL", "PARTIAL",
+    # Spanish
+    "CLIENTE", "CLIENTES", "PAGO", "PAGOS", "TRANSFERENCIA", "TRANSFERENCIAS", "FACTURA", "FACTURAS", "RECIBO",
+    "RECIBOS", "COBRO", "COBROS", "ABONO", "INGRESO", "DEVOLUCION", "CARGO", "ORDEN", "EMPRESA", "SOCIEDAD",
+    "PROVEEDOR", "IMPORTE", "SALDO", "CUOTA", "MENSUAL", "PARCIAL",
+    # Dutch
+    "BETALING", "BETALINGEN", "OVERBOEKING", "OVERSCHRIJVING", "KLANT", "KLANTEN", "FACTUUR", "FACTUREN",
+    "FACTUURNR", "NOTA", "BETAALD", "OMSCHRIJVING", "KENMERK", "INCASSO", "STORTING", "TERUGBOEKING",
+    # German
+    "ZAHLUNG", "ZAHLUNGEN", "UBERWEISUNG", "UEBERWEISUNG", "KUNDE", "KUNDEN", "RECHNUNG", "RECHNUNGEN",
+    "RECHNUNGSNR", "GUTSCHRIFT", "LASTSCHRIFT", "VERWENDUNGSZWECK", "AUFTRAG", "BETRAG",
+    # French
+    "PAIEMENT", "PAIEMENTS", "VIREMENT", "VIREMENTS", "FACTURE", "FACTURES", "REGLEMENT", "RECU", "VERSEMENT",
+    "PRELEVEMENT", "SOCIETE",
+    # Italian, Portuguese
+    "PAGAMENTO", "BONIFICO", "FATTURA", "FATURA", "CLIENTI",
+    # Polish, Hungarian
+    "PRZELEW", "FAKTURA", "ZAPLATA", "KLIENT", "WPLATA", "ATUTALAS", "SZAMLA", "UGYFEL",
 })
 #: Bank and payment noise that is never part of a customer's name.
 _NOISE = frozenset({
@@ -36,7 +66,7 @@ _NOISE = frozenset({
     "PAYMENTS", "TRANSFER", "CREDIT", "REF", "REFERENCIA", "REFERENCE", "EUR", "USD", "MXN", "NO", "NUM", "N",
     "SU", "NUESTRA", "INMEDIATA", "NACIONAL", "INTERNACIONAL", "EMITIDA", "BIZUM", "INGRESO", "ENTRADA", "CTA",
     "CUENTA", "IBAN", "BIC", "SWIFT", "OUR", "YOUR", "VIA", "CON", "SIN", "TRANSFERENCE", "PAGADO", "OTROS",
-})
+}) | GENERIC_WORDS
 
 _GROUP_RE = re.compile(r"[A-Z]+|[0-9]+")
 _TIGHT = frozenset("-./_")
@@ -87,13 +117,25 @@ def _name_words(text: str) -> list[str]:
     """Significant words of a name or a bank text: no legal forms, no noise, no numbers."""
     s = _norm(text)
     s = re.sub(r"(?<=\b[A-Z])\.\s?(?=[A-Z]\b)", "", s)  # S. L. -> SL, S.A. -> SA.
-    s = s.replace(".", "")
+    s = s.replace(".", " ")  # "J.Janssen" = "J. Janssen": a dot between words separates them
     out = []
     for w in _WORD_RE.findall(s):
         if len(w) < 2 or w in LEGAL_FORMS or w in _NOISE or any(c.isdigit() for c in w):
             continue
         out.append(w)
     return out
+
+
+def compact_name(text: str) -> str:
+    """A name as one key: letters and digits only, legal forms dropped (``J. Janssen B.V.`` -> ``JJANSSEN``).
+
+    Compact and spaced forms of a name are the same name; generic words are kept, because an *exact* name
+    ("Otro Cliente SL") is the customer even when its words are common.
+    """
+    s = _norm(text)
+    s = re.sub(r"(?<=\b[A-Z])\.\s?(?=[A-Z]\b)", "", s).replace(".", " ")
+    words = [w for w in _WORD_RE.findall(s) if w not in LEGAL_FORMS]
+    return "".join(words)
 
 
 # ----------------------------------------------------------------------------------- locale text
@@ -129,6 +171,16 @@ _T = {
     "currency_invoice": ("la factura {inv} está en {cur}", "invoice {inv} is in {cur}"),
     "no_customer": ("falta el cliente para el anticipo", "a customer is needed for the advance"),
     "expect_open": ("facturas con saldo pendiente ({inv} no tiene)", "invoices with an open balance ({inv} has none)"),
+    "exact_name": ("nombre de {name} (100 %)", "name of {name} (100%)"),
+    "customer_id": ("ordenante = cliente {cid}", "payer = customer {cid}"),
+    "ref_short": ("factura {ids} en el concepto (número corto)", "invoice {ids} in the text (short number)"),
+    "other_exact": ("importe exacto de la factura {ids} de otro cliente",
+                    "exact amount of invoice {ids} of another customer"),
+    "return": ("devolución: no es un cobro", "return: not a payment"),
+    "reversal": ("devolución del cobro {pid} del {day} ({ids})", "return of payment {pid} of {day} ({ids})"),
+    "fee_line": ("comisión: no es un cobro", "fee: not a payment"),
+    "write_off": ("diferencia de {fee} a pérdidas (tolerancia)", "difference of {fee} written off (tolerance)"),
+    "write_off_row": ("diferencia dentro de la tolerancia", "difference within tolerance"),
     "expect_customer": ("un cliente para el anticipo de {amount}", "a customer for the advance of {amount}"),
 }
 
