@@ -50,7 +50,7 @@ from .config import DeliveryProbe, SmtpConfig
 from .fileio import real_path, write_private
 from .journal import FAILED, INTENDED, SENT, UNCONFIRMED, Journal, JournalRecord, journal_path_for
 from .mailer import BatchResult, OutgoingMessage, resend_unconfirmed, send_batch
-from .smtp_sink import Outbox, local_sink
+from .smtp_sink import local_sink, outbox_probe
 from .store import Changes, LedgerStore
 
 UNCONFIRMED_NOTE = "unconfirmed"  # Contacts notes of an unconfirmed e-mail start with this word
@@ -311,7 +311,7 @@ def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config
     if config is None and use_env:
         config = SmtpConfig.from_env()
     # With the embedded sink its outbox can be asked what it holds, even when the sink is not running.
-    probe: DeliveryProbe | None = (Outbox(box).already_delivered if box is not None else None) if config is None \
+    probe: DeliveryProbe | None = (outbox_probe(box) if box is not None else None) if config is None \
         else config.already_delivered
     if dry_run:
         return _preview(store, as_of, jpath, probe)
@@ -319,6 +319,16 @@ def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config
     if config is None and box is None:
         raise ServiceConfigError(f"{store.describe()}: no SMTP server configured and no outbox folder for the "
                                  "local sink")
+    try:
+        return _run(store, as_of, jpath, box, probe, config, letters_dir, now, progress, resend_unconfirmed)
+    except sqlite3.Error as exc:  # the journal cannot record (disk full...) before anything was sent
+        raise ConflictError(f"the send journal {jpath} could not be written ({exc}); nothing was sent. Free some "
+                            "disk space and run again.", source=str(jpath)) from None
+
+
+def _run(store: LedgerStore, as_of: dt.date, jpath: Path, box: Path | None, probe: DeliveryProbe | None,
+         config: SmtpConfig | None, letters_dir: Path | None, now: dt.datetime | None,
+         progress: Callable[[int], None] | None, resend_unconfirmed: bool) -> CycleResult:
     journal = Journal(jpath, already_delivered=probe)
     with journal, journal.lock():
         ledger = store.load()
@@ -338,10 +348,12 @@ def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config
             contact_rows, logged_keys = _send(store, journal, plan, result, config, box, letters_dir, stamp,
                                               progress, resend_unconfirmed)
         except sqlite3.Error as exc:  # the journal could not record (disk full): stop, say what went out
+            sent = ("some e-mails went out before it" if result.batch is None and emails_planned(plan)
+                    else result.sent_summary())
             raise SentButNotLoggedError(
-                f"the send journal {jpath} could not be written ({exc}); the run stopped. Sent so far: "
-                f"{result.sent_summary()}. Nothing is sent twice: the next run asks the server or lists what may "
-                "have gone out as unconfirmed.", result, source=str(jpath)) from None
+                f"the send journal {jpath} could not be written ({exc}); the run stopped ({sent}). Nothing is sent "
+                "twice: the journal knows every message that may have reached the server; the next run logs the "
+                "confirmed ones and lists the others as unconfirmed.", result, source=str(jpath)) from None
         try:
             result.logged = _log(store, contact_rows, as_of)
         except (CobroError, OSError) as exc:
@@ -350,10 +362,17 @@ def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config
                 f"{result.sent_summary()}; but the Contacts log in {store.describe()} could not be written: "
                 f"{reason}. Nothing will be sent twice: the send journal keeps what was sent, and the next run "
                 "(cobro remind) logs these contacts first.", result, source=store.describe()) from None
-        if logged_keys:
-            journal.mark_logged(logged_keys)
-        result.unconfirmed = journal.unconfirmed()
+        try:
+            if logged_keys:
+                journal.mark_logged(logged_keys)
+            result.unconfirmed = journal.unconfirmed()
+        except sqlite3.Error:  # logged in the workbook: the next run finds the rows and marks them
+            pass
         return result
+
+
+def emails_planned(plan: ReminderPlan) -> int:
+    return sum(1 for it in plan.items if it.channel == "email")
 
 
 def _send(store: LedgerStore, journal: Journal, plan: ReminderPlan, result: CycleResult,

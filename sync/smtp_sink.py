@@ -32,7 +32,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from sync.config import SmtpConfig
+from sync.config import DeliveryProbe, SmtpConfig
 from sync.fileio import fsync_folder, open_private
 
 _NAME = re.compile(r"\d{8}-\d{6}_(?P<safe>.+)\.eml\Z")
@@ -130,6 +130,18 @@ class Outbox:
     def __len__(self) -> int:
         with self._lock:
             return len(self._index)
+
+
+def outbox_probe(folder: str | os.PathLike[str]) -> DeliveryProbe:
+    """``already_delivered`` for an outbox folder that may not exist, without creating or cleaning anything: what
+    a preview, or a run before it holds the lock, may ask."""
+    path = Path(folder)
+
+    def already_delivered(message_id: str) -> bool:
+        safe = glob.escape(safe_name(message_id))
+        return path.is_dir() and any(_NAME.match(p.name) for p in path.glob(f"*_{safe}.eml"))
+
+    return already_delivered
 
 
 def advertise_pipelining(session: Any, hostname: str, responses: list[str]) -> list[str]:
