@@ -33,7 +33,6 @@ from .xlsx_sheet import (
     SheetScan,
     TablePart,
     WorkbookParts,
-    attrs,
     col_letter,
     plan_template,
     range_bounds,
@@ -142,25 +141,7 @@ class _SheetEdit:
         return last[0] if last is not None else 1
 
     def _rows_backwards(self) -> Iterator[tuple[int, re.Match[bytes]]]:
-        """Rows from the last one up, found with rfind (no pass over the whole sheet); a sheet whose rows do
-        not all carry their number is read forwards once."""
-        xml, scan = self.scan.xml, self.scan
-        tag = b"<" + scan.prefix + b"row"
-        pos = scan.body_end
-        while True:
-            at = xml.rfind(tag, scan.body_start, pos)
-            if at < 0:
-                return
-            m = scan.row_re.match(xml, at)
-            if m is None or m.end() > scan.body_end or (xml[at + len(tag):at + len(tag) + 1] not in b" >/\t\r\n"):
-                pos = at
-                continue
-            r = attrs(m.group(1)).get("r")
-            if r is None:
-                yield from reversed(list(scan.rows()))
-                return
-            yield int(r), m
-            pos = at
+        return self.scan.rows_backwards()
 
     def last_data_row(self) -> int:
         """As ``_SheetWriter._last_data_row``: the table's last row (or the sheet's), walked back over rows whose

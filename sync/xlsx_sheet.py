@@ -13,10 +13,11 @@ inline strings — valid OOXML that keeps ``sharedStrings.xml`` untouched).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from xml.sax.saxutils import escape
@@ -388,6 +389,7 @@ class SheetScan:
         self.f_re = re.compile(rb"<" + p + rb"f\b([^>]*?)(?:/>|>(.*?)</" + p + rb"f>)", re.DOTALL)
         self.t_re = re.compile(rb"<" + p + rb"t\b[^>]*?(?:/>|>(.*?)</" + p + rb"t>)", re.DOTALL)
         self.name, self.part = name, part
+        self._index: tuple[list[int], list[int]] | bool | None = None
 
     def rows(self) -> Iterator[tuple[int, re.Match[bytes]]]:
         """(row number, match) for every row element, numbering rows without ``r`` as Excel does."""
@@ -400,6 +402,56 @@ class SheetScan:
                 raise WorkbookError(f"{self.name}: worksheet {self.part} has a bad row number {r!r}",
                                     source=self.name) from None
             yield last, m
+
+    def index(self) -> tuple[list[int], list[int]] | None:
+        """(row numbers, start offsets) of every row, from one C-speed pass; None when some row does not carry
+        its number or rows are out of order (then the rows are read one by one)."""
+        if self._index is None:
+            p = re.escape(self.prefix)
+            opening = re.compile(rb"<" + p + rb"row\b([^>]*)>")
+            numbered = re.compile(rb"""\br\s*=\s*["'](\d+)["']""")
+            starts: list[int] = []
+            numbers: list[int] = []
+            ok = True
+            for m in opening.finditer(self.xml, self.body_start, self.body_end):
+                n = numbered.search(m.group(1))
+                if n is None:
+                    ok = False
+                    break
+                starts.append(m.start())
+                numbers.append(int(n.group(1)))
+            if ok and any(a >= b for a, b in zip(numbers, numbers[1:], strict=False)):
+                ok = False
+            self._index = (numbers, starts) if ok else False
+        return self._index or None
+
+    def rows_at(self, wanted: Iterable[int]) -> Iterator[tuple[int, re.Match[bytes]]]:
+        """The rows numbered ``wanted`` that exist, in order — by index, without reading the others."""
+        idx = self.index()
+        targets = sorted(set(wanted))
+        if idx is None:
+            tset = set(targets)
+            yield from ((r, m) for r, m in self.rows() if r in tset)
+            return
+        numbers, starts = idx
+        for r in targets:
+            i = bisect.bisect_left(numbers, r)
+            if i < len(numbers) and numbers[i] == r:
+                m = self.row_re.match(self.xml, starts[i], self.body_end)
+                if m is not None:
+                    yield r, m
+
+    def rows_backwards(self) -> Iterator[tuple[int, re.Match[bytes]]]:
+        """The rows from the last one up."""
+        idx = self.index()
+        if idx is None:
+            yield from reversed(list(self.rows()))
+            return
+        numbers, starts = idx
+        for i in range(len(numbers) - 1, -1, -1):
+            m = self.row_re.match(self.xml, starts[i], self.body_end)
+            if m is not None:
+                yield numbers[i], m
 
     def cells(self, row: int, body: bytes | None) -> Iterator[tuple[int, dict[str, str], re.Match[bytes]]]:
         col = 0
@@ -480,11 +532,7 @@ def plan_template(scan: SheetScan, plan: EditPlan, sst: SharedStrings) -> None:
     if plan.template_row is None:
         return
     masters: dict[str, tuple[str, str]] = {}
-    target = None
-    for r, m in scan.rows():
-        if r == plan.template_row:
-            target = m
-            break
+    target = next((m for _r, m in scan.rows_at([plan.template_row])), None)
     if target is None:
         return
     needs_master = False
@@ -621,9 +669,7 @@ def stream_sheet(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: Share
     pos = scan.body_start
     buf: list[bytes] = []
     size = 0
-    for r, m in scan.rows():
-        if r not in targets:
-            continue
+    for r, m in scan.rows_at(targets):
         if m.start() > pos:  # everything before this row passes through
             buf.append(xml[pos:m.start()])
             size += m.start() - pos
