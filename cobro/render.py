@@ -57,10 +57,11 @@ plan with such errors sends nothing.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import re
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -70,6 +71,9 @@ from html import unescape as html_unescape
 from typing import Any
 
 import jinja2
+import jinja2.compiler
+import jinja2.runtime
+import jinja2.utils
 import pandas as pd
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -296,6 +300,8 @@ _KIND_TEXT = {
     "undefined": ("unknown variable or field: {detail}", "variable o campo desconocido: {detail}"),
     "unsafe": ("refused by the sandbox: {detail}", "rechazado por el entorno seguro: {detail}"),
     "error": ("error while rendering: {detail}", "error al generar el texto: {detail}"),
+    "limit": ("too much work or too long a text: {detail}; nothing was sent",
+              "demasiado trabajo o un texto demasiado largo: {detail}; no se envió nada"),
     "missing": ('no template "{template}" in the Templates sheet (level {detail})',
                 'no existe la plantilla "{template}" en la hoja Plantillas (nivel {detail})'),
     "empty_subject": ("the subject is empty (an e-mail needs one)", "el asunto está vacío (un correo lo necesita)"),
@@ -312,7 +318,7 @@ class TemplateProblem:
 
     template: str
     language: str
-    kind: str  # syntax, unknown_variable, undefined, unsafe, error, missing, empty_subject
+    kind: str  # syntax, unknown_variable, undefined, unsafe, error, limit, missing, empty_subject
     detail: str = ""
     part: str = ""
     line: int | None = None
@@ -656,15 +662,338 @@ _JINJA_GLOBALS = {"range", "dict", "lipsum", "cycler", "joiner", "namespace", "l
                   "True", "False", "None"}
 
 
+@dataclass(frozen=True)
+class RenderLimits:
+    """How much work one message and one run may take (issue 15: a template is data a user typed).
+
+    Work is counted in *steps*, not read from a clock (the core reads none): a loop iteration, a call, an
+    operator, a filter or an output chunk is one step, plus one per KiB of text it makes — well under a
+    microsecond each, so the defaults bound a message to a fraction of a second and a run to well under a minute
+    whatever the template says (the default texts take a few hundred steps a message). A single value is capped
+    by size before it is made (``'a'*10**9``, ``7**(9**9)``, ``lipsum(10**7)``), never after. A host may add a
+    wall-clock deadline by giving ``TemplateSet`` a ``clock``.
+    """
+
+    steps_per_message: int = 500_000
+    steps_per_run: int = 100_000_000
+    output_per_message: int = 1_000_000  # characters of one part (subject or body)
+    output_per_run: int = 200_000_000
+    max_text: int = 1_000_000  # one string or list made by *, +, ~, %, a filter or a method
+    max_range: int = 100_000  # one range(), as Jinja's sandbox (MAX_RANGE)
+    max_int_bits: int = 4_096  # about 1,233 digits
+    max_lipsum_words: int = 10_000
+    seconds_per_message: float = 5.0  # only with a clock
+    seconds_per_run: float = 600.0
+
+
+DEFAULT_LIMITS = RenderLimits()
+
+
+class TemplateLimitError(Exception):
+    """A template asked for more work or a bigger value than ``RenderLimits`` allows."""
+
+
+class _RunBudget:
+    """What is left of a run's allowance (one per ``TemplateSet``)."""
+
+    def __init__(self, limits: RenderLimits, clock: Any = None) -> None:
+        self.limits = limits
+        self.steps = limits.steps_per_run
+        self.output = limits.output_per_run
+        self.clock = clock
+        self.deadline = clock() + limits.seconds_per_run if clock is not None else None
+
+
+class _Budget:
+    """What is left of one render's allowance; hooks charge it and refuse when it runs out."""
+
+    __slots__ = ("deadline", "limits", "output", "run", "steps", "tick")
+
+    def __init__(self, run: _RunBudget) -> None:
+        self.run = run
+        self.limits = run.limits
+        self.steps = run.limits.steps_per_message
+        self.output = run.limits.output_per_message
+        self.tick = 0
+        self.deadline = None
+        if run.clock is not None:
+            self.deadline = min(run.clock() + run.limits.seconds_per_message, run.deadline or float("inf"))
+
+    def charge(self, steps: int) -> None:
+        self.steps -= steps
+        self.run.steps -= steps
+        if self.steps < 0:
+            raise TemplateLimitError(f"more than {self.limits.steps_per_message:,} steps of work for one message "
+                                     "(a loop too long, or loops inside loops)")
+        if self.run.steps < 0:
+            raise TemplateLimitError(f"more than {self.limits.steps_per_run:,} steps of work for this run")
+        self.tick += 1
+        if self.deadline is not None and not self.tick & 1023 and self.run.clock() > self.deadline:
+            raise TemplateLimitError(f"rendering took longer than {self.limits.seconds_per_message:g} s")
+
+    def emit(self, n: int) -> None:
+        self.output -= n
+        self.run.output -= n
+        if self.output < 0:
+            raise TemplateLimitError(f"the text is longer than {self.limits.output_per_message:,} characters")
+        if self.run.output < 0:
+            raise TemplateLimitError(f"this run's messages are longer than {self.limits.output_per_run:,} "
+                                     "characters in all")
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("cobro_render_budget", default=None)
+
+
+def _budget() -> _Budget:
+    b = _BUDGET.get()
+    if b is None:  # a compiled template rendered outside TemplateSet: the defaults, for this call
+        b = _Budget(_RunBudget(DEFAULT_LIMITS))
+        _BUDGET.set(b)
+    return b
+
+
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, (str, list, tuple)) else 0
+
+
+def _text_cap(n: int, what: str) -> None:
+    limit = _budget().limits.max_text
+    if n > limit:
+        raise TemplateLimitError(f"{what} would make a value of {n:,} characters or items (at most {limit:,})")
+
+
+def _check_int(value: object, what: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _budget().limits.max_int_bits:
+        raise TemplateLimitError(f"{what} would make a number of more than {_budget().limits.max_int_bits:,} bits")
+
+
+_WIDE_FORMAT = re.compile(r"%[-#0 +]*(\*|\d{7,})|\{[^{}]*:[^{}]*\d{7,}[^{}]*\}|\{[^{}]*:[^{}]*\{")
+
+
+class _CountedRange:
+    """``range`` whose iteration is charged to the render's budget (so loops in loops run out, fast)."""
+
+    __slots__ = ("_r",)
+
+    def __init__(self, r: range) -> None:
+        self._r = r
+
+    def __iter__(self) -> Iterator[int]:
+        b = _budget()
+        for i in self._r:
+            b.charge(1)
+            yield i
+
+    def __reversed__(self) -> Iterator[int]:
+        b = _budget()
+        for i in reversed(self._r):
+            b.charge(1)
+            yield i
+
+    def __len__(self) -> int:
+        return len(self._r)
+
+    def __getitem__(self, i: Any) -> Any:
+        item = self._r[i]
+        return _CountedRange(item) if isinstance(item, range) else item
+
+    def __contains__(self, x: object) -> bool:
+        return x in self._r
+
+    def __repr__(self) -> str:
+        return repr(self._r)
+
+
+class _CountedList(list):  # type: ignore[type-arg]
+    """A list from the context whose iteration is charged to the budget (``{% for a in invoices %}`` nested)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        b = _budget()
+        for x in list.__iter__(self):
+            b.charge(1)
+            yield x
+
+
+def _counted(value: Any) -> Any:
+    if isinstance(value, list):
+        return _CountedList(_counted(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _counted(v) for k, v in value.items()}
+    return value
+
+
+def _bounded_range(*args: int) -> _CountedRange:
+    r = range(*args)
+    limit = _budget().limits.max_range
+    if len(r) > limit:
+        raise TemplateLimitError(f"range() of {len(r):,} numbers (at most {limit:,})")
+    return _CountedRange(r)
+
+
+def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002
+    words = int(n) * int(max)
+    limit = _budget().limits.max_lipsum_words
+    if words > limit or n < 0 or max < 0:
+        raise TemplateLimitError(f"lipsum({n}) would make up to {words:,} words (at most {limit:,})")
+    _budget().charge(1 + words // 100)
+    return jinja2.utils.generate_lorem_ipsum(n=n, html=html, min=min, max=max)
+
+
+_WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+_WIDTH_FILTERS = {"center": 1, "indent": 1, "wordwrap": 1, "truncate": 1}  # the position of the width argument
+
+
+def _guard_filter(name: str, f: Any) -> Any:
+    """A filter that charges the budget and refuses widths, joins and replacements beyond the caps."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        b = _budget()
+        b.charge(1)
+        plain = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.nodes.EvalContext,
+                                                         jinja2.Environment))]
+        if name in _WIDTH_FILTERS:
+            for a in list(plain[1:]) + list(kwargs.values()):
+                if isinstance(a, int) and not isinstance(a, bool):
+                    _text_cap(a, f"{name}({a})")
+        elif name == "join" and plain and isinstance(plain[0], (list, tuple, _CountedRange)):
+            sep = plain[1] if len(plain) > 1 else kwargs.get("d", "")
+            _text_cap(sum(len(str(x)) for x in plain[0]) + len(str(sep)) * len(plain[0]), "join")
+        elif name == "replace" and len(plain) >= 3:
+            text, old, new = str(plain[0]), str(plain[1]), str(plain[2])
+            _text_cap(len(text) + (text.count(old) if old else len(text) + 1) * max(0, len(new) - len(old)),
+                      "replace")
+        elif name == "format" and plain and isinstance(plain[0], str) and _WIDE_FORMAT.search(plain[0]):
+            raise TemplateLimitError("a format with a width of a million characters or more")
+        out = f(*args, **kwargs)
+        n = _size(out)
+        if n:
+            b.charge(n >> 10)
+            _text_cap(n, name)
+        return out
+
+    guarded.__dict__.update(getattr(f, "__dict__", {}))  # keep jinja's pass_context / pass_eval_context marks
+    return guarded
+
+
+class _BoundedCodeGenerator(jinja2.compiler.CodeGenerator):
+    """Jinja's code generator with ``~`` (string concatenation) checked against the caps before it joins."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
+        self.write("environment.bounded_concat(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with every hook charged to a budget and every value capped by size."""
+
+    code_generator_class = _BoundedCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//", "/", "-"})
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.globals["range"] = _bounded_range
+        self.globals["lipsum"] = _bounded_lipsum
+        self.filters = {name: _guard_filter(name, f) for name, f in self.filters.items()}
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        b = _budget()
+        b.charge(1)
+        if operator == "**":
+            if isinstance(left, int) and isinstance(right, int) and not isinstance(right, bool):
+                if right > 0 and abs(left) > 1 and right * max(1, abs(left).bit_length() - 1) > b.limits.max_int_bits:
+                    raise TemplateLimitError(f"{left} ** {right} is too large a number")
+        elif operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(n, int) and not isinstance(n, bool) and isinstance(seq, (str, list, tuple)):
+                    _text_cap(len(seq) * max(n, 0), "*")
+            if isinstance(left, int) and isinstance(right, int):
+                _check_int(1 << (left.bit_length() + right.bit_length()), "*")
+        elif operator == "+":
+            if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+                _text_cap(len(left) + len(right), "+")
+                b.charge((len(left) + len(right)) >> 10)
+        elif operator == "%" and isinstance(left, str):
+            if _WIDE_FORMAT.search(left):
+                raise TemplateLimitError("a format with a width of a million characters or more")
+        out = super().call_binop(context, operator, left, right)
+        _check_int(out, operator)
+        return out
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        b = _budget()
+        b.charge(1)
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            name = getattr(__obj, "__name__", "")
+            if name in _WIDTH_METHODS:
+                for a in list(args) + list(kwargs.values()):
+                    if isinstance(a, int) and not isinstance(a, bool):
+                        _text_cap(a, f"{name}({a})")
+            elif name == "replace" and len(args) >= 2:
+                old, new = str(args[0]), str(args[1])
+                _text_cap(len(owner) + (owner.count(old) if old else len(owner) + 1) * max(0, len(new) - len(old)),
+                          "replace")
+            elif name == "join" and args and isinstance(args[0], (list, tuple)):
+                _text_cap(sum(len(str(x)) for x in args[0]) + len(owner) * len(args[0]), "join")
+        for a in list(args) + list(kwargs.values()):  # a macro handed a huge value (recursion doubling text)
+            if isinstance(a, (str, list, tuple)):
+                _text_cap(len(a), "a call")
+        out = super().call(__context, __obj, *args, **kwargs)
+        n = _size(out)
+        if n:
+            b.charge(n >> 10)
+            _text_cap(n, "a call")
+        return out
+
+    def wrap_str_format(self, value: Any) -> Any:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        if _WIDE_FORMAT.search(str(value.__self__)):
+            def refuse(*args: Any, **kwargs: Any) -> str:
+                raise TemplateLimitError("a format with a width of a million characters or more")
+            return refuse
+        return wrapped
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _budget().charge(1)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        _budget().charge(1)
+        return super().getitem(obj, argument)
+
+    def bounded_concat(self, value: Any) -> Any:
+        n = _size(value)
+        b = _budget()
+        b.charge(1 + (n >> 10))
+        _text_cap(n, "~")
+        return value
+
+
 def _env(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=autoescape,
-                                         keep_trailing_newline=False)
+    return _BoundedSandbox(undefined=jinja2.StrictUndefined, autoescape=autoescape, keep_trailing_newline=False)
 
 
 # One sandbox per kind of part, shared: compiled templates are immutable and reusable, and compiling is the slow
 # step (the same texts are compiled once per process, not once per plan).
 _HTML_ENV = _env(True)
 _TEXT_ENV = _env(False)
+
+
+def _render_bounded(tpl: jinja2.Template, context: Mapping[str, Any], budget: _Budget) -> str:
+    """Render chunk by chunk, charging each and refusing output past the cap as it is made (not afterwards)."""
+    token = _BUDGET.set(budget)
+    try:
+        parts: list[str] = []
+        for chunk in tpl.generate(context):
+            budget.charge(1 + (len(chunk) >> 10))
+            budget.emit(len(chunk))
+            parts.append(chunk)
+        return "".join(parts)
+    finally:
+        _BUDGET.reset(token)
 
 
 @lru_cache(maxsize=1024)
@@ -727,21 +1056,32 @@ def _problem_from_exc(exc: BaseException, src: _Source, part: str) -> TemplatePr
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == "<template>":
             line = frame.lineno
-    if isinstance(exc, jinja2.sandbox.SecurityError):
+    if isinstance(exc, TemplateLimitError):
+        kind = "limit"
+    elif isinstance(exc, (MemoryError, RecursionError, OverflowError)):
+        kind, exc = "limit", TemplateLimitError(f"{type(exc).__name__}: {exc}"[:200])
+    elif isinstance(exc, jinja2.sandbox.SecurityError):
         kind = "unsafe"
     elif isinstance(exc, jinja2.UndefinedError):
         kind = "unsafe" if "unsafe" in str(exc) else "undefined"
     else:
         kind = "error"
     detail = str(exc) if kind != "error" else f"{type(exc).__name__}: {exc}"
+    if len(detail) > 300:
+        detail = detail[:300] + "…"
     return TemplateProblem(src.key, src.language, kind, detail, part, line, src.row)
 
 
 class TemplateSet:
     """The Templates sheet, compiled once: pick a template for a language and render it."""
 
-    def __init__(self, templates: pd.DataFrame, default_language: str = "es"):
+    def __init__(self, templates: pd.DataFrame, default_language: str = "es",
+                 limits: RenderLimits = DEFAULT_LIMITS, clock: Callable[[], float] | None = None):
+        """``limits`` bound each message and the whole run of this set (``RenderLimits``); ``clock`` (a host's
+        ``time.monotonic``) adds a wall-clock deadline to the step counts — the core reads no clock itself."""
         self.default_language = default_language
+        self.limits = limits
+        self._run = _RunBudget(limits, clock)
         self.sources: dict[tuple[str, str], _Source] = {}
         self.problems: list[Problem | TemplateProblem] = []
         first_row: dict[tuple[str, str], int] = {}
@@ -797,19 +1137,20 @@ class TemplateSet:
             bad = next(p for p in self.problems if isinstance(p, TemplateProblem) and p.row == src.row
                        and p.template == src.key)
             raise TemplateRenderError(bad)
-        text_ctx = dict(context)
-        html_ctx = dict(context)
+        text_ctx = _counted(dict(context))
+        html_ctx = dict(text_ctx)
         pi = str(context.get("payment_instructions", "") or "")
         html_ctx["payment_instructions"] = Markup("<br>\n").join(escape(x) for x in pi.split("\n")) if pi else ""
+        budget = _Budget(self._run)  # one allowance per message (subject and body), drawn from the run's
         try:
-            subject = one_line(src.compiled["subject"].render(text_ctx))  # type: ignore[union-attr]
+            subject = one_line(_render_bounded(src.compiled["subject"], text_ctx, budget))  # type: ignore[arg-type]
         except Exception as e:  # noqa: BLE001 - every failure of a user template becomes a located problem
             raise TemplateRenderError(_problem_from_exc(e, src, "subject")) from None
         try:
             if src.is_html:
-                body_html = src.compiled["body"].render(html_ctx)  # type: ignore[union-attr]
+                body_html = _render_bounded(src.compiled["body"], html_ctx, budget)  # type: ignore[arg-type]
             else:
-                plain = src.compiled["body"].render(text_ctx)  # type: ignore[union-attr]
+                plain = _render_bounded(src.compiled["body"], text_ctx, budget)  # type: ignore[arg-type]
                 body_html = _plain_to_html(plain)
         except Exception as e:  # noqa: BLE001
             raise TemplateRenderError(_problem_from_exc(e, src, "body")) from None
