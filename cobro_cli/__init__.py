@@ -468,9 +468,11 @@ def _demo_reminders(path: Path, day: dt.date, locale: str) -> None:
               "exact amount) as accepted.")
 @click.option("--apply", "do_apply", is_flag=True,
               help="Turn every Matches row with action=accept into Payments rows (once; re-running adds nothing).")
+@click.option("--clear", "clear_statement", is_flag=False, flag_value="", default=None, metavar="[STATEMENT]",
+              help="Remove the Matches rows of one statement (its file name or id), or of all when none is given.")
 @_json_option
 def reconcile_cmd(ledger: str, statement_file: str | None, as_of: dt.date | None, auto: bool, do_apply: bool,
-                  as_json: bool) -> None:
+                  as_json: bool, clear_statement: str | None = None) -> None:
     """Match a bank statement to open invoices (Matches sheet), then apply what was accepted.
 
     STATEMENT_FILE may be Norma 43 (AEB/CSB 43), CAMT.053, MT940, OFX or a CSV export; without it the
@@ -485,6 +487,15 @@ def reconcile_cmd(ledger: str, statement_file: str | None, as_of: dt.date | None
     from sync.stores import open_store
 
     store = open_store(ledger)
+    if clear_statement is not None:
+        from sync.reconcile import clear
+
+        removed = clear(store, clear_statement or (Path(statement_file).name if statement_file else ""))
+        if as_json:
+            emit_json({"cleared_rows": removed})
+        else:
+            click.echo(f"Removed {removed} Matches row(s) from {ledger}.")
+        return
     if do_apply:
         if statement_file:
             raise UserError("--apply reads the Matches sheet; run it without a statement file")
