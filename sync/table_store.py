@@ -408,7 +408,8 @@ class TableStore:
         self._recheck = recheck
         self._stale: set[str] = set()
         self._writes: dict[str, Any] = {"tables": {}, "edits": []}
-        self._loaded: Ledger | None = None
+        self._loaded: Ledger | None = None  # the ledger as last parsed (None after a commit changed the view)
+        self._was_read = False  # commit() wants a load() first, as the file store does
 
     # ------------------------------------------------------------------ LedgerStore
     def describe(self) -> str:
@@ -426,6 +427,7 @@ class TableStore:
         every problem by sheet, row and column."""
         raw = self._raw()
         self._loaded = parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self.locale)
+        self._was_read = True
         return self._loaded
 
     def check_writable(self) -> None:
@@ -439,7 +441,7 @@ class TableStore:
         """Record ``changes`` as edits for the host (all of them or, on any error, none)."""
         if changes.is_empty():
             return
-        if self._loaded is None:
+        if not self._was_read:
             raise StaleLedgerError(f"{self._name}: load() the ledger before writing to it")
         self.check_writable()
         draft = _Draft(tables=_copy_tables(self._writes["tables"]))
@@ -535,7 +537,7 @@ class TableStore:
         return out
 
     def _currencies(self, spec: Sheet, frame: pd.DataFrame) -> list[str]:
-        led = self._loaded
+        led = self._loaded if self._loaded is not None else self.load()
         base = led.settings.base_currency if led is not None else "EUR"
         given = frame["currency"].tolist() if "currency" in frame.columns else [None] * len(frame)
         known: dict[int, str] = {}
