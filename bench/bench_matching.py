@@ -3,6 +3,7 @@ indexed matcher against a naive one.
 
     .venv/bin/python bench/bench_matching.py            # everything (about two minutes on the 2-core machine)
     .venv/bin/python bench/bench_matching.py --quick    # smaller sizes, no 1,000 x 10,000 naive run
+    .venv/bin/python bench/bench_matching.py --only-quality [--quick]   # sections 1 and 1b only
 
 1. Quality. ``cobro.demo.statement_gen`` writes a labelled statement for a generated ledger (the demo generator
    ``cobro.demo.generate.generate_ledger`` when present, with a 5.00 bank-fee tolerance): exact and reformatted
@@ -115,6 +116,134 @@ def quality(customers: int, invoices: int, lines: int, seed: int) -> None:
         print(f"   {k:16s} {c['n']:6d} {pct(c['top'], c['n']):>8s} {c['auto']:6d} {c['auto_ok']:8d}")
 
 
+# ----------------------------------------------------------------------------------- 1b. trust cases (issue 8)
+
+
+def _word(rng: np.random.Generator, n: int = 7) -> str:
+    cons, vow = "BCDFGHJKLMNPRSTVZ", "AEIOU"
+    return "".join((cons if k % 2 == 0 else vow)[int(rng.integers(0, 5 if k % 2 else 17))] for k in range(n)).title()
+
+
+def trust_cases(ledger, n: int, seed: int):  # type: ignore[no-untyped-def]
+    """The issue-8 cases added to a generated ledger: generic words, compact names, short references, returns.
+
+    Returns (ledger, lines, expectations); an expectation is (kind, rule, label) where rule says what is right:
+    ``alloc`` (auto-accepted with exactly the label's allocation), ``not_auto`` (anything but auto-accepted),
+    ``return`` (shown as a return, reversing the labelled payment id, never a payment).
+    """
+    import pandas as pd
+
+    from cobro.bank.base import StatementLine, make_line_id
+    from cobro.ledger import make_frame
+    from cobro.schema import CUSTOMERS, INVOICES, PAYMENTS
+
+    rng = np.random.default_rng(seed)
+    cust, inv, pay, lines, exp = [], [], [], [], []
+    day = AS_OF
+    issue = (AS_OF - dt.timedelta(days=40)).isoformat()
+
+    def add_line(text: str, amount: int, name: str = "", kind: str = "payment", return_of: str = "") -> StatementLine:
+        ln = StatementLine(make_line_id("ESBENCH", day, amount, text + name, "", len(lines)), "ESBENCH", day, None,
+                           amount, "EUR", text, name, "", "", kind=kind, return_of=return_of)
+        lines.append(ln)
+        return ln
+
+    generic = ["CUSTOMER", "PAYMENT", "TRANSFER", "CLIENTE", "PAGO", "FACTURA", "BETALING", "KLANT", "ZAHLUNG",
+               "KUNDE", "VIREMENT", "CLIENT", "RECIBO", "TRANSFERENCIA"]
+    for k in range(n):
+        amount = int(rng.integers(5_000, 900_000))
+        # generic word: two customers share a generic word and owe the same amount; the text has only generic words
+        a, b = f"TRUSTG{k}A", f"TRUSTG{k}B"
+        w = generic[k % len(generic)]
+        cust += [{"customer_id": a, "name": f"{w.title()} {_word(rng)} {_word(rng)} S.L."},
+                 {"customer_id": b, "name": f"Otro {w.title()} {_word(rng)} SL"}]
+        inv += [(f"TG-{k}-A", a, amount), (f"TG-{k}-B", b, amount)]
+        ln = add_line(f"TRANSFERENCIA {w} PAYMENT {amount / 100:.2f}", amount)
+        exp.append(("generic_word", "not_auto", ln, ()))
+        # compact name: the counterparty writes "J.Janssen" for "J. Janssen"
+        c = f"TRUSTC{k}"
+        surname = _word(rng, 9)
+        cust.append({"customer_id": c, "name": f"{surname[0]}. {surname}"})
+        amount2 = int(rng.integers(5_000, 900_000))
+        inv.append((f"TC-{k}", c, amount2))
+        ln = add_line("OVERBOEKING", amount2, name=f"{surname[0]}.{surname}".upper())
+        exp.append(("compact_name", "alloc", ln, ((f"TC-{k}", amount2),)))
+        # short reference: "fra. 31" with the payer's tax id; the payer has other open invoices
+        s = f"TRUSTS{k}"
+        tax = f"B{70_000_000 + k}"
+        cust.append({"customer_id": s, "name": f"{_word(rng)} {_word(rng)} SL", "tax_id": tax})
+        num = str(10 + k) if k < 90 else str(100 + k)  # short numbers: 10..99, then three digits
+        amount3 = int(rng.integers(5_000, 900_000))
+        inv += [(num, s, amount3), (f"TS-{k}-X", s, amount3 + 1234)]
+        form = ["invoice {n}", "factura nº {n}", "fra. {n}", "FRA {n}"][k % 4]
+        ln = add_line(form.format(n=num) + f" NIF {tax}", amount3)
+        exp.append(("short_reference", "alloc", ln, ((num, amount3),)))
+        # return: a payment applied earlier comes back (R-transaction) with the original end-to-end id
+        r = f"TRUSTR{k}"
+        cust.append({"customer_id": r, "name": f"{_word(rng)} {_word(rng)} SA"})
+        amount4 = int(rng.integers(5_000, 900_000))
+        inv.append((f"TR-{k}", r, amount4))
+        e2e = f"E2E{seed}X{k:06d}"
+        pay.append({"payment_id": f"P-TR-{k}", "date": pd.Timestamp(AS_OF - dt.timedelta(days=10)), "customer_id": r,
+                    "invoice_id": f"TR-{k}", "amount": amount4, "currency": "EUR", "method": "transfer",
+                    "reference": f"TRANSF {e2e}", "source": "statement", "statement_line": f"LTR{k}"})
+        ln = add_line(f"DEVOLUCION RECIBO /RTRN/MS03 {e2e}", -amount4, kind="return", return_of=e2e)
+        exp.append(("return", "return", ln, f"LTR{k}"))
+    cf = make_frame(CUSTOMERS, [{"currency": "EUR", "status": "active", **c} for c in cust])
+    inf = make_frame(INVOICES, [{"invoice_id": i, "customer_id": c, "issue_date": issue, "due_date": issue,
+                                 "currency": "EUR", "amount": a, "reference": "", "status": "open"}
+                                for i, c, a in inv])
+    pf = make_frame(PAYMENTS, pay)
+    led = ledger.replace(customers=pd.concat([ledger.customers, cf], ignore_index=True),
+                         invoices=pd.concat([ledger.invoices, inf], ignore_index=True),
+                         payments=pd.concat([ledger.payments, pf], ignore_index=True))
+    return led, lines, exp
+
+
+def trust(customers: int, invoices: int, n: int, seed: int) -> None:
+    print(f"\n== 1b. Issue-8 cases: {n} of each kind added to a ledger of {customers:,} customers / {invoices:,} "
+          f"invoices (with its own {n * 2} generated lines around them)")
+    base = ledger_for_matching(customers, invoices, seed=seed, as_of=AS_OF)
+    ledger, lines, exp = trust_cases(base, n, seed)
+    st = generate_statement(base, AS_OF, n * 2, seed=seed + 3)
+    res = propose_matches(list(st.lines) + lines, ledger, AS_OF)
+    by_id = {p.line_id: p for p in res.proposals}
+    rows: dict[str, Counter[str]] = {}
+    for kind, rule, ln, truth in exp:
+        p = by_id[ln.line_id]
+        c = rows.setdefault(kind, Counter())
+        c["n"] += 1
+        c["auto"] += p.auto
+        if rule == "alloc":
+            ok = p.status == "proposed" and sorted(p.allocations) == sorted(truth)
+            c["top"] += ok
+            c["auto_ok"] += ok and p.auto
+            c["good"] += ok and p.auto
+        elif rule == "not_auto":
+            c["good"] += not p.auto
+            c["top"] += not p.auto
+        else:
+            ok = p.status == "return" and p.applied_as == truth and not p.auto
+            c["top"] += ok
+            c["good"] += ok
+    # The generated lines still right beside them: auto-accepted precision over everything.
+    pairs = list(zip(res.proposals[:len(st.lines)], st.labels, strict=True))
+    auto = [(p, lb) for p, lb in pairs if p.auto]
+    auto_ok = sum(correct(p, lb) for p, lb in auto)
+    wrong_auto = sum(c["auto"] - c["auto_ok"] for c in rows.values())
+    total_auto = len(auto) + sum(c["auto"] for c in rows.values())
+    print(f"   {'kind':16s} {'lines':>6s} {'right':>8s} {'auto':>6s} {'auto ok':>8s}   right means")
+    means = {"generic_word": "not auto-accepted (no name evidence)", "compact_name": "auto, the right invoice",
+             "short_reference": "auto, the right invoice", "return": "a return, reversing the right payment"}
+    for k, c in rows.items():
+        print(f"   {k:16s} {c['n']:6d} {pct(c['good'], c['n']):>8s} {c['auto']:6d} {c['auto_ok']:8d}   {means[k]}")
+    good_auto = total_auto - wrong_auto - (len(auto) - auto_ok)
+    print(f"   auto-accepted precision with these cases: {pct(good_auto, total_auto)}"
+          f"  ({good_auto:,}/{total_auto:,})   target >= 99.5 %")
+    ref = rows.get("short_reference", Counter())
+    print(f"   short references auto-accepted correctly: {pct(ref['auto_ok'], ref['n'])}   target >= 95 %")
+
+
 # ----------------------------------------------------------------------------------- 2. scale
 
 
@@ -218,6 +347,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--only-quality", action="store_true", help="sections 1 and 1b only (labelled quality)")
     ap.add_argument("--child-scale", nargs=4, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_scale:
@@ -225,12 +355,21 @@ def main() -> None:
         return
     print(f"bench_matching: pid {os.getpid()}, load average {os.getloadavg()[0]:.2f} "
           f"(other work on the machine inflates every time)")
-    if args.quick:
+    if args.only_quality:
+        if args.quick:
+            quality(300, 6000, 1500, args.seed)
+            trust(300, 6000, 60, args.seed)
+        else:
+            quality(2000, 60000, 5000, args.seed)
+            trust(2000, 60000, 250, args.seed)
+    elif args.quick:
         quality(300, 6000, 1500, args.seed)
+        trust(300, 6000, 60, args.seed)
         scale(2000, 20000, 1600, args.seed)
         side_by_side([(100, 1000), (100, 5000)], args.seed)
     else:
         quality(2000, 60000, 5000, args.seed)
+        trust(2000, 60000, 250, args.seed)
         scale(10_000, 100_000, 8000, args.seed)
         side_by_side([(100, 1000), (100, 10000), (1000, 10000)], args.seed)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
