@@ -166,3 +166,81 @@ def test_n43_devolucion_is_a_return_and_commission_a_fee() -> None:
     assert fee.kind == "fee" and fee.return_of == ""
     pay = read_statement(_n43("02", "2", "INGRESO"), "x.n43").lines[0]
     assert pay.kind == "payment" and pay.amount == 12100
+
+
+# ----------------------------------------------------------------------------------- tables (CSV, pasted rows)
+
+PAYPAL_EN = """\
+"Date","Time","TimeZone","Name","Type","Status","Currency","Gross","Fee","Net","From Email Address","Transaction ID",\
+"Shipping and Handling Amount","Sales Tax","Balance","Balance Impact"
+"6/4/2016","10:01:00","PDT","Acme Corp","Express Checkout Payment","Completed","USD","100.00","-3.20","96.80",\
+"ap@acme.example","1AB","0.00","","96.80","Credit"
+"6/5/2016","11:00:00","PDT","Acme Corp","General Authorization","Pending","USD","50.00","0.00","50.00",\
+"ap@acme.example","2CD","0.00","","96.80","Memo"
+"6/7/2016","09:30:00","PDT","Beta LLC","Express Checkout Payment","Completed","USD","20.00","-0.88","19.12",\
+"pay@beta.example","3EF","5.00","1.50","115.92","Credit"
+"6/8/2016","09:30:00","PDT","Supplier Inc","Payment Sent","Completed","USD","-10.00","0.00","-10.00",\
+"me@example.com","4GH","0.00","","105.92","Debit"
+"""
+
+PAYPAL_ES = """\
+Fecha;Hora;Zona horaria;Nombre;Tipo;Estado;Divisa;Bruto;Comisión;Neto;Importe de envío y manipulación;\
+Impuesto sobre las ventas;Id. de transacción;Saldo
+04/06/2016;10:01:00;CEST;Cliente Uno SL;Pago de Express Checkout;Completado;EUR;121,00;-4,46;116,54;0,00;;1AB;116,54
+07/06/2016;09:30:00;CEST;Otro Cliente SA;Pago de Express Checkout;Completado;EUR;50,00;-2,05;47,95;5,00;;2CD;164,49
+08/06/2016;09:30:00;CEST;Proveedor SL;Pago enviado;Completado;EUR;-30,00;0,00;-30,00;0,00;;3EF;134,49
+"""
+
+
+def test_gross_fee_net_export_gives_payments_and_fee_lines() -> None:
+    st = read_statement(PAYPAL_EN.encode(), "Download.csv")
+    assert [(ln.amount, ln.kind) for ln in st.lines] == [
+        (10000, "payment"), (-320, "fee"), (2000, "payment"), (-88, "fee"), (-1000, "payment")]
+    assert st.lines[0].date == D(2016, 6, 4)  # month-first: USD and English headers
+    assert st.lines[1].text.startswith("Fee | ") and "Acme Corp" in st.lines[1].text
+    assert st.lines[1].bank_reference == "1AB" and st.lines[1].counterparty_name == "Acme Corp"
+    assert any("1 row marked Memo" in w for w in st.warnings)
+    assert any("read as month/day/year, as a US export" in w for w in st.warnings)
+    bal = st.balances[0]
+    assert (bal.opening, bal.closing) == (0, 10592)
+    assert not any("do not" in w for w in st.warnings)
+
+
+def test_spanish_gross_fee_net_and_a_shipping_importe_is_not_the_amount() -> None:
+    st = read_statement(PAYPAL_ES.encode("cp1252"), "paypal.csv")
+    assert [(ln.amount, ln.kind) for ln in st.lines] == [
+        (12100, "payment"), (-446, "fee"), (5000, "payment"), (-205, "fee"), (-3000, "payment")]
+    assert st.lines[0].date == D(2016, 6, 4) and st.lines[1].text.startswith("Comisión | ")
+    assert st.lines[1].bank_reference == "1AB" and st.lines[1].counterparty_name == "Cliente Uno SL"
+    assert st.balances[0].closing == 13449 and st.balances[0].opening == 0
+
+
+def test_balance_that_contradicts_every_reading_is_refused_naming_the_columns() -> None:
+    data = ("Fecha;Concepto;Importe;Otro;Saldo\n01/03/2024;A;10,00;3,00;100,00\n02/03/2024;B;-5,00;4,00;200,00\n"
+            "03/03/2024;C;7,00;5,00;50,00\n04/03/2024;D;1,00;6,00;400,00\n")
+    with pytest.raises(StatementError, match=r'running balance in column "Saldo" does not follow from the amounts '
+                                             r'in column "Importe" .*nor from column "Otro"'):
+        read_statement(data.encode(), "x.csv")
+
+
+def test_balance_that_follows_the_opposite_sign_turns_the_signs() -> None:
+    data = ("Fecha;Concepto;Importe;Saldo\n01/03/2024;A;10,00;90,00\n02/03/2024;B;-5,00;95,00\n"
+            "03/03/2024;C;7,00;88,00\n")
+    st = read_statement(data.encode(), "x.csv")
+    assert [ln.amount for ln in st.lines] == [-1000, 500, -700]
+    assert any("only with the opposite sign" in w for w in st.warnings)
+
+
+def test_single_row_with_a_running_balance() -> None:
+    st = read_statement(b"Fecha;Concepto;Importe;Saldo\n01/03/2024;Cobro;10,00;110,00\n", "x.csv")
+    assert (st.balances[0].opening, st.balances[0].closing) == (10000, 11000)
+    assert not any("balance" in w for w in st.warnings)
+
+
+def test_us_dates_settled_by_currency_and_language_and_said() -> None:
+    data = b"Date,Description,Amount\n6/4/2016,Coffee,-3.50\n6/4/2016,Refund,3.50\n"
+    st = read_statement(data, "x.csv", default_currency="USD")
+    assert st.lines[0].date == D(2016, 6, 4)
+    assert any("month/day/year" in w for w in st.warnings)
+    eur = read_statement(data, "x.csv", default_currency="EUR")
+    assert eur.lines[0].date == D(2016, 4, 6) and any("day/month/year" in w for w in eur.warnings)

@@ -59,6 +59,15 @@ _CODE_AROUND = re.compile(r"^\s*([A-Z]{3})\s*([-+(]?\s*[\d.,'\s\u00a0]+\)?-?)\s*
 
 # ------------------------------------------------------------------------------------ header roles
 
+# header words that tell the language of an export (for month-first dates: a US export)
+_ENGLISH_HEADERS = {"date", "description", "amount", "balance", "debit", "credit", "details", "memo", "payee",
+                    "transactiondate", "postingdate", "posteddate", "checknumber", "category", "type", "name",
+                    "reference", "runningbalance", "runningbal", "withdrawals", "deposits", "status", "time", "gross",
+                    "fee", "net", "currency", "label"}
+_OTHER_HEADERS = {"fecha", "importe", "concepto", "saldo", "descripcion", "cargo", "abono", "debe", "haber", "datum",
+                  "betrag", "buchungstag", "verwendungszweck", "libelle", "montant", "solde", "divisa", "moneda",
+                  "bruto", "neto", "comision", "valor", "referencia", "fechavalor", "monto"}
+
 _EXACT = {
     "buchungstext": "text", "verwendungszweck": "text", "libelle": "text", "label": "text",
     "valor": "valor", "importe": "amount", "amount": "amount", "betrag": "amount", "montant": "amount",
@@ -70,18 +79,33 @@ _EXACT = {
     "id": "reference", "fitid": "reference", "transactionid": "reference", "documento": "reference",
     "ndocumento": "reference", "numdocumento": "reference", "numerooperacion": "reference",
     "noperacion": "reference", "operationnumber": "reference", "kundenreferenz": "reference",
-    "mandatsreferenz": "reference", "endtoendid": "reference",
+    "mandatsreferenz": "reference", "endtoendid": "reference", "iddetransaccion": "reference",
+    "idtransaccion": "reference", "transaktionscode": "reference",
     "nombre": "name", "name": "name", "cliente": "name", "proveedor": "name", "payee": "name", "payer": "name",
     "dia": "date", "f": "date", "posted": "date", "foperacion": "date", "fcontable": "date",
     "fmovimiento": "date", "fecha": "date", "date": "date", "datum": "date", "buchung": "date",
     "buchungstag": "date", "buchungsdatum": "date",
     "in": "credit", "out": "debit", "soll": "debit", "haben": "credit", "s": "indicator", "h": "indicator",
+    # gross/fee/net exports (PayPal "Gross"/"Fee"/"Net", Spanish "Bruto"/"Comisión"/"Neto")
+    "gross": "gross", "bruto": "gross", "importebruto": "gross", "grossamount": "gross", "brutto": "gross",
+    "brut": "gross", "montantbrut": "gross",
+    "net": "net", "neto": "net", "importeneto": "net", "netamount": "net", "netto": "net", "montantnet": "net",
+    "fee": "fee", "fees": "fee", "comision": "fee", "comisiones": "fee", "paypalfee": "fee", "gebuhr": "fee",
+    "gebuhren": "fee", "frais": "fee", "commission": "fee",
+    # numbers that are never the movement's amount (shipping, insurance, tax of a sale)
+    "tax": "ignore", "salestax": "ignore", "vat": "ignore", "iva": "ignore", "impuesto": "ignore",
+    "impuestos": "ignore", "shipping": "ignore", "insurance": "ignore", "envio": "ignore", "seguro": "ignore",
+    # PayPal's "Balance Impact": Credit, Debit or Memo (a memo row moves no money)
+    "balanceimpact": "impact", "impactoenelsaldo": "impact", "impactosobreelsaldo": "impact",
 }
 _INDICATOR = {"cargoabono", "debehaber", "debitcredit", "creditdebit", "dc", "cd", "dh", "sh", "sollhaben", "signo",
               "sign", "cargooabono", "creditdebitindicator", "cdtdbtind", "drcr", "crdr", "ingresogasto",
               "entradasalida", "debitocredito", "abonocargo", "haberdebe"}
 _RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     # role, "contains" keys, "startswith" keys
+    ("ignore", ("importedeenvio", "importeenvio", "importedelseguro", "importeseguro", "shippingandhandling",
+                "shippingamount", "insuranceamount", "salestax", "impuestosobre", "importedelimpuesto",
+                "importeimpuesto", "taxamount", "importedeldescuento", "discountamount"), ()),
     ("orig_amount", ("importeoriginal", "importedivisa", "importemonedaorigen", "amountcurrency", "originalamount",
                      "foreignamount", "montantdevise", "betragursprung", "origamount", "importeorigen",
                      "importeendivisa", "amountinoriginal", "importeenmonedaorigen"), ()),
@@ -262,7 +286,7 @@ def _date_or_serial(v: Cell) -> bool:
 
 
 _EXPECTS = {"date": _date_or_serial, "value_date": _date_or_serial, "amount": _numbery, "debit": _numbery,
-            "credit": _numbery, "balance": _numbery, "orig_amount": _numbery}
+            "credit": _numbery, "balance": _numbery, "orig_amount": _numbery, "gross": _numbery, "net": _numbery}
 
 
 @dataclass
@@ -306,6 +330,8 @@ class _Table:
         self.source = source
         self.warnings: list[str] = []
         self._unsigned = False
+        self.gross_fee_net = False  # the amount column is a gross; fee and net columns come beside it
+        self._header_row: list[Cell] | None = None
 
     def error(self, message: str, line: int | None = None) -> StatementError:
         return StatementError(message, line, self.source, self.unit)
@@ -360,6 +386,7 @@ class _Table:
         if header_idx is not None:
             for j, c in enumerate(rows[header_idx][:width]):
                 headers[j] = _text(c)
+        self._header_row = self.rows[header_idx] if header_idx is not None else None
         if header_idx is not None and data_idx:
             start = header_idx + 1  # every row under the header belongs to the table
         block = list(range(start, end + 1))
@@ -491,6 +518,7 @@ class _Table:
                 elif share(j, _letters) > 0:
                     c.role = "text"
         by_role = lambda r: [c for c in cols if c.role == r]  # noqa: E731
+        self._gross_fee_net(cols, by_role)
         dates = by_role("date")
         if not dates:
             other = by_role("other_date")
@@ -518,6 +546,81 @@ class _Table:
                                  f"amount column ({amounts[0].label()})")
             extra.role = "other_number"
         return cols
+
+    def _gross_fee_net(self, cols: list[_Column], by_role) -> None:  # type: ignore[no-untyped-def]
+        """A gross/fee/net export: the gross is the movement's amount, the fee a line of its own, the net what the
+        running balance moves by. Without a gross column the net is the amount; a fee column alone is not read."""
+        gross, net, fee = by_role("gross"), by_role("net"), by_role("fee")
+        for c in cols:
+            if c.role == "ignore":
+                c.role = "ignored"
+            elif c.role == "fee" and not (gross or net):
+                c.role = "ignored"
+        if gross:
+            if by_role("amount"):
+                for c in gross:
+                    c.role = "ignored"
+                return
+            gross[0].role = "amount"
+            self.gross_fee_net = True
+        elif net and not by_role("amount"):
+            net[0].role = "amount"
+            net = net[1:]
+            for c in fee:
+                c.role = "ignored"
+
+    def _justify(self, cols: list[_Column], block: list[int], lines: list[int], dates: list[dt.date | None],
+                 amounts: list[int | None], row_fees: list[int], bals: list[int | None], balance_col: _Column,
+                 memo: list[bool]) -> list[int | None]:
+        """The amount column must agree with the running balance: when it does not, the other readings are tried
+        (the opposite sign, another number column); when none agrees, the table is refused, naming the columns.
+        Returns the amounts to use (``row_fees`` is cleared when another column replaces a gross)."""
+        keep = [k for k in range(len(block)) if dates[k] is not None and amounts[k] is not None and not memo[k]]
+        b = [bals[k] for k in keep]
+        if sum(1 for x, y in zip(b, b[1:], strict=False) if x is not None and y is not None) < 2:
+            return amounts  # too few balances to judge
+
+        def fits(vals: list[int | None], fees: bool = True) -> bool:
+            moved = [None if vals[k] is None else vals[k] + (row_fees[k] if fees else 0) for k in keep]  # type: ignore[operator]
+            return _running_fit(moved, b, tolerant=True) is not None
+
+        if fits(amounts):
+            return amounts
+        amount_cols = [c for c in cols if c.role in ("amount", "debit", "credit")]
+        what = " and ".join(c.label() for c in amount_cols)
+        plural = "s" if len(amount_cols) > 1 else ""
+        negated = [None if v is None else -v for v in amounts]
+        if fits(negated):
+            self.warnings.append(f"column {balance_col.label()}: the running balance follows from the amounts in "
+                                 f"column{plural} {what} only with the opposite sign, so their signs were turned "
+                                 "(money in is positive)")
+            return negated
+        tried: list[str] = []
+        for c in cols:
+            if c.role not in ("other_number", "ignored", "net", "fee") or c is balance_col:
+                continue
+            vals = self._column_minor(c.index, block)
+            if vals is None or any(vals[k] is None for k in keep):
+                continue
+            tried.append(c.label())
+            for sign in (1, -1):
+                cand = [None if v is None else sign * v for v in vals]
+                if fits(cand, fees=False):
+                    self.warnings.append(
+                        f"column {c.label()} was read as the amount{' with the opposite sign' if sign < 0 else ''}, "
+                        f"not column{plural} {what}: the running balance in column {balance_col.label()} follows "
+                        "from it and not from them")
+                    for ac in amount_cols:
+                        ac.role = "other_number"
+                    c.role = "amount"
+                    row_fees[:] = [0] * len(row_fees)
+                    return [cand[k] if amounts[k] is not None else None for k in range(len(block))]
+        others = f", nor from column{'s' if len(tried) > 1 else ''} {', '.join(tried)}" if tried else ""
+        raise self.error(f"the running balance in column {balance_col.label()} does not follow from the amounts in "
+                         f"column{plural} {what} (in either order, with either sign){others}: cobro cannot tell which "
+                         "column holds the movements' amounts and does not guess. Check that the file is the bank's "
+                         "export as it came, or paste only the date, text, amount and balance columns",
+                         lines[keep[0]])
 
     def _column_minor(self, j: int, block: list[int], currency: str = "") -> list[int | None] | None:
         """A numeric column as minor units (None for blanks), or None when some value is not a number."""
@@ -679,11 +782,31 @@ class _Table:
         if orders[True] != orders[False]:
             return orders[True]
         matters = any((m := re.match(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-]", t)) and m[1] != m[2] for t in texts)
+        us = self._us_export(block)
         if matters:
+            why = (f"month/day/year, as a US export ({us})" if us else "day/month/year")
             self.warnings.append(
                 f"column {main.label()}: dates such as {texts[0]!r} could be day/month or month/day; they were read "
-                "as day/month/year")
-        return True
+                f"as {why}")
+        return not us
+
+    def _us_export(self, block: list[int]) -> str:
+        """Why the table reads as a US export (amounts in USD and English headers), or "" when it does not."""
+        headers = [normalize_header(_text(c)) for c in self._header_row] if self._header_row is not None else []
+        english = [h for h in headers if h in _ENGLISH_HEADERS]
+        other = [h for h in headers if h in _OTHER_HEADERS]
+        if not english or other:
+            return ""
+        codes: set[str] = set()
+        for j, h in enumerate(headers):
+            if header_role(h) == "currency":
+                codes |= {_text(self.rows[i][j]).strip().upper() for i in block[:2000]
+                          if j < len(self.rows[i]) and _text(self.rows[i][j]).strip()}
+        if codes and codes != {"USD"}:
+            return ""
+        if not codes and self.default_currency != "USD":
+            return ""
+        return "USD amounts, English headers"
 
     # -------------------------------------------------------------- rows
 
@@ -738,6 +861,27 @@ class _Table:
         balances_col: list[int | None] = [None] * len(block)
         if balance_col is not None:
             balances_col = self._money(cells(balance_col), currencies, balance_col, lines)
+        # gross/fee/net: the fee of each row, and what the balance moves by (the net)
+        fee_col, net_col = (first("fee"), first("net")) if self.gross_fee_net else (None, None)
+        fees = self._money(cells(fee_col), currencies, fee_col, lines) if fee_col else [None] * len(block)
+        nets = self._money(cells(net_col), currencies, net_col, lines) if net_col else [None] * len(block)
+        row_fees: list[int] = []
+        for k, a in enumerate(amounts):
+            if a is None:
+                row_fees.append(0)
+            elif nets[k] is not None:
+                row_fees.append(nets[k] - a)  # type: ignore[operator]
+                if fees[k] is not None and a + fees[k] != nets[k]:  # type: ignore[operator]
+                    self.warnings.append(f"{self.unit} {lines[k]}: gross {fmt(a, currencies[k])} and fee "
+                                         f"{fmt(fees[k], currencies[k])} do not make the net "  # type: ignore[arg-type]
+                                         f"{fmt(nets[k], currencies[k])}; the fee was taken as net - gross")  # type: ignore[arg-type]
+            else:
+                f = fees[k] or 0
+                row_fees.append(-abs(f) if a >= 0 and f and not net_col else f)
+        impact_col = first("impact")
+        memo = [normalize_header(_text(v)) == "memo" for v in cells(impact_col)]
+        if balance_col is not None and len(set(currencies)) == 1 and not self._unsigned:
+            amounts = self._justify(cols, block, lines, dates, amounts, row_fees, balances_col, balance_col, memo)
         # text, names, references
         name_col, iban_col, account_col = first("name"), first("iban"), first("account")
         ref_cols = [c for c in cols if c.role == "reference"]
@@ -745,8 +889,13 @@ class _Table:
                                                                           (ref_cols[0] if ref_cols else None))]
         out: list[StatementLine] = []
         kept_balances: list[tuple[int, int | None, str]] = []  # (amount, balance, currency) per kept line
+        row_pos: list[int] = []  # per kept row: where its (first) line is in ``out``
+        memos = 0
         for k, i in enumerate(block):
             row = self.rows[i]
+            if memo[k]:
+                memos += 1  # PayPal "Memo" rows (authorisations, holds) move no money
+                continue
             has_amount = amounts[k] is not None
             if dates[k] is None:
                 if has_amount:
@@ -776,15 +925,31 @@ class _Table:
                 or self.stated_account
             amount = amounts[k]
             assert amount is not None
-            out.append(StatementLine(
-                line_id="", account=account, date=dates[k], value_date=values[k], amount=amount,
-                currency=currencies[k], text=join_text(pieces), counterparty_name=name,
-                counterparty_iban=iban.replace(" ", "") if iban_valid(iban) else iban, bank_reference=ref,
-                source_line=lines[k]))
-            kept_balances.append((amount, balances_col[k], currencies[k]))
+            counterparty_iban = iban.replace(" ", "") if iban_valid(iban) else iban
+            fee = row_fees[k]
+            row_pos.append(len(out))
+            if amount or not fee:
+                out.append(StatementLine(
+                    line_id="", account=account, date=dates[k], value_date=values[k], amount=amount,
+                    currency=currencies[k], text=join_text(pieces), counterparty_name=name,
+                    counterparty_iban=counterparty_iban, bank_reference=ref, source_line=lines[k]))
+            if fee:
+                # the processor's fee is a line of its own, as a bank's fee is: the payment keeps its gross
+                assert fee_col is not None or net_col is not None
+                label = fee_col.header if fee_col is not None and fee_col.header else "fee"
+                out.append(StatementLine(
+                    line_id="", account=account, date=dates[k], value_date=values[k], amount=fee,
+                    currency=currencies[k], text=join_text([label, *pieces]), counterparty_name=name,
+                    counterparty_iban=counterparty_iban, bank_reference=ref, source_line=lines[k], kind="fee"))
+            kept_balances.append((amount + fee, balances_col[k], currencies[k]))
+        if memos:
+            assert impact_col is not None
+            self.warnings.append(f"{memos} {'row' if memos == 1 else 'rows'} marked Memo in column "
+                                 f"{impact_col.label()} move no money (authorisations, holds) and were not read as "
+                                 "movements")
         if not out:
             raise self.error("the table has no movements")
-        balances = self._balance_checks(out, kept_balances, balance_col)
+        balances = self._balance_checks(out, kept_balances, balance_col, row_pos)
         return Statement(format=self.fmt_name, lines=assign_ids(out), balances=balances, warnings=self.warnings)
 
     def _currency_code(self, raw: str, line: int, col: _Column | None) -> str:
@@ -845,10 +1010,13 @@ class _Table:
 
     # -------------------------------------------------------------- balances
 
-    def _balance_checks(self, out: list[StatementLine], kept: list[tuple[int, int | None, str]],
-                        balance_col: _Column | None) -> list[AccountBalances]:
+    def _balance_checks(self, all_lines: list[StatementLine], kept: list[tuple[int, int | None, str]],
+                        balance_col: _Column | None, row_pos: list[int]) -> list[AccountBalances]:
+        """Opening and closing balances from the running balance (``kept``: per row, what it moves the balance
+        by and the balance after it) or the preamble/footer, and the warnings when they do not add up."""
+        out = [all_lines[p] for p in row_pos]  # the (first) line of each row, in step with ``kept``
         currencies = {c for _, _, c in kept}
-        account = out[0].account if len({ln.account for ln in out}) == 1 else ""
+        account = out[0].account if len({ln.account for ln in all_lines}) == 1 else ""
         balances: list[AccountBalances] = []
         if len(currencies) != 1:
             return balances
@@ -863,12 +1031,14 @@ class _Table:
                 if signed is not None:
                     amounts, direction = signed
                     for k, a in enumerate(amounts):
-                        out[k] = dataclasses.replace(out[k], amount=a)
+                        out[k] = all_lines[row_pos[k]] = dataclasses.replace(out[k], amount=a)
                     edge = out[0] if direction == "asc" else out[-1]
                     self.warnings.append(
                         f"column {balance_col.label()}: the amounts carry no sign, so debits and credits were told "
                         f"apart by the running balance; the sign of {self.unit} {edge.source_line} could not be "
                         "checked that way and was read as a credit")
+            if direction is None and len(kept) == 1 and bals[0] is not None:
+                direction = "asc"  # one row: its balance is the balance after it
             if direction is None:
                 direction = _running_fit(amounts, bals, tolerant=True)
             if direction is not None:
@@ -890,11 +1060,11 @@ class _Table:
             closing = stated_c if stated_c is not None else closing
         if opening is None and closing is None:
             return balances
-        dates = [ln.date for ln in out]
+        dates = [ln.date for ln in all_lines]
         bal = AccountBalances(account=account, currency=cur, opening=opening, closing=closing,
                               opening_date=min(dates), closing_date=max(dates))
         balances.append(bal)
-        w = balance_warning(bal, sum(ln.amount for ln in out), "the statement")
+        w = balance_warning(bal, sum(ln.amount for ln in all_lines), "the statement")
         if w:
             self.warnings.append(w)
         return balances
