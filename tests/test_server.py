@@ -166,7 +166,8 @@ def test_health_needs_no_token_and_says_nothing_about_ledgers(api: Api) -> None:
 
 ROUTES = [("GET", "/api/summary"), ("POST", "/api/reminders/preview"), ("POST", "/api/reminders/send"),
           ("POST", "/api/contacts"), ("POST", "/api/reconcile"), ("POST", "/api/reconcile/apply"),
-          ("GET", "/api/openapi.yaml"), ("GET", "/api/openapi.json")]
+          ("GET", "/api/openapi.yaml"), ("GET", "/api/openapi.json"), ("POST", "/api/tables/summary"),
+          ("POST", "/api/tables/reminders/preview"), ("POST", "/api/tables/refresh")]
 
 
 @pytest.mark.parametrize("method,url", ROUTES)
@@ -720,3 +721,180 @@ def test_tokens_never_reach_the_workbook_or_its_folder(api: Api) -> None:
                 assert not any(token in z.read(n) for n in z.namelist()), f
         else:
             assert token not in f.read_bytes(), f
+
+
+# ------------------------------------------------------------------------------------------- host names (issue 15 §3)
+
+
+@pytest.mark.parametrize("host", ["evil.com", "evil.com:8750", "127.0.0.1.evil.com", "localhost.evil.com:80",
+                                  "[::2]:8750", "cobro.lan.evil.com"])
+def test_a_host_header_naming_another_site_is_refused(api: Api, smtp: SmtpTestServer, host: str) -> None:
+    """DNS rebinding: a page from evil.com whose name now resolves to 127.0.0.1 sends ``Host: evil.com``."""
+    before = api.path.read_bytes()
+    for method, url in [("GET", "/health"), ("GET", "/api/summary"), ("POST", "/api/reminders/send")]:
+        r = api.client.open(url, method=method, headers={**api.auth, "Host": host}, json={})
+        assert r.status_code == 421, (url, r.json)
+        assert r.json["field"] == "Host" and "host name" in r.json["error"]
+    assert smtp.received == [] and api.path.read_bytes() == before
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8750", "localhost", "LOCALHOST:8750", "localhost.",
+                                  "[::1]:8750", "[::1]"])
+def test_the_loopback_names_are_served(api: Api, host: str) -> None:
+    r = api.client.get(f"/api/summary?as_of={AS_OF}", headers={**api.auth, "Host": host})
+    assert r.status_code == 200, r.json
+
+
+def test_names_the_service_is_started_with_are_served(ledger: Path, isolated_env: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COBRO_ALLOWED_HOSTS", "cobro.example.org, 192.168.1.20")
+    api = make_api(ledger, isolated_env, allowed_hosts=["Cobro.LAN"])
+    for host, status in [("cobro.lan:8750", 200), ("cobro.example.org", 200), ("192.168.1.20:8750", 200),
+                         ("cobro.example.org.evil.com", 421), ("192.168.1.21", 421)]:
+        assert api.client.get("/health", headers={"Host": host}).status_code == status, host
+
+
+def test_over_real_http_the_host_header_is_checked(api: Api) -> None:
+    with serving(api.app) as base:
+        assert http("GET", f"{base}/health")[0] == 200
+        status, data, _ = http("GET", f"{base}/api/summary", token=api.token, headers={"Host": "evil.com"})
+        assert status == 421 and data["field"] == "Host"
+
+
+# ------------------------------------------------------------------------------------------- dates, clock, locks
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "0000-01-01"])
+def test_dates_outside_the_years_a_spreadsheet_holds_are_400_not_500(api: Api, day: str) -> None:
+    r = api.get(f"/api/summary?as_of={day}")
+    assert r.status_code == 400 and r.json["field"] == "as_of", r.json
+    for url in ("/api/reminders/preview", "/api/reminders/send", "/api/reconcile/apply"):
+        r = api.post(url, {"as_of": day})
+        assert r.status_code == 400 and r.json["field"] == "as_of", (url, r.json)
+    r = api.post("/api/contacts", {"customer_id": "C1", "outcome": "promise", "promise_date": day})
+    assert r.status_code == 400 and r.json["field"] == "promise_date"
+
+
+def test_the_default_as_of_is_the_company_clocks_today(api: Api) -> None:
+    from sync.clock import company_today
+
+    settings = XlsxStore(api.path).load().settings
+    before = company_today(settings)
+    data = api.post("/api/reminders/preview").json
+    assert data["as_of"] in {before.isoformat(), company_today(settings).isoformat()}
+
+
+def test_previews_run_side_by_side_and_beside_a_run_in_progress(api: Api, smtp: SmtpTestServer) -> None:
+    """Read-only: four previews at once all answer (3 of 4 got 409 when previews took the send lock), also while
+    another process holds the ledger's run lock."""
+    results: list[int] = []
+    start = threading.Barrier(4)
+    with serving(api.app) as base:
+        def preview() -> None:
+            start.wait()
+            results.append(http("POST", f"{base}/api/reminders/preview", b'{"as_of": "2026-11-20"}', api.token)[0])
+
+        with Journal(journal_path_for(api.path)) as other, other.lock():  # a send in progress, in effect
+            threads = [threading.Thread(target=preview) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            status, data, _ = http("GET", f"{base}/api/summary?as_of=2026-11-20", token=api.token)
+            assert status == 200
+    assert results == [200, 200, 200, 200]
+    assert smtp.received == []
+
+
+def test_a_workbook_open_in_excel_refuses_the_send_with_409_before_anything_is_sent(
+        api: Api, smtp: SmtpTestServer) -> None:
+    """Excel's owner file beside the workbook (``~$cobranza.xlsx``): writing underneath Excel would be lost when the
+    accountant saves, so nothing is sent. Reading still works."""
+    owner = api.path.with_name(f"~${api.path.name}")
+    owner.write_bytes(b"\x0bAccountant")
+    before = api.path.read_bytes()
+    r = api.post("/api/reminders/send", {"as_of": AS_OF.isoformat()})
+    assert r.status_code == 409, r.json
+    assert "open in Excel" in r.json["error"] and "nothing was sent" in r.json["error"]
+    assert str(api.path.parent) not in r.json["error"]  # no server paths in the answer
+    schema_check(r.json, "Error")
+    assert smtp.received == [] and api.path.read_bytes() == before
+    assert api.post("/api/reminders/preview", {"as_of": AS_OF.isoformat()}).status_code == 200
+    owner.unlink()
+    assert api.post("/api/reminders/send", {"as_of": AS_OF.isoformat()}).status_code == 200
+    assert len(smtp.received) == 3
+
+
+# ------------------------------------------------------------------------------------------- tables a host posts
+
+
+def posted(path: Path, **extra: Any) -> dict[str, Any]:
+    """The body the Office add-in would post for the workbook at ``path`` (cells as Range.values gives them)."""
+    from tests.test_table_store import host_tables, wire
+
+    body = wire(host_tables(path), **extra)
+    return json.loads(json.dumps(body, default=str))  # Decimal back to JSON numbers by the test client
+
+
+def test_tables_summary_is_the_summary_of_the_same_workbook(api: Api) -> None:
+    r = api.client.post("/api/tables/summary", headers=api.auth,
+                        data=json.dumps(posted(api.path, as_of=AS_OF.isoformat(), months=2)))
+    assert r.status_code == 200, r.json
+    schema_check(r.json, "TablesSummary")
+    same = api.get(f"/api/summary?as_of={AS_OF}&months=2").json
+    for key in ("as_of", "months", "aging", "kpis", "worklist"):
+        assert r.json[key] == same[key], key
+    assert r.json["writes"] == {"tables": {}, "edits": []}
+    assert set(r.json["fingerprints"]) >= {"Invoices", "Customers", "Settings"}
+
+
+def test_tables_preview_is_the_plan_of_the_same_workbook_and_sends_nothing(api: Api, smtp: SmtpTestServer
+                                                                           ) -> None:
+    r = api.post("/api/tables/reminders/preview", posted(api.path, as_of=AS_OF.isoformat()))
+    assert r.status_code == 200, r.json
+    schema_check(r.json, "TablesPreview")
+    same = api.post("/api/reminders/preview", {"as_of": AS_OF.isoformat()}).json
+    assert r.json["plan"] == same["plan"] and r.json["dry_run"] is True
+    assert [i["customer_id"] for i in r.json["plan"]["items"]] == ["C1", "C2", "C3"]
+    assert smtp.received == [] and r.json["writes"]["edits"] == []
+
+
+def test_tables_refresh_answers_writes_that_the_host_applies(api: Api) -> None:
+    from sync.table_store import TableStore, apply_writes, parse_tables
+
+    before = api.path.read_bytes()
+    body = posted(api.path, as_of=AS_OF.isoformat())
+    r = api.post("/api/tables/refresh", body)
+    assert r.status_code == 200, r.json
+    schema_check(r.json, "TablesRefresh")
+    assert r.json["invoices_updated"] == 3 and len(r.json["writes"]["edits"]) == 3
+    edit = r.json["writes"]["edits"][0]
+    assert edit["op"] == "set" and edit["match"] == {"invoice_id": "F-1"} and edit["cells"]["balance"] == 1000
+    assert api.path.read_bytes() == before  # the served file is never touched by the tables routes
+    host = {t.key: t for t in parse_tables(body["tables"])}
+    applied = apply_writes(host, r.json["writes"])
+    again = {"tables": [{"key": t.key, "title": t.title, "header_row": t.header_row, "headers": t.headers,
+                         "rows": t.rows} for t in applied.values()], "as_of": AS_OF.isoformat()}
+    r2 = api.post("/api/tables/refresh", again)
+    assert r2.status_code == 200 and r2.json["invoices_updated"] == 0 and r2.json["writes"]["edits"] == []
+    assert TableStore({"tables": again["tables"]}).load().invoices["balance"].tolist() == [100_000, 200_000, 300_000]
+
+
+def test_tables_routes_refuse_malformed_tables_by_field_and_bad_cells_by_sheet_row_column(api: Api) -> None:
+    body = posted(api.path, as_of=AS_OF.isoformat())
+    assert api.post("/api/tables/summary", {"as_of": "2026-11-20"}).json["field"] == "tables"
+    broken = json.loads(json.dumps(body))
+    broken["tables"][0]["key"] = "Hoja1"
+    r = api.post("/api/tables/summary", broken)
+    assert r.status_code == 400 and r.json["field"] == "tables[0].key"
+    schema_check(r.json, "Error")
+    r = api.post("/api/tables/summary", {**body, "locale": "fr"})
+    assert r.status_code == 400 and r.json["field"] == "locale"
+    bad = json.loads(json.dumps(body))
+    inv = next(t for t in bad["tables"] if t["key"] == "Invoices")
+    inv["header_row"] = 3
+    inv["rows"][1][inv["headers"].index("Importe")] = "mil euros"
+    r = api.post("/api/tables/reminders/preview", bad)
+    assert r.status_code == 422, r.json
+    (p,) = [p for p in r.json["problems"] if p["sheet"] == "Invoices"]
+    assert (p["row"], p["column"]) == (5, "amount") and "Facturas" in p["message"]
