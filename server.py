@@ -333,6 +333,17 @@ def _as_of_or_today(as_of: dt.date | None, store: LedgerStore) -> dt.date:
     return as_of if as_of is not None else company_today(store.load().settings)
 
 
+def names_for(bind: str) -> list[str]:
+    """The host names a service listening on ``bind`` is reached by, besides loopback: the address itself, and the
+    machine's names when it listens on every interface (``0.0.0.0``, ``::``)."""
+    import socket
+
+    names = [bind]
+    if bind in ("0.0.0.0", "::", ""):
+        names += [socket.gethostname(), socket.getfqdn()]
+    return names
+
+
 def _host_name(host: str) -> str:
     """The name part of a ``Host`` header or a configured name: lower case, no port, no brackets, no final dot."""
     host = host.strip().lower()

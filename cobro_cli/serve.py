@@ -68,7 +68,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     """
     from waitress.server import create_server
 
-    from server import DEFAULT_MAX_BODY_BYTES, create_app
+    from server import DEFAULT_MAX_BODY_BYTES, create_app, names_for
     from sync.config import ConfigError, SmtpConfig
     from sync.tokens import TokenStoreError
 
@@ -78,7 +78,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     except ConfigError as e:
         raise UserError(f"mail settings: {e}") from None
     try:
-        app = create_app(list(ledgers), smtp_config=smtp)
+        app = create_app(list(ledgers), smtp_config=smtp, allowed_hosts=names_for(host))  # Host header check
     except TokenStoreError as e:
         raise UserError(str(e)) from None
     except ValueError as e:

@@ -898,3 +898,12 @@ def test_tables_routes_refuse_malformed_tables_by_field_and_bad_cells_by_sheet_r
     assert r.status_code == 422, r.json
     (p,) = [p for p in r.json["problems"] if p["sheet"] == "Invoices"]
     assert (p["row"], p["column"]) == (5, "amount") and "Facturas" in p["message"]
+
+
+def test_cobro_serve_answers_to_the_address_it_listens_on() -> None:
+    import socket
+
+    from server import names_for
+
+    assert names_for("192.168.1.20") == ["192.168.1.20"]
+    assert socket.gethostname() in names_for("0.0.0.0")
