@@ -139,3 +139,199 @@ def test_gc_is_restored_after_a_failed_load(tmp_path: Path) -> None:
     with pytest.raises(WorkbookError):
         XlsxStore(bad).load()
     assert gc.isenabled()
+
+
+# ----------------------------------------------------------------------------------- files (issues 7, 15)
+
+def _notes_change() -> Changes:
+    return Changes(update={"Customers": pd.DataFrame({"_row": [2], "notes": ["llamar"]})})
+
+
+def test_symlinked_ledger_is_written_through_to_its_target(user_workbook: Path, tmp_path: Path) -> None:
+    link = tmp_path / "elsewhere" / "ledger.xlsx"
+    link.parent.mkdir()
+    link.symlink_to(user_workbook)
+    store = XlsxStore(link)
+    store.load()
+    store.commit(_notes_change())
+    assert link.is_symlink() and link.resolve() == user_workbook.resolve()  # still a link …
+    assert XlsxStore(user_workbook).load().customers["notes"].tolist()[0] == "llamar"  # … to the changed file
+    assert list((user_workbook.parent / ".cobro-backups").glob("cobranza.*.xlsx"))  # backup beside the target
+
+
+def test_hard_linked_ledger_is_refused(user_workbook: Path, tmp_path: Path) -> None:
+    from sync.xlsx_store import HardLinkedLedgerError
+
+    other = tmp_path / "copy-by-link.xlsx"
+    os.link(user_workbook, other)
+    store = XlsxStore(user_workbook)
+    store.load()  # reading works
+    before = user_workbook.read_bytes()
+    with pytest.raises(HardLinkedLedgerError, match="2 names"):
+        store.check_writable()
+    with pytest.raises(HardLinkedLedgerError):
+        store.commit(_notes_change())
+    assert user_workbook.read_bytes() == before and other.read_bytes() == before
+
+
+def test_write_keeps_mode_owner_and_group(user_workbook: Path) -> None:
+    os.chmod(user_workbook, 0o664)
+    st = user_workbook.stat()
+    store = XlsxStore(user_workbook)
+    store.load()
+    store.commit(_notes_change())
+    after = user_workbook.stat()
+    assert after.st_mode & 0o7777 == 0o664
+    assert (after.st_uid, after.st_gid) == (st.st_uid, st.st_gid)
+    assert after.st_ino != st.st_ino  # replaced atomically, not rewritten in place
+
+
+def test_temp_files_of_a_crashed_save_are_removed_by_the_next_write(user_workbook: Path) -> None:
+    from sync.fileio import temp_name_prefix
+
+    stale = user_workbook.parent / (temp_name_prefix(user_workbook) + "crashed")
+    stale.write_bytes(b"half a workbook")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    store = XlsxStore(user_workbook)
+    store.load()
+    store.commit(_notes_change())
+    assert not stale.exists()
+
+
+def test_commit_refuses_a_workbook_open_in_excel(user_workbook: Path) -> None:
+    from sync.fileio import WorkbookOpenError
+
+    store = XlsxStore(user_workbook)
+    store.load()
+    (user_workbook.parent / f"~${user_workbook.name}").write_bytes(b"owner")
+    before = user_workbook.read_bytes()
+    with pytest.raises(WorkbookOpenError, match="open in Excel"):
+        store.commit(_notes_change())
+    assert user_workbook.read_bytes() == before
+
+
+def test_fifo_and_device_are_refused_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "ledger.xlsx"
+    os.mkfifo(fifo)
+    with pytest.raises(WorkbookError, match="named pipe"):
+        XlsxStore(fifo).load()
+    with pytest.raises(WorkbookError, match="named pipe"):
+        XlsxStore(fifo).check_writable()
+    dev = tmp_path / "zero.xlsx"
+    dev.symlink_to("/dev/zero")
+    with pytest.raises(WorkbookError, match="device"):
+        XlsxStore(dev).load()
+    folder = tmp_path / "folder.xlsx"
+    folder.mkdir()
+    with pytest.raises(WorkbookError, match="folder"):
+        XlsxStore(folder).load()
+
+
+def _replace_member(path: Path, name: str, write: object) -> None:
+    """Rewrite ``path`` with member ``name`` produced by ``write(fh)`` (streamed), the others copied."""
+    import zipfile
+
+    src = path.read_bytes()
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(src)) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename == name:
+                zinfo = zipfile.ZipInfo(name, info.date_time)
+                zinfo.compress_type = zipfile.ZIP_DEFLATED
+                with zout.open(zinfo, "w") as fh:
+                    write(fh)  # type: ignore[operator]
+            else:
+                zout.writestr(info, zin.read(info.filename))
+
+
+def _with_raw_member(path: Path, name: str, head: bytes, block: bytes, repeat: int, tail: bytes) -> None:
+    """Rewrite ``path`` with member ``name`` = head + block * repeat + tail, deflated without compressing a
+    gigabyte: after a full flush deflate forgets its history, so every copy of ``block`` deflates to the same
+    bytes, written ``repeat`` times."""
+    import struct
+    import zipfile
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = comp.compress(head) + comp.flush(zlib.Z_FULL_FLUSH)
+    middle = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    last = comp.compress(tail) + comp.flush()
+    crc = zlib.crc32(head)
+    for _ in range(repeat):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    usize = len(head) + len(block) * repeat + len(tail)
+    csize = len(first) + len(middle) * repeat + len(last)
+    members = []
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            members.append((info.filename, None if info.filename == name else z.read(info.filename)))
+    out = bytearray()
+    central = bytearray()
+    for fname, data in members:
+        raw = fname.encode()
+        offset = len(out)
+        if data is None:
+            packed_parts, c, cs, us = [first, *([middle] * repeat), last], crc, csize, usize
+        else:
+            packed = zlib.compress(data, 6)[2:-4]
+            packed_parts, c, cs, us = [packed], zlib.crc32(data), len(packed), len(data)
+        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 8, 0, 33, c, cs, us, len(raw), 0) + raw
+        for piece in packed_parts:
+            out += piece
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 8, 0, 33, c, cs, us, len(raw), 0, 0, 0, 0,
+                               0, offset) + raw
+    cd = len(out)
+    out += central
+    out += struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), cd, 0)
+    path.write_bytes(bytes(out))
+
+
+def test_a_one_gigabyte_cell_is_refused_before_it_is_inflated(user_workbook: Path) -> None:
+    """A ~1 MB workbook whose extra sheet holds a 1 GB cell: a clear error, not 1 GB of memory."""
+    import tracemalloc
+
+    head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+            b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>')
+    tail = b"</t></is></c></row></sheetData></worksheet>"
+    # "Notas de Ana" is a sheet cobro does not own
+    _with_raw_member(user_workbook, "xl/worksheets/sheet10.xml", head, b"a" * (1 << 20), 1024, tail)
+    assert user_workbook.stat().st_size < 4 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(WorkbookError, match="sheet10.xml would expand to 1,0"):
+            XlsxStore(user_workbook).load()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20
+
+
+def test_a_doctype_in_a_sheet_is_refused(user_workbook: Path) -> None:
+    evil = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+            b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+            b'<c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>')
+    _replace_member(user_workbook, "xl/worksheets/sheet10.xml", lambda fh: fh.write(evil))
+    with pytest.raises(WorkbookError, match="DOCTYPE"):
+        XlsxStore(user_workbook).load()
+
+
+def test_a_write_never_inflates_sheets_cobro_does_not_edit(user_workbook: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync import xlsx_package
+
+    store = XlsxStore(user_workbook)
+    store.load()
+    read: list[str] = []
+    real_open = xlsx_package.Package._open
+
+    def spy(self: xlsx_package.Package, part: str) -> object:
+        read.append(part)
+        return real_open(self, part)
+
+    monkeypatch.setattr(xlsx_package.Package, "_open", spy)
+    store.commit(_notes_change())
+    sheets = [p for p in read if p.startswith("xl/worksheets/sheet")]
+    assert sheets == ["xl/worksheets/sheet1.xml"]  # Clientes only; never "Notas de Ana" nor the invoices
