@@ -132,6 +132,10 @@ class Settings:
     late_interest_annual_pct: Decimal = Decimal(0)
     promise_grace_days: int = 3
     bank_fee_tolerance: int = 0  # minor units of base_currency
+    # Judgement (issue 13), per currency in minor units; empty: none. See cobro.reminders.minimum_amount.
+    min_reminder_amounts: Mapping[str, int] = field(default_factory=dict)  # no reminder, call or letter below
+    min_formal_amounts: Mapping[str, int] = field(default_factory=dict)  # no letter or final notice below
+    write_off_tolerance: Mapping[str, int] = field(default_factory=dict)  # residuals at or below: not chased
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -190,6 +194,11 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
             kw[key] = money.parse_money(get(key) or "0", base)
         except money.MoneyError:
             bad(key, f"an amount in {base}")
+    for key in ("min_reminder_amounts", "min_formal_amounts", "write_off_tolerance"):
+        try:
+            kw[key] = parse_amounts_by_currency(get(key))
+        except (ValueError, money.MoneyError):
+            bad(key, "amounts per currency such as EUR 20; USD 20; CLP 20000 (or none)")
     epd = get("early_payment_discount")
     if epd:
         m2 = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*%?\s*/\s*(\d+)\s*", epd)
@@ -208,6 +217,26 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
     known = set(SETTINGS_DEFAULTS)
     kw["extra"] = {k: v for k, v in values.items() if k not in known}
     return Settings(**kw)  # type: ignore[arg-type]
+
+
+def parse_amounts_by_currency(text: str) -> dict[str, int]:
+    """``"EUR 20; USD 25,50; 20000 CLP"`` -> ``{"EUR": 2000, "USD": 2550, "CLP": 20000}`` (minor units);
+    blank, ``none`` or ``ninguno`` -> ``{}``. ``ValueError`` / ``MoneyError`` when a part is not "CODE amount"."""
+    out: dict[str, int] = {}
+    if text.strip().casefold() in ("", "none", "ninguno", "no", "0"):
+        return out
+    for part in re.split(r"[;\n]", text):
+        if not part.strip():
+            continue
+        m = re.fullmatch(r"\s*([A-Za-z]{3})\s+(\S.*?)\s*|\s*(\S.*?)\s+([A-Za-z]{3})\s*", part)
+        if not m:
+            raise ValueError(part)
+        cur, amount = ((m[1], m[2]) if m[1] else (m[4], m[3]))
+        cur = cur.upper()
+        if not money.is_known_currency(cur):
+            raise ValueError(cur)
+        out[cur] = money.parse_money(amount, cur)
+    return out
 
 
 # ----------------------------------------------------------------------------------- ledger
@@ -416,6 +445,30 @@ def parse_date_text(text: str, day_first: bool = True) -> dt.datetime | None:
 _YEAR_LO_NS, _YEAR_HI_NS = MIN_YEAR, 2261  # what a datetime64[ns] column holds (to 2262-04-11), within the range
 
 
+_BULK_FORMATS = {True: ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"),
+                 False: ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y")}
+
+
+def _text_dates_in_bulk(texts: Mapping[int, str], day_first: bool) -> tuple[tuple[list[int], np.ndarray], list[int]]:
+    """Dates written in the common whole forms (``2024-03-31``, ``31/03/2024``) parsed a column at a time; the
+    rest (times, two-digit years, other years, mistakes) is left for ``parse_date_text`` one by one."""
+    idx = list(texts)
+    series = pd.Series([texts[i].strip() for i in idx], dtype=object)
+    done = np.zeros(len(idx), dtype=bool)
+    values = np.full(len(idx), np.datetime64("NaT"), dtype="datetime64[ns]")
+    for fmt in _BULK_FORMATS[day_first]:
+        todo = np.flatnonzero(~done)
+        if not len(todo):
+            break
+        parsed = pd.to_datetime(series.iloc[todo], format=fmt, errors="coerce").to_numpy(dtype="datetime64[ns]")
+        years = parsed.astype("datetime64[Y]").astype(np.int64) + 1970
+        ok = ~np.isnat(parsed) & (years >= MIN_YEAR) & (years <= _YEAR_HI_NS)
+        values[todo[ok]] = parsed[ok]
+        done[todo[ok]] = True
+    took = np.flatnonzero(done)
+    return ([idx[j] for j in took], values[took]), [idx[j] for j in np.flatnonzero(~done)]
+
+
 def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, list[int]]:
     """Vectorized where possible. Returns datetime64[ns] values and indexes of bad cells."""
     n = len(values)
@@ -424,6 +477,8 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
     # Fast path: every non-blank value already a date/datetime.
     texts: dict[int, str] = {}
     conv: list[object] = [None] * n
+    serial_idx: list[int] = []
+    serial_val: list[float] = []
     for i, v in enumerate(values):
         cls = v.__class__
         if cls is dt.date or cls is dt.datetime:  # what calamine gives for date cells
@@ -440,19 +495,19 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
             else:
                 bad.append(i)
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            if 0 < v < 2958466:  # Excel serial
-                days = int(v)
-                frac = float(v) - days
-                ts = _EXCEL_EPOCH + np.timedelta64(days, "D")
-                conv[i] = pd.Timestamp(ts) + pd.Timedelta(seconds=round(frac * 86400)) if frac else pd.Timestamp(ts)
+            if 0 < v < 2958466:  # a serial number (Excel, Google Sheets, the hosts' JSON): converted in bulk below
+                serial_idx.append(i)
+                serial_val.append(v)
             else:
                 bad.append(i)
         else:
             texts[i] = str(v)
+    bulk: tuple[list[int], np.ndarray] | None = None
     if texts:
         day_first = detect_day_first(texts.values())
-        for i, t in texts.items():
-            parsed = parse_date_text(t, True if day_first is None else day_first)
+        bulk, rest = _text_dates_in_bulk(texts, True if day_first is None else day_first)
+        for i in rest:
+            parsed = parse_date_text(texts[i], True if day_first is None else day_first)
             if parsed is None or parsed.year > _YEAR_HI_NS:
                 bad.append(i)
             else:
@@ -462,6 +517,18 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
     if not keep_time:
         arr = arr.astype("datetime64[D]").astype("datetime64[ns]")
     out[:] = arr
+    if bulk is not None and bulk[0]:
+        out[np.asarray(bulk[0], dtype=np.intp)] = bulk[1]
+    if serial_idx:
+        seconds = np.rint(np.asarray(serial_val, dtype=np.float64) * 86400.0).astype(np.int64)
+        stamps = _EXCEL_EPOCH.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+        if not keep_time:
+            stamps = stamps.astype("datetime64[D]")
+        take = np.asarray(serial_idx, dtype=np.intp)
+        out[take] = stamps.astype("datetime64[ns]")
+        years = out[take].astype("datetime64[Y]").astype(np.int64) + 1970
+        bad.extend(int(take[j]) for j in np.nonzero((years < _YEAR_LO_NS) | (years > _YEAR_HI_NS))[0])
+        out[take[(years < _YEAR_LO_NS) | (years > _YEAR_HI_NS)]] = np.datetime64("NaT")
     return out, sorted(bad)
 
 
@@ -510,9 +577,19 @@ def _parse_money_column(values: list[object], currencies: list[str]
     if txt_idx:
         texts = [values[i] for i in txt_idx if type(values[i]) is str]
         decimal_comma = money.detect_decimal_comma(texts) if texts else None  # type: ignore[arg-type]
+        exps: dict[str, int | None] = {}
         for i in txt_idx:
+            v = values[i]
+            if type(v) is str:
+                cur = currencies[i]
+                exp = exps[cur] if cur in exps else exps.setdefault(cur, money._EXPONENTS.get(cur))
+                if exp is not None:
+                    fast = money.plain_minor(v, exp, decimal_comma)  # type: ignore[arg-type]
+                    if fast is not None:
+                        out[i] = fast
+                        continue
             try:
-                out[i] = money.parse_money(values[i], currencies[i], decimal_comma)
+                out[i] = money.parse_money(v, currencies[i], decimal_comma)
             except money.MoneyError as e:
                 bad.append((i, e.code, dict(e.detail)))
     bad.sort()
