@@ -26,6 +26,22 @@ Evidence, strongest first
    an advance, a Payments row without invoice). Without any customer, an amount equal to an open balance is
    proposed as a coincidence, never auto-accepted.
 
+What never counts, and what always does (issue 8): words that say nothing about who paid (payment, transfer,
+customer, cliente, pago, factura, betaling, klant, Zahlung, Kunde, virement, …: ``text.GENERIC_WORDS``) and legal
+forms of the languages cobro reads are never name evidence, and one shared word of a longer name that other
+customers' names also have is not a name match (``CustomerScan._distinctive``). Compact and spaced forms of a
+name are one name ("J.Janssen" = "J. Janssen"); a counterparty equal to a customer id or to a customer's exact
+name (``text.compact_name``) is that customer, as strong as a tax id. "invoice 31", "factura nº 31", "fra. 31"
+read invoice 31 when the payer is known and no other open invoice of that payer reads as 31. The exact amount
+of another customer's open invoice is listed as an alternative (a name alone is then not auto-accepted).
+Returns (``StatementLine.kind == "return"``) are never payments: status ``return``, and when they undo a payment
+already applied (by the original reference, else by amount and payer) the proposal names it (``applied_as``)
+and its invoices. Fee lines are never payments either.
+
+Write-offs: Settings ``write_off_tolerance`` (per currency, e.g. ``EUR 1; USD 1``) closes an invoice short by
+at most that much; the difference is a separate Payments row (method ``other``, "diferencia dentro de la
+tolerancia") beside the payment, so reminders do not chase it.
+
 Bank fees: a shortfall of at most ``Settings.bank_fee_tolerance`` (minor units of the base currency; applies
 to lines in the base currency) or, if larger, ``bank_fee_pct`` percent of the invoiced total (an optional
 Settings key, e.g. ``0.5``; default 0) closes the invoices and is recorded as a separate Payments row
