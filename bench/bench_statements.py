@@ -7,7 +7,7 @@ Each shape is generated at three sizes and read with the core dispatcher (``cobr
 the file size, the seconds, and the growth factor of time per doubling of the size: a reader linear in the
 file's size doubles (about 2.0); a quadratic one quadruples. Shapes: OFX with deeply nested unclosed
 aggregates (the 133 s / 600 KB report), OFX nested and closed, 400k repeated ``<MEMO>`` (the 36 s report),
-an MT940 with one movement and many ``:86:`` lines, a Norma 43 with many complementary records, a CSV with
+an MT940 with one movement and many ``:86:`` lines, a Norma 43 with many movements, a CSV with
 many rows, a CAMT.053 with many entries, and pasted rows. Nothing is asserted: read the figures.
 """
 
@@ -48,10 +48,17 @@ def mt940_86(n: int) -> bytes:
     return b":20:X\n:25:A\n:60F:C240101EUR1,00\n:61:240101C1,\n" + b":86:x\n" * n + b":62F:C240101EUR2,00\n"
 
 
-def n43_complements(n: int) -> bytes:
-    head = b"11" + b"0" * 78 + b"\r\n"
-    mov = b"22" + b"0" * 78 + b"\r\n"
-    return head + mov + (b"23" + b"0" * 78 + b"\r\n") * n
+def n43_movements(n: int) -> bytes:
+    count = n // 10
+    head = (b"11" + b"2100" + b"0418" + b"0200051332" + b"240301" + b"240331" + b"2" + b"00000000500000" + b"978"
+            + b"3").ljust(80) + b"\r\n"
+    mov = (b"22" + b"    " + b"0418" + b"240305" + b"240305" + b"02" + b"016" + b"2" + b"00000000000100"
+           + b"0" * 22 + b"REF".ljust(16)) + b"\r\n"
+    concept = b"2301" + b"TRANSFERENCIA DE CLIENTE FRA 2024-0001".ljust(76) + b"\r\n"
+    total = 500000 + count * 100
+    tail = (b"33" + b"2100" + b"0418" + b"0200051332" + b"00000" + b"0" * 14 + b"%05d" % (count % 100000)
+            + b"%014d" % (count * 100) + b"2" + b"%014d" % total + b"978").ljust(80) + b"\r\n"
+    return head + (mov + concept) * count + tail + b"88" + b"9" * 18 + b"%06d" % (count * 2 + 2) + b"\r\n"
 
 
 def csv_rows(n: int) -> bytes:
@@ -72,7 +79,7 @@ SHAPES: list[tuple[str, Callable[[int], bytes], str]] = [
     ("OFX repeated MEMO", ofx_memos, "a.ofx"),
     ("OFX nested statements", ofx_statements_nested, "a.ofx"),
     ("MT940 :86: lines", mt940_86, "a.sta"),
-    ("Norma 43 complements", n43_complements, "a.n43"),
+    ("Norma 43 movements", n43_movements, "a.n43"),
     ("CSV rows", csv_rows, "a.csv"),
     ("CAMT.053 entries", camt_entries, "a.xml"),
 ]
