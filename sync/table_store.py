@@ -73,6 +73,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -371,6 +372,42 @@ def apply_writes(tables: Mapping[str, Table], writes: Mapping[str, Any]) -> dict
                     t.rows.append([])
                 put(t.rows[idx], cells)
     return out
+
+
+def tables_of_workbook(path: str | Path) -> dict[str, Table]:
+    """Every ledger sheet of an .xlsx file as a host reads and posts it: headers as seen, their sheet row, values
+    as Office.js' ``Range.values`` gives them (dates as serial numbers). The reference for hosts, tests and
+    benchmarks; the service itself never reads a workbook this way."""
+    from python_calamine import CalamineWorkbook
+
+    def host_cell(v: Any) -> Any:
+        if isinstance(v, (dt.date, dt.datetime)):
+            return serial(v)
+        if isinstance(v, dt.time):
+            return (v.hour * 3600 + v.minute * 60 + v.second) / 86_400
+        return v
+
+    wb = CalamineWorkbook.from_path(str(path))
+    out: dict[str, Table] = {}
+    for title in wb.sheet_names:
+        spec = find_sheet(title)
+        if spec is None or spec.key in out:
+            continue
+        sheet = wb.get_sheet_by_name(title)
+        rows = sheet.to_python()
+        start = (sheet.start or (0, 0))[0]
+        hdr = max(range(min(15, len(rows))), key=lambda i: len(match_headers(spec, rows[i])), default=0)
+        out[spec.key] = Table(key=spec.key, title=title, header_row=start + hdr + 1,
+                              headers=list(rows[hdr]) if rows else [],
+                              rows=[[host_cell(v) for v in r] for r in rows[hdr + 1:]])
+    return out
+
+
+def request_body(tables: Mapping[str, Table], **extra: Any) -> dict[str, Any]:
+    """The JSON request body (``LedgerTables``) for ``tables``."""
+    return {"tables": [{"key": t.key, "title": t.title, "header_row": t.header_row, "headers": t.headers,
+                        "rows": t.rows, **({"fingerprint": t.fingerprint} if t.fingerprint else {})}
+                       for t in tables.values()], **extra}
 
 
 # ------------------------------------------------------------------------------------------- the store

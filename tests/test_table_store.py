@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from python_calamine import CalamineWorkbook
 
 from cobro.demo.generate import generate_ledger
 from cobro.errors import ConflictError, InputError
@@ -31,8 +30,10 @@ from sync.table_store import (
     apply_writes,
     json_cell,
     parse_tables,
+    request_body,
     serial,
     table_fingerprint,
+    tables_of_workbook,
 )
 from sync.xlsx_store import XlsxStore
 
@@ -42,39 +43,14 @@ AS_OF = dt.date(2026, 11, 20)
 # ------------------------------------------------------------------------------------------- as a host sends it
 
 
-def _host_cell(v: Any) -> Any:
-    """What Office.js' ``Range.values`` gives for a cell calamine read: dates as serial numbers."""
-    if isinstance(v, (dt.date, dt.datetime)):
-        return serial(v)
-    if isinstance(v, dt.time):
-        return (v.hour * 3600 + v.minute * 60 + v.second) / 86_400
-    return v
-
-
 def host_tables(path: Path) -> dict[str, Table]:
     """Every ledger sheet of a workbook as a host reads it (values, headers as seen, header row)."""
-    wb = CalamineWorkbook.from_path(str(path))
-    out: dict[str, Table] = {}
-    for title in wb.sheet_names:
-        spec = find_sheet(title)
-        if spec is None or spec.key in out:
-            continue
-        sheet = wb.get_sheet_by_name(title)
-        rows = sheet.to_python()
-        start = (sheet.start or (0, 0))[0]
-        hdr = max(range(min(15, len(rows))), key=lambda i: len(match_headers(spec, rows[i])), default=0)
-        out[spec.key] = Table(key=spec.key, title=title, header_row=start + hdr + 1,
-                              headers=list(rows[hdr]) if rows else [],
-                              rows=[[_host_cell(v) for v in r] for r in rows[hdr + 1:]])
-    return out
+    return tables_of_workbook(path)
 
 
 def wire(tables: dict[str, Table], **extra: Any) -> dict[str, Any]:
     """The request body: through JSON and back as the service reads it (numbers with a fraction as Decimal)."""
-    body = {"tables": [{"key": t.key, "title": t.title, "header_row": t.header_row, "headers": t.headers,
-                        "rows": t.rows, **({"fingerprint": t.fingerprint} if t.fingerprint else {})}
-                       for t in tables.values()], **extra}
-    text = json.dumps(body, ensure_ascii=False, default=float)  # a test's Decimal cell: written as the number
+    text = json.dumps(request_body(tables, **extra), ensure_ascii=False, default=float)  # a test's Decimal cell
     return json.loads(text, parse_float=Decimal)
 
 
