@@ -323,6 +323,33 @@ def parse_money(value: object, currency: str, decimal_comma: bool | None = None)
     return to_minor(read_amount(str(value), currency, decimal_comma)[0], currency)
 
 
+_PLAIN = re.compile(r"(-?)(\d{1,15})(?:([.,])(\d{1,4}))?")
+
+
+def plain_minor(text: str, exp: int, decimal_comma: bool | None) -> int | None:
+    """The fast path of ``parse_money`` for the plain amounts that fill an ERP export (``1234,56``, ``-12.5``,
+    ``700``): minor units, or None when the text needs the full reading (signs, grouping, ambiguity, errors).
+    Gives exactly what ``parse_money`` gives whenever it gives anything."""
+    m = _PLAIN.fullmatch(text)
+    if m is None:
+        return None
+    sign, whole, sep, frac = m.groups()
+    if sep:
+        if decimal_comma is None:
+            if len(frac) == 3:
+                return None  # grouping or three decimals: read_amount decides (or refuses)
+        elif (sep == ",") != decimal_comma:
+            return None
+        if len(frac) > exp:
+            return None
+        minor = int(whole) * 10**exp + int(frac) * 10 ** (exp - len(frac))
+    else:
+        minor = int(whole) * 10**exp
+    if minor > MAX_MINOR:
+        return None
+    return -minor if sign else minor
+
+
 def _raise_precision(value: object, currency: str) -> int:
     raise MoneyError(f"{value} has more decimals than {currency} allows ({exponent(currency)})",
                      code="money_precision")
@@ -342,8 +369,9 @@ def detect_decimal_comma(texts: list[str]) -> bool | None:
     Returns True (``1.234,56``), False (``1,234.56``) or None when nothing in the column decides.
     """
     votes_comma = votes_dot = 0
+    plain = _PLAIN_CHARS.fullmatch
     for t in texts:
-        s = _number_part(str(t))
+        s = t if type(t) is str and plain(t) else _number_part(str(t))
         if "," in s and "." in s:
             if s.rfind(",") > s.rfind("."):
                 votes_comma += 1
@@ -364,6 +392,9 @@ def detect_decimal_comma(texts: list[str]) -> bool | None:
     if votes_comma or votes_dot:
         return votes_comma > votes_dot
     return None
+
+
+_PLAIN_CHARS = re.compile(r"-?[\d.,]+")
 
 
 def _number_part(text: str) -> str:

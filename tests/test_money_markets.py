@@ -218,3 +218,15 @@ def test_any_text_is_a_number_or_a_money_error(text: str, currency: str) -> None
     except money.MoneyError:
         return
     assert isinstance(minor, int) and abs(minor) <= money.MAX_MINOR
+
+
+@given(text=st.from_regex(r"-?\d{1,16}([.,]\d{1,5})?", fullmatch=True),
+       currency=st.sampled_from(["EUR", "CLP", "KWD", "COP", "JPY"]), dc=st.sampled_from([None, True, False]))
+def test_the_fast_path_agrees_with_the_full_reading(text: str, currency: str, dc: bool | None) -> None:
+    fast = money.plain_minor(text, money.exponent(currency), dc)
+    try:
+        full: int | None = money.parse_money(text, currency, dc)
+    except money.MoneyError:
+        full = None
+    if fast is not None:
+        assert fast == full, text
