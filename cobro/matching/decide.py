@@ -107,9 +107,13 @@ class Decider:
             tops = [h for h in hs if h.quality == top]
             if len({h.idx for h in tops}) > 1:
                 # One place in the text reads as several invoices: keep those the other evidence supports.
-                named = name_best[0] if name_best is not None and ev.name_unambiguous else -2
-                keep = [h for h in tops if self.inv_cust[h.idx] in strong or self.inv_cust[h.idx] == named
-                        or rem[h.idx] == amount]
+                # The exact amount first, then the payer's tax id / IBAN / exact name, then its unambiguous name.
+                keep = [h for h in tops if rem[h.idx] == amount]
+                if len({h.idx for h in keep}) != 1:
+                    keep = [h for h in tops if self.inv_cust[h.idx] in strong or rem[h.idx] == amount]
+                if len({h.idx for h in keep}) != 1 and name_best is not None and ev.name_unambiguous:
+                    named = [h for h in tops if self.inv_cust[h.idx] == name_best[0]]
+                    keep = named if len({h.idx for h in named}) == 1 else keep
                 if len({h.idx for h in keep}) == 1:
                     tops = keep
                 else:
