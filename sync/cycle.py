@@ -223,6 +223,8 @@ def _journal_rows(rec: JournalRecord) -> tuple[list[dict[str, Any]], tuple[str, 
     if rec.state == UNCONFIRMED:
         note = rec.reason if rec.reason.startswith(UNCONFIRMED_NOTE) else f"{UNCONFIRMED_NOTE}: {rec.reason}"
         return _rows_from_meta(rec.meta, "sent", note), _row_key(rec.message_id, "sent", note)
+    if rec.reason.startswith(UNCONFIRMED_NOTE):  # accepted as it was by a person: its row is the unconfirmed one
+        return _rows_from_meta(rec.meta, "sent", rec.reason), _row_key(rec.message_id, "sent", rec.reason)
     note = rec.reason if "person's request" in rec.reason else ""
     return _rows_from_meta(rec.meta, "sent", note), _row_key(rec.message_id, "sent", "")
 
@@ -302,9 +304,11 @@ def _paths(store: LedgerStore, journal_path: Path | None, outbox: Path | None) -
 def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config: SmtpConfig | None = None,
             use_env: bool = True, journal_path: Path | None = None, outbox: Path | None = None,
             letters_dir: Path | None = None, now: dt.datetime | None = None,
-            progress: Callable[[int], None] | None = None, resend_unconfirmed: bool = False) -> CycleResult:
+            progress: Callable[[int], None] | None = None, resend_unconfirmed: bool = False,
+            accept_unconfirmed: bool = False) -> CycleResult:
     """Run one collection cycle for ``as_of`` (see the module docstring). ``dry_run``: a preview (no lock, no
-    writes). ``resend_unconfirmed``: a person chose to resend the e-mails whose outcome is unknown. Raises
+    writes). ``resend_unconfirmed``: a person chose to resend the e-mails whose outcome is unknown;
+    ``accept_unconfirmed``: a person chose not to (they stop being listed; the level stays reached). Raises
     ``PlanError`` (nothing sent), ``LedgerError`` (bad workbook), ``RunInProgressError`` (another run holds the
     lock), the store's refusal (nothing sent), ``SentButNotLoggedError`` (sent, logged by the next run)."""
     jpath, box = _paths(store, journal_path, outbox)
@@ -320,7 +324,8 @@ def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config
         raise ServiceConfigError(f"{store.describe()}: no SMTP server configured and no outbox folder for the "
                                  "local sink")
     try:
-        return _run(store, as_of, jpath, box, probe, config, letters_dir, now, progress, resend_unconfirmed)
+        return _run(store, as_of, jpath, box, probe, config, letters_dir, now, progress, resend_unconfirmed,
+                    accept_unconfirmed)
     except sqlite3.Error as exc:  # the journal cannot record (disk full...) before anything was sent
         raise ConflictError(f"the send journal {jpath} could not be written ({exc}); nothing was sent. Free some "
                             "disk space and run again.", source=str(jpath)) from None
@@ -328,9 +333,12 @@ def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config
 
 def _run(store: LedgerStore, as_of: dt.date, jpath: Path, box: Path | None, probe: DeliveryProbe | None,
          config: SmtpConfig | None, letters_dir: Path | None, now: dt.datetime | None,
-         progress: Callable[[int], None] | None, resend_unconfirmed: bool) -> CycleResult:
+         progress: Callable[[int], None] | None, resend_unconfirmed: bool, accept_unconfirmed: bool) -> CycleResult:
     journal = Journal(jpath, already_delivered=probe)
     with journal, journal.lock():
+        if accept_unconfirmed and not resend_unconfirmed:
+            for rec in journal.unconfirmed():
+                journal.accept_unconfirmed(rec.key)
         ledger = store.load()
         stamp = contact_time(ledger, as_of, now)
         rows, keys = _journal_catch_up(journal, ledger, as_of, write=True)

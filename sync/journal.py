@@ -444,6 +444,17 @@ class Journal:
             if cur.rowcount != 1:
                 raise JournalError(f"journal entry {key!r} is not unconfirmed; only an unconfirmed one can be resent")
 
+    def accept_unconfirmed(self, key: str, reason: str = "a person chose not to resend it") -> None:
+        """A person decided an unconfirmed message needs no resend (it arrived, or a call replaced it): it is
+        recorded as sent and no longer listed. Its Contacts row (sent, unconfirmed) stays as it is."""
+        with self._transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET state = 'sent', in_flight = 0, sent_at = :now, reason = :reason, payload = NULL,"
+                " updated_at = :now WHERE key = :key AND state = 'unconfirmed'",
+                {"reason": f"{UNCONFIRMED}, then {reason}", "now": _now(), "key": key})
+            if cur.rowcount != 1:
+                raise JournalError(f"journal entry {key!r} is not unconfirmed")
+
     def mark_logged(self, keys: Iterable[str]) -> None:
         """The caller wrote these contacts to the workbook's log: later runs stop asking to log them."""
         now = _now()

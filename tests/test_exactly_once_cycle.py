@@ -260,3 +260,15 @@ def test_letters_outbox_journal_and_lock_are_private(tmp_path: Path, env: None) 
         assert f.stat().st_mode & 0o777 == 0o600, f
     wb = openpyxl.load_workbook(path)  # and the workbook is whole
     assert wb.sheetnames
+
+
+def test_a_person_may_also_decide_not_to_resend(tmp_path: Path, env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = one_invoice_ledger(tmp_path / "l.xlsx")
+    with SmtpTestServer(drop_every=1, drop_stages=("accepted",), seed=2) as srv:
+        use_server(monkeypatch, srv)
+        first = collect(XlsxStore(path), DUE)
+        assert len(first.unconfirmed) == 1
+        settled = collect(XlsxStore(path), DUE, accept_unconfirmed=True)
+        assert settled.unconfirmed == [] and len(srv.received) == 1
+        assert collect(XlsxStore(path), DUE, dry_run=True).unconfirmed == []
+    assert len(emails(path)) == 1

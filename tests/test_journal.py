@@ -214,6 +214,13 @@ def test_unconfirmed_is_kept_apart_until_a_person_resends(tmp_path: Path) -> Non
         assert j.payload(rec.key) is None  # bytes are kept only while a resend may need them
         with pytest.raises(JournalError):
             j.reopen_unconfirmed(rec.key, "again")
+        j.intend([entry(2, payload=b"x")])
+        j.start_attempt("C2|L1|2024-03-31")
+        j.mark_unconfirmed("C2|L1|2024-03-31", "unconfirmed: connection lost")
+        j.accept_unconfirmed("C2|L1|2024-03-31")  # a person chose not to resend it
+        accepted = j.get("C2|L1|2024-03-31")
+        assert accepted is not None and accepted.state == SENT and "chose not to resend" in accepted.reason
+        assert j.unconfirmed() == [] and j.payload(accepted.key) is None
 
 
 def test_a_version_1_journal_is_upgraded_in_place(tmp_path: Path) -> None:
