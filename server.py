@@ -68,6 +68,7 @@ from sync.store import RUN_IN_PROGRESS, LedgerStore
 log = logging.getLogger("cobro.server")
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024  # a month of CAMT.053 from a busy account fits many times over
+DEFAULT_MAX_TABLES_BYTES = 64 * 1024 * 1024  # /api/tables/*: a whole ledger (100,000 invoices are ~60 MB of JSON)
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a write waits for the ledger while another write or run holds it
 OPENAPI_PATH = Path(__file__).resolve().with_name("openapi.yaml")
 MAX_TEXT = 32_767  # characters in one Excel cell
@@ -712,8 +713,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(e: HTTPException) -> Response:
         code = e.code or 500
-        message = {413: f"the request body is larger than the {app.config['MAX_CONTENT_LENGTH']:,} bytes this "
-                        "service accepts",
+        limit = request.max_content_length or app.config["MAX_CONTENT_LENGTH"]
+        message = {413: f"the request body is larger than the {limit:,} bytes this service accepts",
                    404: "no such route; see /api/openapi.yaml",
                    405: f"{request.method} is not allowed here; see /api/openapi.yaml"}.get(code, e.description)
         headers = {k: v for k, v in e.get_headers() if k.lower() not in ("content-type", "content-length")}
@@ -739,13 +740,15 @@ def _version() -> str:
 
 def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.PathLike[str]] | None = None, *,
                token_store: Any = None, smtp_config: Any = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               lock_timeout: float = DEFAULT_LOCK_TIMEOUT, allowed_hosts: Iterable[str] | None = None) -> Flask:
+               lock_timeout: float = DEFAULT_LOCK_TIMEOUT, allowed_hosts: Iterable[str] | None = None,
+               max_tables_bytes: int = DEFAULT_MAX_TABLES_BYTES) -> Flask:
     """The service for ``ledgers`` (name -> workbook path, or paths: named by their file stem; default: the paths
     in ``$COBRO_LEDGERS``).
 
     ``token_store``: a ``sync.tokens.TokenStore`` (default: the one in cobro's data folder); every served ledger
     gets a token in it if it has none. ``smtp_config``: a ``sync.config.SmtpConfig`` for sends (default: the
-    environment / config file, else the embedded local sink). ``max_body_bytes``: larger bodies get 413.
+    environment / config file, else the embedded local sink). ``max_body_bytes``: larger bodies get 413
+    (``max_tables_bytes`` for the ``/api/tables/*`` routes, whose bodies carry a whole ledger).
     ``allowed_hosts``: names (or addresses) this service is reached by besides loopback, e.g. the ``--host`` it
     listens on or a reverse proxy's name; ``$COBRO_ALLOWED_HOSTS`` adds more (comma-separated). A request whose
     ``Host`` header names anything else gets 421 (a DNS-rebinding page in a browser cannot reach the ledgers).
@@ -782,10 +785,12 @@ def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os
     @app.before_request
     def _limit_and_clock() -> None:
         g.started = time.perf_counter()
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if request.path.startswith("/api/tables/"):
+            limit = request.max_content_length = max(limit, int(max_tables_bytes))
         length = request.content_length
-        if length is not None and length > app.config["MAX_CONTENT_LENGTH"]:
-            raise ApiError(413, f"the request body is larger than the {app.config['MAX_CONTENT_LENGTH']:,} bytes "
-                                "this service accepts")
+        if length is not None and length > limit:
+            raise ApiError(413, f"the request body is larger than the {limit:,} bytes this service accepts")
 
     @app.after_request
     def _headers_and_log(resp: Response) -> Response:

@@ -68,7 +68,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     """
     from waitress.server import create_server
 
-    from server import DEFAULT_MAX_BODY_BYTES, create_app, names_for
+    from server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TABLES_BYTES, create_app, names_for
     from sync.config import ConfigError, SmtpConfig
     from sync.tokens import TokenStoreError
 
@@ -95,7 +95,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
         # waitress refuses absurd bodies itself; anything up to the app's limit (+ slack for headers) reaches the
         # app, which answers 413 in JSON.
         server = create_server(app, host=host, port=port, threads=threads, ident="cobro",
-                               max_request_body_size=DEFAULT_MAX_BODY_BYTES + 65_536)
+                               max_request_body_size=max(DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TABLES_BYTES) + 65_536)
     except OSError as e:
         raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     actual_port = int(getattr(server, "effective_port", port))

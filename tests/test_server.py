@@ -907,3 +907,17 @@ def test_cobro_serve_answers_to_the_address_it_listens_on() -> None:
 
     assert names_for("192.168.1.20") == ["192.168.1.20"]
     assert socket.gethostname() in names_for("0.0.0.0")
+
+
+def test_tables_routes_take_a_whole_ledger_but_not_more(ledger: Path, isolated_env: Path) -> None:
+    api = make_api(ledger, isolated_env, max_body_bytes=2048, max_tables_bytes=200_000)
+    body = posted(ledger, as_of=AS_OF.isoformat())
+    data = json.dumps(body).encode()
+    assert 2048 < len(data) < 200_000
+    r = api.client.post("/api/tables/summary", headers={**api.auth, "Content-Type": "application/json"}, data=data)
+    assert r.status_code == 200, r.json
+    assert api.post("/api/contacts", data=data, content_type="application/json").status_code == 413
+    big = json.dumps({**body, "locale": "es", "tables": body["tables"] + [
+        {"key": "Statement", "headers": ["Concepto"], "rows": [["x" * 1000]] * 250}]}).encode()
+    r = api.client.post("/api/tables/summary", headers={**api.auth, "Content-Type": "application/json"}, data=big)
+    assert r.status_code == 413 and "200,000 bytes" in r.json["error"]
