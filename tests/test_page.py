@@ -335,6 +335,7 @@ def test_a_ledger_with_errors_shows_sheet_row_and_column(browser: Any, demo_book
         assert "mil euros" in cells[3]
         assert "problema" in page.inner_text("#problems-lead")
         assert "{" not in page.inner_text("#problems")  # never raw JSON
+        assert page.inner_text("#problems h2") == "Hay que corregir el libro"  # the workbook's language
         shots(page, "ledger-errors")
 
 
@@ -362,6 +363,9 @@ def test_the_page_sets_a_strict_csp_and_refuses_other_origins(demo_books: dict[s
         status, body = api(served, "GET", f"/api/page/overview?as_of={AS_OF}",
                            headers={"Origin": "https://addin.example"})
         assert status == 200 and body["locale"] == "es"
+        with urllib.request.urlopen(served.url + "/") as r:  # a declared host may frame the page (its task pane)
+            assert "frame-ancestors 'self' https://addin.example" in r.headers["Content-Security-Policy"]
+            assert r.headers.get("X-Frame-Options") is None
         status, body = api(served, "GET", "/api/page/overview", token="wrong")
         assert status == 401
 
@@ -386,3 +390,14 @@ def test_the_parsed_ledger_is_kept_until_the_file_changes(demo_books: dict[str, 
         assert led.contacts["customer_id"].iloc[-1] == customer
         status, body = api(served, "GET", f"/api/page/invoices?as_of={AS_OF}&bucket=nope")
         assert status == 400 and body["field"] == "bucket"
+
+
+def test_the_data_source_seam_for_excel_and_sheets_says_it_is_not_there_yet(browser: Any, demo_books: dict[str, bytes],
+                                                                           tmp_path: Path, isolated_env: Path) -> None:
+    path = tmp_path / "cobranza.xlsx"
+    path.write_bytes(demo_books["es"])
+    with serving(path, isolated_env) as served:
+        for host, name in (("excel", "Excel"), ("sheets", "Google Sheets")):
+            with opened(browser, f"{served.url}/?host={host}") as (page, _):
+                page.wait_for_selector("#notice:not([hidden])")
+                assert f"inside {name} is not available yet" in page.inner_text("#notice")

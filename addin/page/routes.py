@@ -86,6 +86,7 @@ class WorkbookProblems(InputError):
 
         lang = getattr(self.error, "locale", None) or locale
         body = self.error.to_json(lang)
+        body["locale"] = lang  # the page speaks the workbook's language even when it cannot read the rest
         for p in body.get("problems", []):
             spec = SHEETS_BY_KEY.get(str(p.get("sheet")))
             if spec is None:
@@ -110,6 +111,7 @@ class _Cached:
     fingerprint: tuple[int, int]
     ledger: Any
     results: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 @dataclass
@@ -142,39 +144,43 @@ class PageState:
         self.cache: dict[str, _Cached] = {}
         self.runs: dict[str, SendRun] = {}
         self.guard = threading.Lock()
+        self.reading: dict[str, threading.Lock] = {}  # one reader per workbook; the others wait for its result
 
     def ledger(self, path: Path) -> Any:
         """The parsed ledger of ``path``: from memory while the file is unchanged, else read (and validated)."""
         return self._entry(path).ledger
 
     def _entry(self, path: Path) -> _Cached:
+        from cobro.ledger import LedgerError
         from sync.xlsx_store import store_for
 
         key = str(path)
-        fp = _fingerprint(path)
         with self.guard:
-            hit = self.cache.get(key)
-        if hit is not None and hit.fingerprint == fp:
-            return hit
-        from cobro.ledger import LedgerError
-
-        try:
-            led = store_for(path).load()  # every problem of the workbook: nothing is cached then
-        except LedgerError as e:
-            raise WorkbookProblems(e) from None
-        entry = _Cached(fp, led)
-        with self.guard:
-            self.cache[key] = entry
-        return entry
+            reading = self.reading.setdefault(key, threading.Lock())
+        with reading:
+            fp = _fingerprint(path)
+            with self.guard:
+                hit = self.cache.get(key)
+            if hit is not None and hit.fingerprint == fp:
+                return hit
+            try:
+                led = store_for(path).load()  # every problem of the workbook: nothing is cached then
+            except LedgerError as e:
+                raise WorkbookProblems(e) from None
+            entry = _Cached(fp, led)
+            with self.guard:
+                self.cache[key] = entry
+            return entry
 
     def computed(self, path: Path, key: tuple[Any, ...], compute: Callable[[Any], Any]) -> Any:
         """``compute(ledger)``, remembered for this version of the file."""
         entry = self._entry(path)
-        if key not in entry.results:
-            if len(entry.results) > 32:
-                entry.results.clear()
-            entry.results[key] = compute(entry.ledger)
-        return entry.results[key]
+        with entry.lock:
+            if key not in entry.results:
+                if len(entry.results) > 32:
+                    entry.results.clear()
+                entry.results[key] = compute(entry.ledger)
+            return entry.results[key]
 
 
 def _fingerprint(path: Path) -> tuple[int, int]:
@@ -288,10 +294,14 @@ page_api = Blueprint("page_api", __name__, url_prefix="/api/page")
 
 
 def _page_headers(resp: Response) -> Response:
-    resp.headers["Content-Security-Policy"] = CSP
+    """Strict CSP; the page may be framed only by this service and the declared origins (a host's task pane)."""
+    declared = sorted(_allowed_origins(current_app))
+    resp.headers["Content-Security-Policy"] = CSP.replace("frame-ancestors 'self'",
+                                                          " ".join(["frame-ancestors 'self'", *declared]))
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "no-referrer"
-    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    if not declared:
+        resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
 
 
@@ -347,6 +357,10 @@ def _next_action_dates(led: Any, report: Any, day: dt.date) -> dict[str, str]:
     return out
 
 
+def _nonzero(amount: str) -> bool:
+    return any(c in "123456789" for c in str(amount))
+
+
 def _overview(led: Any, day: dt.date, months: int) -> dict[str, Any]:
     from cobro.aging import aging
     from cobro.kpis import kpis
@@ -367,7 +381,7 @@ def _overview(led: Any, day: dt.date, months: int) -> dict[str, Any]:
     customers = [{"customer_id": r["customer_id"], "name": names.get(r["customer_id"], ""),
                   "currency": r["currency"], "not_due": r["not_due"], "buckets": r["buckets"],
                   "total_due": r["total_due"], "outstanding": r["outstanding"]}
-                 for r in ag["rows"] if r["total_due"] not in ("0", "0.00", "0.000") or r["not_due"] != r["total_due"]]
+                 for r in ag["rows"] if any(_nonzero(r[k]) for k in ("outstanding", "total_due", "not_due"))]
     return {"locale": locale, "company": led.settings.company_name, "as_of": day.isoformat(), "months": months,
             "worklist": wl_json, "aging": {"as_of": ag["as_of"], "buckets": ag["buckets"], "totals": ag["totals"],
                                            "totals_table": aging_totals_table(ag), "customers": customers},
@@ -670,11 +684,15 @@ def send_status() -> Any:
 # --------------------------------------------------------------------------------------------- origins
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?")
+
+
 def _allowed_origins(app: Flask) -> set[str]:
     declared = app.config.get("COBRO_ALLOWED_ORIGINS")
     if declared is None:
         declared = [o for o in os.environ.get("COBRO_ALLOWED_ORIGINS", "").split(",") if o.strip()]
-    return {str(o).strip().rstrip("/") for o in declared}
+    out = {str(o).strip().rstrip("/") for o in declared}
+    return {o for o in out if _ORIGIN.fullmatch(o)}  # scheme://host[:port] only: they go into a CSP header
 
 
 def _same_origin(origin: str) -> bool:
@@ -716,10 +734,26 @@ class _Forbidden(UserError):
     http_status = 403
 
 
+def _warm(state: PageState, paths: list[Path]) -> None:
+    """Read the served ledgers once in the background and compute today's overview, so the page's first visit
+    is answered from memory."""
+    for path in paths:
+        try:
+            led = state.ledger(path)
+            day = _today(led)
+            state.computed(path, ("overview", day, 3), lambda ld, day=day: _overview(ld, day, 3))
+        except Exception:  # a workbook with problems is reported when the page asks, with every problem
+            log.debug("warming %s failed", path, exc_info=True)
+
+
 def register_page(app: Flask, authenticate: Callable[[], None] | None = None) -> None:
     """Serve the page on ``app`` (called once by ``server.create_app``). ``authenticate``: the service's token
     check, which sets ``g.ledger`` (without it, a check over ``app.extensions["cobro"].by_token`` is used)."""
-    app.extensions["cobro_page"] = PageState(authenticate)
+    state = PageState(authenticate)
+    app.extensions["cobro_page"] = state
+    if app.config.get("COBRO_PAGE_WARM", True):
+        paths = [entry.path for entry in app.extensions["cobro"].ledgers.values()]
+        threading.Thread(target=_warm, args=(state, paths), name="cobro-page-warm", daemon=True).start()
     _install_origin_check(app)
     app.register_blueprint(page)
     app.register_blueprint(page_api)

@@ -75,6 +75,7 @@ function showError(box, err) {
 }
 
 function showProblems(err) {
+  if (err.body.locale) setLocale(err.body.locale);
   for (const id of ["tabs", "today", "aging", "reconcile", "send", "signin"]) show($(id), false);
   $("problems-lead").textContent = err.body.error || err.message;
   const body = clear($("problems-table").tBodies[0]);
@@ -111,6 +112,7 @@ async function load() {
   show($("tabs"));
   show($("signout"));
   renderWorklist();
+  if (!performance.getEntriesByName("cobro:worklist").length) performance.mark("cobro:worklist"); // for bench_page
   renderAging();
   selectTab(state.tab);
 }
