@@ -820,6 +820,9 @@ def test_a_workbook_open_in_excel_refuses_the_send_with_409_before_anything_is_s
     schema_check(r.json, "Error")
     assert smtp.received == [] and api.path.read_bytes() == before
     assert api.post("/api/reminders/preview", {"as_of": AS_OF.isoformat()}).status_code == 200
+    r = api.post("/api/contacts", {"customer_id": "C1", "outcome": "note", "notes": "called"})
+    assert r.status_code == 409 and "open in Excel" in r.json["error"]
+    assert api.path.read_bytes() == before
     owner.unlink()
     assert api.post("/api/reminders/send", {"as_of": AS_OF.isoformat()}).status_code == 200
     assert len(smtp.received) == 3
