@@ -58,7 +58,8 @@ class Decider:
             if ids not in listed:
                 choice.alternatives.append(Alternative(ids, self.cust_ids[self.inv_cust[i]], 0.3,
                                                        _t(self.locale, "other_exact", ids=self.inv_ids[i])))
-        if choice.auto and not (set(choice.evidence) & {"reference", "tax_id", "iban", "customer_id", "exact_name"}):
+        if choice.auto and "name" in choice.evidence and not (set(choice.evidence) & {
+                "reference", "tax_id", "iban", "customer_id", "exact_name"}):
             choice.auto = False
             choice.confidence = min(choice.confidence, 0.8)
         return choice
