@@ -46,6 +46,7 @@ COPIED = [
     ("mt940", "wolph_jejik_rabobank.sta"),
     ("mt940", "wolph_raiffeisen_cmi_cp852.sta"),
     ("mt940", "wolph_sberbank_ns.sta"),
+    ("ofx", "ofxparse_suncorp_cdata.ofx"),
 ]
 SYNTHETIC = [
     ("synthetic", "camt053_v08.xml"),

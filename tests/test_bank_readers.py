@@ -23,6 +23,14 @@ def test_ofx_cdata_name_and_memo() -> None:
     assert ln.text == "Smith & Sons <Ltd> | Invoice 31"
 
 
+def test_ofx_cdata_public_sample() -> None:
+    """ofxparse's suncorp.ofx (MIT): ofxparse asserts payee and memo as below."""
+    path = __import__("pathlib").Path(__file__).parent / "fixtures" / "bank" / "ofx" / "ofxparse_suncorp_cdata.ofx"
+    ln = read_statement(path.read_bytes(), "suncorp.ofx").lines[0]
+    assert ln.counterparty_name == "EFTPOS WDL HANDYWAY ALDI STORE" and ln.amount == -1685
+    assert "EFTPOS WDL HANDYWAY ALDI STORE   GEELONG WEST VICAU" in ln.text
+
+
 def test_ofx_deep_nesting_and_repeats_read_in_one_pass() -> None:
     """Shapes that took minutes (issue 15): now read (or refused) at once; bench/bench_statements.py times them."""
     nested = OFX_HEAD + b"<BANKTRANLIST>" + b"<A>" * 50_000 + b"</A>" + b"</OFX>"
