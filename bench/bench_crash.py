@@ -207,8 +207,10 @@ def kill_trial(folder: Path, customers: int, delay: float, rng: random.Random, m
         if mode == "messages":  # after a random number of messages reached the server
             while len(server.received()) < kill_at and child.poll() is None:
                 time.sleep(0.002)
-        elif mode == "moment":  # a random moment of the whole run (start-up and planning included)
-            time.sleep(rng.uniform(0.0, 2.0 + customers * delay))
+        elif mode == "moment":  # a random moment of the sending (from the first message to the log's write)
+            while not server.received() and child.poll() is None:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0.0, 1.5 * customers * delay))
         else:  # "logging": while the contacts are being written, after the last message
             while len(server.received()) < customers and child.poll() is None:
                 time.sleep(0.002)
