@@ -88,3 +88,46 @@ def test_clear_one_statement_or_all(ledger: Path, tmp_path: Path, capsys: pytest
     assert len(XlsxStore(ledger).load().matches) == 1
     assert run(["reconcile", str(ledger), "--clear"]) == 0
     assert XlsxStore(ledger).load().matches.empty
+
+
+CAMT_PAY = """<?xml version="1.0"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>1</MsgId></GrpHdr>
+<Stmt><Id>S1</Id><Acct><Id><IBAN>ES9121000418450200051332</IBAN></Id><Ccy>EUR</Ccy></Acct>
+{entries}
+</Stmt></BkToCstmrStmt></Document>"""
+CREDIT = """<Ntry><Amt Ccy="EUR">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2024-05-10</Dt></BookgDt><NtryDtls><TxDtls><Refs><EndToEndId>E2E-ORIG-1</EndToEndId></Refs>
+<RmtInf><Ustrd>FRA F-2</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"""
+RETURN = """<Ntry><Amt Ccy="EUR">100.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd><Sts>BOOK</Sts>
+<BookgDt><Dt>2024-05-20</Dt></BookgDt><NtryDtls><TxDtls><Refs><EndToEndId>E2E-ORIG-1</EndToEndId></Refs>
+<RtrInf><Rsn><Cd>MS03</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>"""
+
+
+def test_a_returned_payment_is_shown_as_its_reversal_and_never_applied(
+        ledger: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A minimal CAMT.053 (written here): a payment of F-2, applied; the bank's return of it (RvslInd, RtrInf)."""
+    paid = tmp_path / "mayo.xml"
+    paid.write_text(CAMT_PAY.format(entries=CREDIT), encoding="utf-8")
+    assert run(["reconcile", str(ledger), str(paid), "--auto", "--as-of", "2024-05-12"]) == 0
+    assert run(["reconcile", str(ledger), "--apply", "--as-of", "2024-05-12"]) == 0
+    first = XlsxStore(ledger).load().payments
+    applied_line = first[first["source"] == "statement"]["statement_line"].iloc[0]
+    returned = tmp_path / "junio.xml"
+    returned.write_text(CAMT_PAY.format(entries=RETURN), encoding="utf-8")
+    capsys.readouterr()
+    assert run(["reconcile", str(ledger), str(returned), "--auto", "--as-of", "2024-05-21", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["returns"] == 1 and data["auto_accepted"] == 0
+    p = data["proposals"][0]
+    assert p["status"] == "return" and p["kind"] == "return" and p["reverses"] == applied_line
+    assert [a["invoice_id"] for a in p["allocations"]] == ["F-2"]
+    wb = openpyxl.load_workbook(ledger)  # even if a person accepts it, it is not applied as a payment
+    ws = wb["Conciliación"]
+    headers = [c.value for c in ws[1]]
+    kinds = [ws.cell(row=r, column=headers.index("Tipo") + 1).value for r in range(2, ws.max_row + 1)]
+    row = 2 + kinds.index("return")
+    ws.cell(row=row, column=headers.index("Acción") + 1, value="aceptar")
+    wb.save(ledger)
+    assert "accept" in XlsxStore(ledger).load().matches["action"].tolist()
+    assert run(["reconcile", str(ledger), "--apply", "--as-of", "2024-05-21"]) == 0
+    assert len(XlsxStore(ledger).load().payments) == len(first)
