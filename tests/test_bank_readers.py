@@ -252,3 +252,11 @@ def test_us_dates_settled_by_currency_and_language_and_said() -> None:
     assert any("month/day/year" in w for w in st.warnings)
     eur = read_statement(data, "x.csv", default_currency="EUR")
     assert eur.lines[0].date == D(2016, 4, 6) and any("day/month/year" in w for w in eur.warnings)
+
+
+def test_a_mostly_blank_zero_column_is_not_taken_for_a_debit_column() -> None:
+    """Headers cobro does not know: an always-filled amount and a column of blanks and zeros are not a pair."""
+    rows = [f"{d:02d}/03/2024;Cobro {d};{d},50;" for d in range(1, 13)]
+    rows[5] = "06/03/2024;Cobro 6;6,50;0,00"
+    st = read_statement(("Fecha;Descripcion;Bruto X;Impuesto Y\n" + "\n".join(rows) + "\n").encode(), "x.csv")
+    assert [ln.amount for ln in st.lines] == [d * 100 + 50 for d in range(1, 13)]

@@ -184,8 +184,8 @@ class _Roles(_Values):
             assert va is not None and vb is not None
             one = sum(1 for x, y in zip(va, vb, strict=True) if (x is None) != (y is None))
             both = sum(1 for x, y in zip(va, vb, strict=True) if x and y)
-            if (one >= 0.9 * len(block) and not both and any(x is not None for x in va)
-                    and any(y is not None for y in vb)):
+            # both must move money: a column of blanks and zeros (a "Sales Tax" beside a gross) is not a debit
+            if (one >= 0.9 * len(block) and not both and any(x for x in va) and any(y for y in vb)):
                 negative_b = any(y is not None and y < 0 for y in vb) and not any(x is not None and x < 0 for x in va)
                 a.role, b.role = ("credit", "debit") if negative_b else ("debit", "credit")
                 rest = [c for c in usable if c not in (a, b)]
