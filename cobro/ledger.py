@@ -239,6 +239,12 @@ def parse_amounts_by_currency(text: str) -> dict[str, int]:
     return out
 
 
+def format_amounts_by_currency(amounts: Mapping[str, int]) -> str:
+    """``{"EUR": 2000, "CLP": 20000}`` -> ``"EUR 20.00; CLP 20000"``; ``{}`` -> ``"none"`` (read back by
+    ``parse_amounts_by_currency``)."""
+    return "; ".join(f"{c} {money.format_decimal(v, c)}" for c, v in amounts.items()) or "none"
+
+
 # ----------------------------------------------------------------------------------- ledger
 
 FRAME_SHEETS = (CUSTOMERS, INVOICES, PAYMENTS, CONTACTS, PLANS, LEVELS, TEMPLATES, MATCHES)

@@ -56,9 +56,14 @@ statement (``other_invoices``).
   time for the money to show up;
 - a payment plan being kept (Plans sheet): a plan with pending installments, none ``missed`` and none pending past
   its due date + grace, holds the invoices it names (blank: all the customer's invoices);
-- amounts below ``Settings.min_reminder_amount``: the customer's invoices in the base currency due a reminder are
-  skipped when, together, their balances are below it. The minimum is in the base currency and never compared
-  with other currencies: invoices in other currencies are not subject to it;
+- small balances (judgement, issue 13): an invoice whose balance is at or below ``Settings.write_off_tolerance`` of
+  its currency is not chased (``write_off``: write it off or claim it with the next invoice; the worklist lists it
+  with the amount); each message, call or letter must be worth it on its own: per channel (one item each) and
+  currency, the customer's invoices due a level are skipped when, together, they are below the minimum of that
+  currency (``below_minimum``: ``Settings.min_reminder_amount`` for the base currency when set, else
+  ``Settings.min_reminder_amounts``), and those due a formal level — a letter or the stop level — when together
+  below ``Settings.min_formal_amounts`` (``below_formal_minimum``). Amounts of different currencies are never
+  compared or added;
 - no usable address: an e-mail level needs a valid address in Customers.email (invalid ones are ignored, with a
   warning), a WhatsApp level a phone number with its country code (or a national number of Settings.country); the
   plan lists a ``fixes`` item ("fix contact data") instead. A call task without a phone number is still made (with
@@ -116,12 +121,14 @@ __all__ = [
     "ContactFix",
     "Handover",
     "Level",
+    "NextStep",
     "ReminderItem",
     "ReminderPlan",
     "Skip",
     "is_valid_email",
     "ladder",
     "message_id",
+    "next_steps",
     "plan_reminders",
     "whatsapp_number",
 ]
@@ -264,6 +271,10 @@ _SKIP_TEXT = {
                    "sin dirección utilizable: corregir datos de contacto ({detail})"),
     "covered_by_credit": ("covered by the customer's open credit notes and advances ({detail})",
                           "cubierto por abonos y anticipos pendientes del cliente ({detail})"),
+    "below_formal_minimum": ("below the minimum amount for a letter or final notice ({detail})",
+                             "por debajo del importe mínimo para una carta o aviso final ({detail})"),
+    "write_off": ("write off or claim with the next invoice ({detail})",
+                  "dar por perdido o reclamar con la próxima factura ({detail})"),
 }
 
 
@@ -274,7 +285,7 @@ class Skip:
     customer_id: str
     customer_name: str
     reason: str  # paused, legal, closed, dispute, promise, paid_claim, plan, covered_by_credit, below_minimum,
-    #              no_address
+    #              below_formal_minimum, write_off, no_address
     invoice_ids: tuple[str, ...]
     until: dt.date | None = None
     detail: str = ""
@@ -655,6 +666,327 @@ class _Pending:
     customer: dict[str, Any]
 
 
+Entry = tuple[dict[str, Any], int]  # an invoice record and the ladder index it reaches now
+Handed = tuple[dict[str, Any], int, "dt.date | None"]  # an invoice past the stop level, its index, since when
+
+
+@dataclass
+class _Context:
+    """What every step of the plan reads: the settings and ladder, the balances and the log's verdicts as of the
+    date (built once by ``_context``)."""
+
+    ledger: Ledger
+    as_of: dt.date
+    settings: Settings
+    lang: str
+    steps: list[Level]
+    stop_idx: int | None
+    open_b: pd.DataFrame  # open items: balance != 0, not cancelled or written off (credit notes included)
+    cand: pd.DataFrame  # the open invoices a reminder can be about: positive balance, open or disputed
+    state: dict[str, tuple[int, int]]  # invoice -> (ladder index reached, epoch day reached)
+    disputed_log: set[str]
+    promise: dict[str, dt.date]
+    paid_claim: dict[str, dt.date]
+    plan_hold: dict[str, dt.date]
+    failures: dict[tuple[str, str], tuple[dt.date, str]]
+    customers: dict[str, dict[str, Any]]
+
+    def customer(self, cid: str) -> dict[str, Any]:
+        return self.customers.get(cid, {"customer_id": cid, "name": cid})
+
+
+@dataclass
+class _Positions:
+    """Where each invoice of ``_Context.cand`` stands on the ladder (arrays aligned with ``cand``)."""
+
+    cur: np.ndarray  # ladder index reached (-1: none)
+    cur_day: np.ndarray  # epoch day it was reached (``_NAT``: unknown)
+    nxt: np.ndarray  # index of the next level
+    when: np.ndarray  # epoch day the next level falls due (``_NAT``: no next level)
+    due: np.ndarray  # the next level is due today
+    handed: np.ndarray  # past the stop level: a person owns it
+
+
+def _closed_today(ledger: Ledger, as_of: dt.date, plan: ReminderPlan) -> bool:
+    """Step 1, the calendar: True (and the plan says why) when nothing may go out on ``as_of``."""
+    settings = ledger.settings
+    if not settings.business_days_only:
+        return False
+    try:
+        if is_workday(as_of, settings.country):
+            return False
+        plan.working_day = False
+        plan.holiday = holiday_name(as_of, settings.country, settings.locale)
+        plan.next_working_day = next_workday(as_of, settings.country, include_today=False)
+    except WorkdaysError as e:
+        plan.errors.append(Problem("Settings", ledger.settings_rows.get("country", 0), "value", settings.country,
+                                   "setting", {"what": str(e)}))
+    return True
+
+
+def _context(ledger: Ledger, as_of: dt.date, steps: list[Level], warnings: list[Problem]) -> _Context:
+    """Step 3: balances and the Contacts log as of the date."""
+    settings = ledger.settings
+    b = invoice_balances(ledger, as_of)
+    ts = pd.Timestamp(as_of)
+    contacts_all = ledger.contacts.assign(day=ledger.contacts["timestamp"].dt.normalize())
+    upto = contacts_all["timestamp"].notna() & (contacts_all["day"] <= ts)
+    contacts = contacts_all[upto]
+    invoices = ledger.invoices
+    state = _levels_reached(contacts_all, upto, invoices, steps, warnings)
+    disputed_log, promise, paid_claim, plan_hold = _holds(contacts, invoices, ledger.plans, as_of,
+                                                          settings.promise_grace_days)
+    customers: dict[str, dict[str, Any]] = {}
+    for rec in _records(ledger.customers):
+        customers.setdefault(str(rec["customer_id"]), rec)
+    open_b = b[(b["balance"] != 0) & ~b["status"].isin(("cancelled", "written_off"))]
+    cand = open_b[(open_b["balance"] > 0) & open_b["status"].isin(("open", "disputed"))]
+    return _Context(ledger, as_of, settings, settings.locale, steps,
+                    next((lv.index for lv in steps if lv.stop), None), open_b, cand, state, disputed_log, promise,
+                    paid_claim, plan_hold, _failures(contacts), customers)
+
+
+def _positions(ctx: _Context) -> _Positions:
+    """Step 4, in bulk: per open invoice, the level reached, the next level and the day it falls due.
+
+    The next level falls due at its threshold (due date + offset), and never before ``offset(next) -
+    offset(reached)`` days after the day the current level was reached, nor on that same day.
+    """
+    steps, cand = ctx.steps, ctx.cand
+    offsets = np.array([lv.days for lv in steps], dtype=np.int64)
+    n = len(steps)
+    reached = [ctx.state.get(i, (-1, _NAT)) for i in cand["invoice_id"].tolist()]
+    cur = np.array([r[0] for r in reached], dtype=np.intp)
+    cur_day = np.array([r[1] for r in reached], dtype=np.int64)
+    base = _epoch_days(cand["due_date"].fillna(cand["issue_date"]))
+    nxt = np.minimum(cur + 1, n - 1)
+    handed = cur >= ctx.stop_idx if ctx.stop_idx is not None else np.zeros(len(cand), dtype=bool)
+    known = cur_day != _NAT
+    day0 = np.where(known, cur_day, 0)
+    gap = offsets[nxt] - offsets[np.maximum(cur, 0)]
+    has_next = ~handed & (cur + 1 < n) & (base != _NAT)
+    threshold = np.where(base != _NAT, base, 0) + offsets[nxt]
+    after = np.where((cur >= 0) & known, np.maximum(day0 + gap, day0 + 1), threshold)
+    when = np.where(has_next, np.maximum(threshold, after), _NAT)
+    due = has_next & ((ctx.as_of - _EPOCH).days >= when)
+    return _Positions(cur, cur_day, nxt, when, due, handed)
+
+
+def _due_and_handed(ctx: _Context, pos: _Positions) -> tuple[dict[str, list[Entry]], dict[str, list[Handed]]]:
+    """Per customer: the invoices due a level now (with that level), and those handed over to a person."""
+    due_now: dict[str, list[Entry]] = {}
+    for rec, k in zip(_records(ctx.cand[pos.due]), (pos.cur[pos.due] + 1).tolist(), strict=True):
+        due_now.setdefault(str(rec["customer_id"]), []).append((rec, k))
+    handed: dict[str, list[Handed]] = {}
+    for rec, idx, day in zip(_records(ctx.cand[pos.handed]), pos.cur[pos.handed].tolist(),
+                             pos.cur_day[pos.handed].tolist(), strict=True):
+        if rec["status"] == "open" and str(rec["invoice_id"]) not in ctx.disputed_log:
+            handed.setdefault(str(rec["customer_id"]), []).append((rec, idx, _from_epoch(day)))
+    return due_now, handed
+
+
+def _hold(ctx: _Context, rec: Mapping[str, Any]) -> tuple[str, dt.date | None] | None:
+    """Why an invoice due a level is held back (dispute, promise, paid claim, payment plan), or None."""
+    inv = str(rec["invoice_id"])
+    if rec["status"] == "disputed" or inv in ctx.disputed_log:
+        return "dispute", None
+    if inv in ctx.promise:
+        return "promise", ctx.promise[inv]
+    if inv in ctx.paid_claim:
+        return "paid_claim", ctx.paid_claim[inv]
+    if inv in ctx.plan_hold:
+        return "plan", ctx.plan_hold[inv]
+    return None
+
+
+def _apply_holds(ctx: _Context, cid: str, name: str, entries: list[Entry], plan: ReminderPlan) -> list[Entry]:
+    """Step 5a: the invoices not held back; the held ones go to ``plan.skipped`` by reason."""
+    held: dict[str, list[str]] = {}
+    until: dict[str, dt.date] = {}
+    keep: list[Entry] = []
+    for rec, k in entries:
+        why = _hold(ctx, rec)
+        if why is None:
+            keep.append((rec, k))
+            continue
+        reason, u = why
+        held.setdefault(reason, []).append(str(rec["invoice_id"]))
+        if u is not None:
+            until[reason] = max(until.get(reason, u), u)
+    for reason, ids in held.items():
+        plan.skipped.append(Skip(cid, name, reason, tuple(ids), until.get(reason)))
+    return keep
+
+
+def is_formal(level: Level) -> bool:
+    """A formal level — a letter, or the final (stop) level — needs a higher amount (``min_formal_amounts``)."""
+    return level.channel == "letter" or level.stop
+
+
+def minimum_amount(settings: Settings, currency: str) -> int:
+    """The smallest total (minor units) worth a reminder, call or letter in ``currency``: ``min_reminder_amount``
+    for the base currency when set, else ``min_reminder_amounts`` (0: no minimum)."""
+    if currency == settings.base_currency and settings.min_reminder_amount > 0:
+        return settings.min_reminder_amount
+    return int(settings.min_reminder_amounts.get(currency, 0))
+
+
+def is_write_off(settings: Settings, balance: int, currency: str) -> bool:
+    """True for a residual at or below the write-off tolerance of its currency: written off or claimed with the
+    next invoice, never chased on its own."""
+    return 0 < balance <= int(settings.write_off_tolerance.get(currency, 0))
+
+
+def _money_detail(pairs: list[tuple[str, int, str]], lang: str) -> str:
+    return "; ".join(f"{iid}: {money.format_money(v, c, lang)}" for iid, v, c in pairs)
+
+
+def _judge_amounts(ctx: _Context, cid: str, name: str, keep: list[Entry], credit: Mapping[tuple[str, str], int],
+                   plan: ReminderPlan) -> list[Entry]:
+    """Step 5b, judgement: what a credit controller would not chase goes to ``plan.skipped`` with the reason —
+    residuals within the write-off tolerance, amounts the customer's credits cover, totals below the minimum
+    of their currency, and formal levels (letter, final) below their higher minimum."""
+    settings, lang, steps = ctx.settings, ctx.lang, ctx.steps
+    small = [(r, k) for r, k in keep if is_write_off(settings, int(r["balance"]), str(r["currency"]))]
+    if small:
+        for cur in sorted({str(r["currency"]) for r, _ in small}):
+            rs = [r for r, _ in small if r["currency"] == cur]
+            plan.skipped.append(Skip(cid, name, "write_off", tuple(str(r["invoice_id"]) for r in rs), None,
+                                     _money_detail([(str(r["invoice_id"]), int(r["balance"]), cur) for r in rs],
+                                                   lang)))
+        gone = {id(r) for r, _ in small}
+        keep = [(r, k) for r, k in keep if id(r) not in gone]
+    for cur in sorted({str(r["currency"]) for r, _ in keep}):
+        mine = [(r, k) for r, k in keep if r["currency"] == cur]
+        owed = sum(int(r["balance"]) for r, _ in mine)
+        available = credit.get((cid, cur), 0)
+        if available and owed <= available:  # the customer owes nothing net: no reminder for it
+            detail = f"{money.format_money(owed, cur, lang)} ≤ {money.format_money(available, cur, lang)}"
+            plan.skipped.append(Skip(cid, name, "covered_by_credit", tuple(str(r["invoice_id"]) for r, _ in mine),
+                                     None, detail))
+            keep = [(r, k) for r, k in keep if r["currency"] != cur]
+    # Each message, call or letter must be worth it on its own: per channel (one item each) and currency.
+    dropped: set[int] = set()
+    for _channel, group in _by_channel(steps, keep):
+        for cur in sorted({str(r["currency"]) for r, _ in group}):
+            mine = [(r, k) for r, k in group if r["currency"] == cur]
+            minimum, f_min = minimum_amount(settings, cur), int(settings.min_formal_amounts.get(cur, 0))
+            formal = [(r, k) for r, k in mine if is_formal(steps[k])]
+            f_owed = sum(int(r["balance"]) for r, _ in formal)
+            if formal and f_owed < f_min and sum(int(r["balance"]) for r, _ in mine) >= minimum:
+                _skip_amounts(plan, cid, name, "below_formal_minimum", formal, f_owed, f_min, cur, lang)
+                dropped.update(id(r) for r, _ in formal)
+                mine = [(r, k) for r, k in mine if not is_formal(steps[k])]
+            owed = sum(int(r["balance"]) for r, _ in mine)
+            if mine and owed < minimum:
+                _skip_amounts(plan, cid, name, "below_minimum", mine, owed, minimum, cur, lang)
+                dropped.update(id(r) for r, _ in mine)
+    return [(r, k) for r, k in keep if id(r) not in dropped]
+
+
+def _skip_amounts(plan: ReminderPlan, cid: str, name: str, reason: str, entries: list[Entry], owed: int,
+                  limit: int, cur: str, lang: str) -> None:
+    detail = f"{money.format_money(owed, cur, lang)} < {money.format_money(limit, cur, lang)}"
+    plan.skipped.append(Skip(cid, name, reason, tuple(str(r["invoice_id"]) for r, _ in entries), None, detail))
+
+
+@dataclass
+class _Decision:
+    """What the plan decided, before anything is rendered."""
+
+    ctx: _Context
+    pos: _Positions
+    due_now: dict[str, list[Entry]]  # due a level today, before holds and judgement
+    kept: dict[str, list[Entry]]  # what goes out today, per customer
+    pending: list[_Pending]  # the items (when asked for)
+
+
+def _decide(ledger: Ledger, as_of: dt.date, steps: list[Level], plan: ReminderPlan, items: bool = True
+            ) -> _Decision:
+    """Steps 3 to 5 without rendering: the state as of the date and, per customer, the invoices that go out today
+    after holds and judgement, made into items when ``items`` — the one decision that the plan, the next steps
+    and the worklist share."""
+    ctx = _context(ledger, as_of, steps, plan.warnings)
+    pos = _positions(ctx)
+    due_now, handed = _due_and_handed(ctx, pos)
+    credit = _open_credit(ledger, ctx.open_b, as_of, set(due_now))
+    by_customer: dict[str, list[dict[str, Any]]] = {}
+    if items:
+        for rec in _records(ctx.open_b[ctx.open_b["customer_id"].isin(set(due_now))]):
+            by_customer.setdefault(str(rec["customer_id"]), []).append(rec)
+    kept: dict[str, list[Entry]] = {}
+    pending: list[_Pending] = []
+    for cid in sorted(due_now):
+        cust = ctx.customer(cid)
+        name = str(cust.get("name", "") or "")
+        status = str(cust.get("status", "") or "active")
+        if status in HELD_CUSTOMER_STATUSES:
+            plan.skipped.append(Skip(cid, name, status, tuple(str(r["invoice_id"]) for r, _ in due_now[cid])))
+            continue
+        keep = _judge_amounts(ctx, cid, name, _apply_holds(ctx, cid, name, due_now[cid], plan), credit, plan)
+        if not keep:
+            continue
+        kept[cid] = keep
+        if items:
+            pending.extend(_customer_items(ctx, cid, keep, by_customer.get(cid, []), plan))
+    _handovers(ctx, handed, plan)
+    return _Decision(ctx, pos, due_now, kept, pending)
+
+
+def _by_channel(steps: list[Level], keep: list[Entry]) -> list[tuple[str, list[Entry]]]:
+    """One group per channel, lowest top level first."""
+    groups: dict[str, list[Entry]] = {}
+    for rec, k in keep:
+        groups.setdefault(steps[k].channel, []).append((rec, k))
+    return sorted(groups.items(), key=lambda g: max(k for _, k in g[1]))
+
+
+def _customer_items(ctx: _Context, cid: str, keep: list[Entry], open_recs: list[dict[str, Any]],
+                    plan: ReminderPlan) -> list[_Pending]:
+    """Step 5c: one item per channel (or a contact-data fix), with the previous failure at its level noted."""
+    cust = ctx.customer(cid)
+    out: list[_Pending] = []
+    for channel, group in _by_channel(ctx.steps, keep):
+        pending = _make_item(cid, cust, channel, group, open_recs, ctx.disputed_log, ctx.steps, ctx.settings,
+                             ctx.as_of, plan)
+        if pending is None:
+            continue
+        item = pending.item
+        fail = ctx.failures.get((cid, item.level.casefold()))
+        if fail:
+            item.warnings.append(f"the previous attempt at level {item.level} failed on {fail[0].isoformat()}"
+                                 + (f": {fail[1]}" if fail[1] else ""))
+        plan.items.append(item)
+        out.append(pending)
+    return out
+
+
+def _handovers(ctx: _Context, handed: dict[str, list[Handed]], plan: ReminderPlan) -> None:
+    """The accounts past the stop level, for their collector (held customers excepted)."""
+    for cid in sorted(handed):
+        cust = ctx.customer(cid)
+        if str(cust.get("status", "") or "active") in HELD_CUSTOMER_STATUSES:
+            continue
+        lst = handed[cid]
+        top = max(i for _, i, _ in lst)
+        since = max((d for _, i, d in lst if i == top and d is not None), default=None)
+        plan.handovers.append(Handover(
+            cid, str(cust.get("name", "") or ""), str(cust.get("collector", "") or ""), ctx.steps[top].key,
+            tuple(str(r["invoice_id"]) for r, _, _ in lst),
+            money.sum_by_currency([(str(r["currency"]), int(r["balance"])) for r, _, _ in lst]), since))
+
+
+def _check_sender(ledger: Ledger, plan: ReminderPlan) -> None:
+    """Step 6: the sender's own addresses must be sound before any e-mail goes out."""
+    if not any(i.channel == "email" for i in plan.items):
+        return
+    settings = ledger.settings
+    for key, value in (("sender_email", settings.sender_email), ("reply_to", settings.reply_to)):
+        if value.strip() and not is_valid_email(value):
+            plan.errors.append(Problem("Settings", ledger.settings_rows.get(key, 0), "value", value, "setting",
+                                       {"what": f"{key}: one e-mail address such as cobros@empresa.es"}))
+
+
 def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
     """The reminders due on ``as_of`` (a calendar date in the company's time zone). Pure and deterministic.
 
@@ -663,174 +995,195 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
     reasons) and any ``errors`` (broken templates or settings) — with errors, nothing may be sent.
     """
     as_of = _as_date(as_of)
-    settings = ledger.settings
     plan = ReminderPlan(as_of=as_of)
-    lang = settings.locale
-
-    # 1. the calendar: nothing goes out on a weekend or holiday when business_days_only is set
-    if settings.business_days_only:
-        try:
-            if not is_workday(as_of, settings.country):
-                plan.working_day = False
-                plan.holiday = holiday_name(as_of, settings.country, lang)
-                plan.next_working_day = next_workday(as_of, settings.country, include_today=False)
-                return plan
-        except WorkdaysError as e:
-            plan.errors.append(Problem("Settings", ledger.settings_rows.get("country", 0), "value", settings.country,
-                                       "setting", {"what": str(e)}))
-            return plan
-
+    if _closed_today(ledger, as_of, plan):  # 1. the calendar
+        return plan
     # 2. the ladder and the templates: problems here stop everything
     ladder_problems: list[Problem] = []
     steps = ladder(ledger.levels, ladder_problems)
     plan.errors.extend(ladder_problems)
     if not steps:
         return plan
-    stop_idx = next((lv.index for lv in steps if lv.stop), None)
-    templates = TemplateSet(ledger.templates, lang)
+    templates = TemplateSet(ledger.templates, ledger.settings.locale)
     plan.errors.extend(check_template_set(templates, ledger))
-
-    # 3. balances and the log as of the date
-    b = invoice_balances(ledger, as_of)
-    ts = pd.Timestamp(as_of)
-    contacts_all = ledger.contacts.assign(day=ledger.contacts["timestamp"].dt.normalize())
-    upto = contacts_all["timestamp"].notna() & (contacts_all["day"] <= ts)
-    contacts = contacts_all[upto]
-    invoices = ledger.invoices
-    state = _levels_reached(contacts_all, upto, invoices, steps, plan.warnings)
-    disputed_log, promise, paid_claim, plan_hold = _holds(contacts, invoices, ledger.plans, as_of,
-                                                          settings.promise_grace_days)
-    failures = _failures(contacts)
-
-    customers: dict[str, dict[str, Any]] = {}
-    for rec in _records(ledger.customers):
-        customers.setdefault(str(rec["customer_id"]), rec)
-
-    # 4. every open invoice: due a level now? handed over? (in bulk; only the few that are get looked at)
-    open_b = b[(b["balance"] != 0) & ~b["status"].isin(("cancelled", "written_off"))]
-    cand = open_b[(open_b["balance"] > 0) & open_b["status"].isin(("open", "disputed"))]
-    offsets = np.array([lv.days for lv in steps], dtype="int64")
-    n = len(steps)
-    as_i = (as_of - _EPOCH).days
-    reached = [state.get(i, (-1, _NAT)) for i in cand["invoice_id"].tolist()]
-    cur = np.array([r[0] for r in reached], dtype="int64")
-    cur_day = np.array([r[1] for r in reached], dtype="int64")
-    base = _epoch_days(cand["due_date"].fillna(cand["issue_date"]))
-    nxt = np.minimum(cur + 1, n - 1)
-    handed_mask = cur >= stop_idx if stop_idx is not None else np.zeros(len(cand), dtype=bool)
-    known = cur_day != _NAT
-    day0 = np.where(known, cur_day, 0)
-    gap = offsets[nxt] - offsets[np.maximum(cur, 0)]
-    due_mask = (~handed_mask & (cur + 1 < n) & (base != _NAT)
-                & (as_i >= np.where(base != _NAT, base, 0) + offsets[nxt])
-                & ((cur < 0) | ~known | ((day0 < as_i) & (as_i >= day0 + gap))))
-    due_now: dict[str, list[tuple[dict[str, Any], int]]] = {}
-    for rec, k in zip(_records(cand[due_mask]), (cur[due_mask] + 1).tolist(), strict=True):
-        due_now.setdefault(str(rec["customer_id"]), []).append((rec, k))
-    handed: dict[str, list[tuple[dict[str, Any], int, dt.date | None]]] = {}
-    h = cand[handed_mask]
-    for rec, idx, day in zip(_records(h), cur[handed_mask].tolist(), cur_day[handed_mask].tolist(),
-                             strict=True):
-        if rec["status"] == "open" and str(rec["invoice_id"]) not in disputed_log:
-            handed.setdefault(str(rec["customer_id"]), []).append((rec, idx, _from_epoch(day)))
-    by_customer: dict[str, list[dict[str, Any]]] = {}
-    for rec in _records(open_b[open_b["customer_id"].isin(set(due_now))]):
-        by_customer.setdefault(str(rec["customer_id"]), []).append(rec)
-    credit = _open_credit(ledger, open_b, as_of, set(due_now))
-
-    # 5. per customer: holds, minimum, channel grouping, contact data
-    base_cur = settings.base_currency
-    to_render: list[_Pending] = []
-    for cid in sorted(due_now):
-        cust = customers.get(cid, {"customer_id": cid, "name": cid})
-        name = str(cust.get("name", "") or "")
-        entries = due_now[cid]
-        status = str(cust.get("status", "") or "active")
-        if status in HELD_CUSTOMER_STATUSES:
-            plan.skipped.append(Skip(cid, name, status, tuple(str(r["invoice_id"]) for r, _ in entries)))
-            continue
-        held: dict[str, list[str]] = {}
-        until: dict[str, dt.date] = {}
-        keep: list[tuple[dict[str, Any], int]] = []
-        for rec, k in entries:
-            inv = str(rec["invoice_id"])
-            if rec["status"] == "disputed" or inv in disputed_log:
-                reason, u = "dispute", None
-            elif inv in promise:
-                reason, u = "promise", promise[inv]
-            elif inv in paid_claim:
-                reason, u = "paid_claim", paid_claim[inv]
-            elif inv in plan_hold:
-                reason, u = "plan", plan_hold[inv]
-            else:
-                keep.append((rec, k))
-                continue
-            held.setdefault(reason, []).append(inv)
-            if u is not None:
-                until[reason] = max(until.get(reason, u), u)
-        for reason, ids in held.items():
-            plan.skipped.append(Skip(cid, name, reason, tuple(ids), until.get(reason)))
-        for cur in sorted({str(r["currency"]) for r, _ in keep}):
-            owed = sum(int(r["balance"]) for r, _ in keep if r["currency"] == cur)
-            available = credit.get((cid, cur), 0)
-            if available and owed <= available:  # the customer owes nothing net: no reminder for it
-                detail = (f"{money.format_money(owed, cur, lang)} ≤ {money.format_money(available, cur, lang)}")
-                plan.skipped.append(Skip(cid, name, "covered_by_credit",
-                                         tuple(str(r["invoice_id"]) for r, _ in keep if r["currency"] == cur),
-                                         None, detail))
-                keep = [(r, k) for r, k in keep if r["currency"] != cur]
-        if settings.min_reminder_amount > 0:
-            in_base = [(r, k) for r, k in keep if r["currency"] == base_cur]
-            total = sum(int(r["balance"]) for r, _ in in_base)
-            if in_base and total < settings.min_reminder_amount:
-                detail = (f"{money.format_money(total, base_cur, lang)} < "
-                          f"{money.format_money(settings.min_reminder_amount, base_cur, lang)}")
-                plan.skipped.append(Skip(cid, name, "below_minimum", tuple(str(r["invoice_id"]) for r, _ in in_base),
-                                         None, detail))
-                keep = [(r, k) for r, k in keep if r["currency"] != base_cur]
-        if not keep:
-            continue
-        groups: dict[str, list[tuple[dict[str, Any], int]]] = {}
-        for rec, k in keep:
-            groups.setdefault(steps[k].channel, []).append((rec, k))
-        for channel in sorted(groups, key=lambda ch: max(k for _, k in groups[ch])):
-            pending = _make_item(cid, cust, channel, groups[channel], by_customer.get(cid, []), disputed_log, steps,
-                                 settings, as_of, plan)
-            if pending is None:
-                continue
-            item = pending.item
-            to_render.append(pending)
-            fail = failures.get((cid, item.level.casefold()))
-            if fail:
-                item.warnings.append(f"the previous attempt at level {item.level} failed on {fail[0].isoformat()}"
-                                     + (f": {fail[1]}" if fail[1] else ""))
-            plan.items.append(item)
-
-    for cid in sorted(handed):
-        cust = customers.get(cid, {"customer_id": cid, "name": cid})
-        if str(cust.get("status", "") or "active") in HELD_CUSTOMER_STATUSES:
-            continue
-        lst = handed[cid]
-        top = max(i for _, i, _ in lst)
-        since = max((d for _, i, d in lst if i == top and d is not None), default=None)
-        plan.handovers.append(Handover(
-            cid, str(cust.get("name", "") or ""), str(cust.get("collector", "") or ""), steps[top].key,
-            tuple(str(r["invoice_id"]) for r, _, _ in lst),
-            money.sum_by_currency([(str(r["currency"]), int(r["balance"])) for r, _, _ in lst]), since))
-
-    # 6. the sender's own addresses must be sound before any e-mail goes out
-    if any(i.channel == "email" for i in plan.items):
-        for key, value in (("sender_email", settings.sender_email), ("reply_to", settings.reply_to)):
-            if value.strip() and not is_valid_email(value):
-                plan.errors.append(Problem("Settings", ledger.settings_rows.get(key, 0), "value", value, "setting",
-                                           {"what": f"{key}: one e-mail address such as cobros@empresa.es"}))
-
-    # 7. render (only when every template and setting is sound)
-    if plan.errors:
+    # 3.–5. the state as of the date, what is due, holds, judgement and one item per customer and channel
+    decision = _decide(ledger, as_of, steps, plan)
+    _check_sender(ledger, plan)  # 6.
+    if plan.errors:  # 7. render (only when every template and setting is sound)
         return plan
-    for pending in to_render:
-        _render_item(pending, templates, settings, plan)
+    for pending in decision.pending:
+        _render_item(pending, templates, ledger.settings, plan)
     return plan
+
+
+# ----------------------------------------------------------------------------------- what next
+
+
+_NEXT_TEXT = {
+    "today": ("today: {level} ({channel})", "hoy: {level} ({channel})"),
+    "level": ("next: {level} ({channel}) on {date}", "siguiente: {level} ({channel}) el {date}"),
+    "handover": ("handed over to {who} after level {level}: a person follows up",
+                 "en manos de {who} tras el nivel {level}: sigue una persona"),
+    "nobody": ("the collector", "el gestor de cobro"),
+    "end": ("no further automatic step: the ladder has ended", "sin más pasos automáticos: la escalera ha terminado"),
+}
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What happens next for a customer, and when: the planner's own answer, so that ``remind --dry-run``, the
+    worklist and the page tell one story.
+
+    ``kind``: ``today`` (an item of today's plan), ``level`` (``level`` falls due on ``date``), ``handover`` (past
+    the stop level: the collector follows up), ``end`` (the ladder ended without a stop level), or why nothing is
+    chased — a ``Skip`` reason: ``write_off``, ``below_minimum``, ``below_formal_minimum``, ``covered_by_credit``,
+    ``dispute``, ``promise``, ``paid_claim``, ``plan``, ``paused``, ``legal``, ``closed`` (with ``date`` = the day
+    after a hold ends when it has one)."""
+
+    customer_id: str
+    customer_name: str
+    kind: str
+    level: str = ""
+    channel: str = ""
+    date: dt.date | None = None
+    invoice_ids: tuple[str, ...] = ()
+    detail: str = ""
+    collector: str = ""
+
+    def message(self, locale: str = "en") -> str:
+        """One line for a person: ``next: r1 (email) on 9 Dec 2026`` / ``siguiente: r1 (email) el 09/12/2026``."""
+        idx = 1 if locale == "es" else 0
+        lang = "es" if idx else "en"
+        if self.kind in _NEXT_TEXT:
+            who = self.collector or _NEXT_TEXT["nobody"][idx]
+            return _NEXT_TEXT[self.kind][idx].format(level=self.level, channel=self.channel,
+                                                     date=format_date(self.date, lang), who=who)
+        until = self.date - dt.timedelta(days=1) if self.date else None
+        return Skip(self.customer_id, self.customer_name, self.kind, self.invoice_ids, until, self.detail).message(
+            locale)
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "customer_name": self.customer_name, "kind": self.kind,
+                "level": self.level, "channel": self.channel, "date": self.date.isoformat() if self.date else None,
+                "invoice_ids": list(self.invoice_ids), "detail": self.detail, "collector": self.collector,
+                "message": self.message(locale)}
+
+
+def next_steps(ledger: Ledger, as_of: dt.date, include_today: bool = False) -> list[NextStep]:
+    """For each customer with open invoices and nothing due today, the next step and its date (by customer id).
+
+    This is what ``cobro remind --dry-run`` and the page print under today's plan: e.g. ``next: final (email) on
+    14 Dec 2026`` after a letter (the gap after it is respected), ``write off or claim with the next invoice
+    (F-1: 0,01 EUR)``, ``promise to pay until …``. The same decision as ``plan_reminders`` (holds, judgement, the
+    ladder's gaps), without rendering anything. ``include_today``: also the customers of today's plan
+    (``kind="today"``)."""
+    out = _outlook(ledger, _as_date(as_of))
+    return [s for _, s in sorted(out.items()) if include_today or s.kind != "today"]
+
+
+def _outlook(ledger: Ledger, as_of: dt.date, customers: set[str] | None = None) -> dict[str, NextStep]:
+    """``next_steps`` as customer_id -> NextStep (today's included), for ``customers`` (None: all)."""
+    steps = ladder(ledger.levels, [])
+    if not steps:
+        return {}
+    plan = ReminderPlan(as_of=as_of)
+    d = _decide(ledger, as_of, steps, plan, items=False)
+    ctx, pos = d.ctx, d.pos
+    out: dict[str, NextStep] = {}
+    for cid, keep in d.kept.items():
+        top = max(k for _, k in keep)
+        out[cid] = NextStep(cid, str(ctx.customer(cid).get("name", "") or ""), "today", steps[top].key,
+                            steps[top].channel, as_of, tuple(sorted(str(r["invoice_id"]) for r, _ in keep)))
+    skipped: dict[str, Skip] = {}
+    for s in plan.skipped:
+        skipped.setdefault(s.customer_id, s)
+    recs = _records(ctx.cand)
+    rows_of: dict[str, list[int]] = {}
+    for i, rec in enumerate(recs):
+        cid = str(rec["customer_id"])
+        if cid not in out and (customers is None or cid in customers):
+            rows_of.setdefault(cid, []).append(i)
+    when, nxt, handed = pos.when.tolist(), pos.nxt.tolist(), pos.handed.tolist()
+    cur = pos.cur.tolist()
+    for cid, rows in rows_of.items():
+        out[cid] = _customer_outlook(ctx, cid, [(recs[i], when[i], nxt[i], handed[i], cur[i]) for i in rows],
+                                     skipped.get(cid))
+    return out
+
+
+def _customer_outlook(ctx: _Context, cid: str, rows: list[tuple[dict[str, Any], int, int, bool, int]],
+                      skip: Skip | None) -> NextStep:
+    """The next step of one customer with nothing going out today (see ``NextStep``)."""
+    cust = ctx.customer(cid)
+    name, collector = str(cust.get("name", "") or ""), str(cust.get("collector", "") or "")
+    settings, steps, lang = ctx.settings, ctx.steps, ctx.lang
+    status = str(cust.get("status", "") or "active")
+    if status in HELD_CUSTOMER_STATUSES:
+        return NextStep(cid, name, status, invoice_ids=tuple(str(r["invoice_id"]) for r, *_ in rows))
+    live = [x for x in rows if not is_write_off(settings, int(x[0]["balance"]), str(x[0]["currency"]))]
+    totals: dict[str, int] = {}
+    for rec, *_ in live:
+        totals[str(rec["currency"])] = totals.get(str(rec["currency"]), 0) + int(rec["balance"])
+    future: list[tuple[dt.date, int, dict[str, Any]]] = []
+    below: list[tuple[str, dict[str, Any]]] = []
+    for rec, day, k, handed, _cur in live:
+        cur = str(rec["currency"])
+        if handed or day == _NAT:
+            continue
+        if totals[cur] < minimum_amount(settings, cur):
+            below.append(("below_minimum", rec))
+            continue
+        if is_formal(steps[k]) and totals[cur] < int(settings.min_formal_amounts.get(cur, 0)):
+            below.append(("below_formal_minimum", rec))
+            continue
+        date = _from_epoch(day) or ctx.as_of
+        why = _hold(ctx, rec)
+        if why is not None:
+            if why[1] is None:
+                continue  # a dispute: no date until someone resolves it
+            date = max(date, why[1] + dt.timedelta(days=1))
+        if date <= ctx.as_of:
+            continue  # due today but held back: the skip below says why
+        future.append((_next_working_day(ctx, date), k, rec))
+    if future:
+        first = min(d for d, _, _ in future)
+        group = [(k, r) for d, k, r in future if d == first]
+        top = max(k for k, _ in group)
+        return NextStep(cid, name, "level", steps[top].key, steps[top].channel, first,
+                        tuple(sorted(str(r["invoice_id"]) for _, r in group)), collector=collector)
+    if skip is not None:
+        until = skip.until + dt.timedelta(days=1) if skip.until else None
+        return NextStep(cid, name, skip.reason, date=until, invoice_ids=skip.invoice_ids, detail=skip.detail,
+                        collector=collector)
+    if below:
+        reason = below[0][0]
+        ids = tuple(str(r["invoice_id"]) for why, r in below if why == reason)
+        cur = str(below[0][1]["currency"])
+        limit = minimum_amount(settings, cur) if reason == "below_minimum" else int(
+            settings.min_formal_amounts.get(cur, 0))
+        detail = f"{money.format_money(totals[cur], cur, lang)} < {money.format_money(limit, cur, lang)}"
+        return NextStep(cid, name, reason, invoice_ids=ids, detail=detail, collector=collector)
+    handed_rows = [(r, c) for r, _, _, h, c in rows if h]
+    if handed_rows:
+        top = max(c for _, c in handed_rows)
+        return NextStep(cid, name, "handover", steps[top].key, steps[top].channel,
+                        invoice_ids=tuple(str(r["invoice_id"]) for r, _ in handed_rows), collector=collector)
+    small = [r for r, *_ in rows if is_write_off(settings, int(r["balance"]), str(r["currency"]))]
+    if small:
+        return NextStep(cid, name, "write_off", invoice_ids=tuple(str(r["invoice_id"]) for r in small),
+                        detail=_money_detail([(str(r["invoice_id"]), int(r["balance"]), str(r["currency"]))
+                                              for r in small], lang), collector=collector)
+    return NextStep(cid, name, "end", invoice_ids=tuple(str(r["invoice_id"]) for r, *_ in rows), collector=collector)
+
+
+def _next_working_day(ctx: _Context, day: dt.date) -> dt.date:
+    """With ``business_days_only``, the plan catches up on the next working day."""
+    if not ctx.settings.business_days_only:
+        return day
+    try:
+        return next_workday(day, ctx.settings.country)
+    except WorkdaysError:
+        return day
 
 
 def _open_credit(ledger: Ledger, open_b: pd.DataFrame, as_of: dt.date, customers: set[str]

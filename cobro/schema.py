@@ -199,6 +199,11 @@ SETTINGS_DEFAULTS: dict[str, str] = {
     "late_interest_annual_pct": "0",
     "promise_grace_days": "3",
     "bank_fee_tolerance": "0",
+    # Judgement (issue 13): per currency; a cell left blank takes these, "none" switches one off.
+    "min_reminder_amounts": "EUR 30; USD 30; GBP 25; MXN 600; COP 120000; CLP 30000; PEN 100; ARS 30000; BRL 150",
+    "min_formal_amounts": "EUR 150; USD 150; GBP 150; MXN 3000; COP 600000; CLP 150000; PEN 500; ARS 150000; "
+                          "BRL 800",
+    "write_off_tolerance": "EUR 1; USD 1; GBP 1; MXN 20; COP 5000; CLP 1000; PEN 5; ARS 1000; BRL 5",
 }
 
 # Localized labels for enum values people may type in Spanish.

@@ -41,6 +41,7 @@ from . import money
 from .aging import KINDS, _open_arrays, _order
 from .balances import as_timestamp, group_sum, match_rows
 from .ledger import Ledger
+from .reminders import NextStep, _outlook
 
 KEPT_PROMISE_HOLD_DAYS = 14
 OLD_DAYS = 90
@@ -65,6 +66,8 @@ _ACTIONS = {
     "promise_kept": ("none: promise kept", "ninguna: promesa cumplida"),
     "on_hold": ("none: {status}", "ninguna: {status}"),
     "apply_credit": ("apply credit to invoices", "aplicar el saldo a favor a las facturas"),
+    "write_off": ("write off or claim with the next invoice", "dar por perdido o reclamar con la próxima factura"),
+    "below_minimum": ("none: below the minimum for a reminder", "ninguna: por debajo del mínimo para recordar"),
 }
 
 _TEXT = {
@@ -82,6 +85,9 @@ _TEXT = {
     "last_level": ("last reminder {level}", "último recordatorio {level}"),
     "ladder_done": ("automatic reminders finished", "recordatorios automáticos terminados"),
     "covered": ("covered by credit notes/advances ({amounts})", "cubierto por abonos/anticipos ({amounts})"),
+    "write_off": ("left to write off or claim with the next invoice: {items}",
+                  "pendiente de dar por perdido o reclamar con la próxima factura: {items}"),
+    "on_date": ("on {date}", "el {date}"),
     "paused": ("customer paused", "cliente en pausa"),
     "legal": ("customer in legal proceedings", "cliente en vía legal"),
     "closed": ("customer closed", "cliente cerrado"),
@@ -153,6 +159,7 @@ class WorklistItem:
     outstanding: dict[str, int] = field(default_factory=dict)  # all open items per currency
     collector: str = ""
     promise: str = ""  # "", "pending", "kept", "broken"
+    action_date: dt.date | None = None  # when the action is due: the as-of date, or the planner's next step
 
     def to_json(self) -> dict[str, Any]:
         return {"rank": self.rank, "customer_id": self.customer_id, "name": self.name, "collector": self.collector,
@@ -173,7 +180,7 @@ class WorklistReport:
     @property
     def frame(self) -> pd.DataFrame:
         cols = ["rank", "customer_id", "name", "score", "held", "action", "next_action", "level", "reason",
-                "oldest_days", "invoices", "promise", "collector"]
+                "oldest_days", "invoices", "promise", "collector", "action_date"]
         f = pd.DataFrame([[getattr(r, c) for c in cols] for r in self.rows], columns=cols)
         f["overdue"] = ["; ".join(money.format_money(v, c, self.locale) for c, v in r.overdue.items())
                         for r in self.rows]
@@ -256,26 +263,49 @@ def _promises(ledger: Ledger, ts: pd.Timestamp, wanted: set[str], home: dict[str
     return out
 
 
-def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | None = None) -> WorklistReport:
-    """Customers ranked by whom to contact first (see the module docstring for the rules)."""
-    locale = "es" if (locale or ledger.settings.locale) == "es" else "en"
-    ts = as_timestamp(as_of)
-    day = ts.date()
-    items = _open_arrays(ledger, ts, "due_date", full=True)
+@dataclass
+class _Totals:
+    """Step 1: the open items summed per (customer, currency) group and per customer. Lists are plain Python
+    values for the per-customer loop (numpy scalars are slow one at a time)."""
+
+    customers: np.ndarray  # customer ids, sorted (customer code -> id)
+    currencies: np.ndarray
+    group: np.ndarray  # per item: its (customer, currency) group
+    g_cust: np.ndarray  # per group: customer code
+    g_cur: np.ndarray  # per group: currency code
+    chase: np.ndarray  # per item: overdue, undisputed, above the write-off tolerance
+    net: np.ndarray  # per group: chaseable net of credits
+    groups_of: list[list[int]]  # per customer: its groups
+    cur_of: list[str]  # per group: currency
+    gross: list[int]
+    net_l: list[int]
+    disp: list[int]
+    max_age: list[int]
+    d_max: list[int]
+    outstanding: list[int]
+    n_chase: list[int]
+    n_disp: list[int]
+    c_max: list[int]
+    c_min: list[int]
+    residuals: dict[int, list[tuple[str, int, str, int]]]  # customer code -> (invoice, balance, currency, age)
+
+
+def _totals(ledger: Ledger, items: dict[str, np.ndarray]) -> _Totals:
     group, customers, currencies, g_cust, g_cur = _order(items)
     ng, nc = len(g_cust), len(customers)
     kind, bal, age = items["kind"], items["balance"], items["age"]
     is_inv = kind == KINDS[0]
+    tolerance = ledger.settings.write_off_tolerance
+    tol = np.array([int(tolerance.get(str(c), 0)) for c in currencies.tolist()], dtype=np.int64)
+    item_tol = tol[g_cur[group]] if len(group) else np.zeros(0, dtype=np.int64)
     disputed = is_inv & (items["status"] == "disputed") & (age >= 0) & (bal > 0)
-    chase = is_inv & (items["status"] != "disputed") & (age >= 0) & (bal > 0)
+    overdue = is_inv & (items["status"] != "disputed") & (age >= 0) & (bal > 0)
+    residual = overdue & (bal <= item_tol)
+    chase = overdue & ~residual
     credit = ~is_inv
 
     gross = group_sum(group[chase], bal[chase], ng)
     net = gross + group_sum(group[credit], bal[credit], ng)
-    outstanding = group_sum(group, bal, ng)
-    disp_amt = group_sum(group[disputed], bal[disputed], ng)
-    n_chase = np.bincount(g_cust[group[chase]], minlength=nc)
-    n_disp = np.bincount(g_cust[group[disputed]], minlength=nc)
     max_age = np.full(ng, -1, dtype=np.int64)
     np.maximum.at(max_age, group[chase], age[chase])
     c_max = np.full(nc, -1, dtype=np.int64)
@@ -284,14 +314,31 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
     np.minimum.at(c_min, g_cust[group[chase]], age[chase])
     d_max = np.full(ng, -1, dtype=np.int64)
     np.maximum.at(d_max, group[disputed], age[disputed])
+    residuals: dict[int, list[tuple[str, int, str, int]]] = {}
+    for k in np.flatnonzero(residual).tolist():
+        residuals.setdefault(int(g_cust[group[k]]), []).append(
+            (str(items["invoice_id"][k]), int(bal[k]), str(items["currency"][k]), int(age[k])))
+    groups_of: list[list[int]] = [[] for _ in range(nc)]
+    for gi, ci in enumerate(g_cust.tolist()):
+        groups_of[ci].append(gi)
+    return _Totals(
+        customers=customers, currencies=currencies, group=group, g_cust=g_cust, g_cur=g_cur, chase=chase, net=net,
+        groups_of=groups_of, cur_of=[str(currencies[k]) for k in g_cur.tolist()], gross=gross.tolist(),
+        net_l=net.tolist(), disp=group_sum(group[disputed], bal[disputed], ng).tolist(), max_age=max_age.tolist(),
+        d_max=d_max.tolist(), outstanding=group_sum(group, bal, ng).tolist(),
+        n_chase=np.bincount(g_cust[group[chase]], minlength=nc).tolist(),
+        n_disp=np.bincount(g_cust[group[disputed]], minlength=nc).tolist(), c_max=c_max.tolist(),
+        c_min=c_min.tolist(), residuals=residuals)
 
-    # Per-currency normalization: the mean chaseable amount of the debtors of each currency.
-    ref = np.ones(len(currencies), dtype=np.float64)
-    for k in range(len(currencies)):
-        owing = net[(g_cur == k) & (net > 0)]
+
+def _scorer(t: _Totals) -> Callable[[int, int, int], float]:
+    """Step 2: ``score(amount, oldest days, currency code)``, normalized by the mean chaseable amount of the
+    debtors of each currency."""
+    ref = np.ones(len(t.currencies), dtype=np.float64)
+    for k in range(len(t.currencies)):
+        owing = t.net[(t.g_cur == k) & (t.net > 0)]
         if len(owing):
             ref[k] = float(owing.mean())
-
     ref_l = ref.tolist()
 
     def pair_score(amount: int, oldest: int, k: int) -> float:
@@ -300,140 +347,207 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         s = math.log2(1.0 + amount / ref_l[k]) * (1.0 + min(oldest, AGE_CAP) / 30.0)
         return max(s, OLD_FLOOR) if oldest > OLD_DAYS else s
 
-    # Reminder level reached per customer: the highest over its chaseable invoices of
-    # Invoices.reminder_level (as of cobro's last run) and of the Contacts log up to the as-of date.
-    ladder = _ladder(ledger)
+    return pair_score
+
+
+def _customer_levels(ledger: Ledger, ts: pd.Timestamp, items: dict[str, np.ndarray], t: _Totals,
+                     ladder: list[tuple[str, int, str, bool]]) -> list[int]:
+    """Step 3: the reminder level reached per customer: the highest over its chaseable invoices of
+    Invoices.reminder_level (as of cobro's last run) and of the Contacts log up to the as-of date (-1: none)."""
     rank_of = {lv[0]: i for i, lv in enumerate(ladder)}
-    c_level = np.full(nc, -1, dtype=np.int64)
-    chase_rows = items["row"][chase]
+    c_level = np.full(len(t.customers), -1, dtype=np.int64)
+    chase_rows = items["row"][t.chase]
     if ladder and len(chase_rows):
         codes, uniques = pd.factorize(ledger.invoices["reminder_level"].to_numpy(dtype=object)[chase_rows])
         lv_rank = np.array([rank_of.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)[codes]
-        lv_rank = np.maximum(lv_rank, _levels_from_contacts(ledger, ts, rank_of, items["invoice_id"][chase]))
-        np.maximum.at(c_level, g_cust[group[chase]], lv_rank)
+        lv_rank = np.maximum(lv_rank, _levels_from_contacts(ledger, ts, rank_of, items["invoice_id"][t.chase]))
+        np.maximum.at(c_level, t.g_cust[t.group[t.chase]], lv_rank)
+    return c_level.tolist()
 
-    # Customers: name, status, contact data.
+
+def _customer_info(ledger: Ledger) -> dict[str, _Customer]:
+    """Step 4: name, status and contact data per customer (the first row of a duplicated id, as everywhere)."""
     cust = ledger.customers
     cols = [cust[k].to_numpy(dtype=object).tolist() for k in ("name", "status", "email", "phone", "collector",
                                                                "currency")]
     cinfo: dict[str, _Customer] = {}
     for cid, *values in zip(cust["customer_id"].to_numpy(dtype=object).tolist(), *cols, strict=True):
-        cinfo.setdefault(cid, _Customer(*values))  # the first row of a duplicated id, as everywhere
-    grace = dt.timedelta(days=ledger.settings.promise_grace_days)
-    listed = {str(customers[ci]) for ci in np.flatnonzero((n_chase > 0) | (n_disp > 0)).tolist()}
+        cinfo.setdefault(cid, _Customer(*values))
+    return cinfo
+
+
+@dataclass
+class _Story:
+    """What the per-customer step reads besides the totals."""
+
+    day: dt.date
+    locale: str
+    grace: dt.timedelta
+    score: Callable[[int, int, int], float]
+    ladder: list[tuple[str, int, str, bool]]
+    c_level: list[int]
+    cinfo: dict[str, _Customer]
+    promises: dict[str, tuple[dt.date, bool]]
+    outlook: dict[str, NextStep]
+
+
+def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | None = None) -> WorklistReport:
+    """Customers ranked by whom to contact first (see the module docstring for the rules)."""
+    locale = "es" if (locale or ledger.settings.locale) == "es" else "en"
+    ts = as_timestamp(as_of)
+    day = ts.date()
+    items = _open_arrays(ledger, ts, "due_date", full=True)
+    t = _totals(ledger, items)  # 1.
+    ladder = _ladder(ledger)
+    cinfo = _customer_info(ledger)  # 4.
+    listed = {str(t.customers[ci]) for ci in range(len(t.customers)) if t.n_chase[ci] or t.n_disp[ci]}
     open_cache: list[set[str]] = []
+    bal, is_inv = items["balance"], items["kind"] == KINDS[0]
 
     def open_ids() -> set[str]:
         if not open_cache:
             open_cache.append(set(items["invoice_id"][is_inv & (bal > 0)].tolist()))
         return open_cache[0]
 
-    promises = _promises(ledger, ts, listed, {k: str(v.currency) for k, v in cinfo.items()}, open_ids)
-
-    groups_of: list[list[int]] = [[] for _ in range(nc)]
-    for gi, ci in enumerate(g_cust.tolist()):
-        groups_of[ci].append(gi)
-    # Plain Python values for the per-customer loop (numpy scalars are slow one at a time).
-    cur_of = [str(currencies[k]) for k in g_cur.tolist()]
-    g_cur_l, gross_l, net_l, disp_l = g_cur.tolist(), gross.tolist(), net.tolist(), disp_amt.tolist()
-    max_age_l, d_max_l, out_l = max_age.tolist(), d_max.tolist(), outstanding.tolist()
-    n_chase_l, n_disp_l, c_max_l, c_min_l, c_level_l = (n_chase.tolist(), n_disp.tolist(), c_max.tolist(),
-                                                        c_min.tolist(), c_level.tolist())
-
+    story = _Story(
+        day=day, locale=locale, grace=dt.timedelta(days=ledger.settings.promise_grace_days), score=_scorer(t),  # 2.
+        ladder=ladder, c_level=_customer_levels(ledger, ts, items, t, ladder), cinfo=cinfo,  # 3.
+        promises=_promises(ledger, ts, listed, {k: str(v.currency) for k, v in cinfo.items()}, open_ids),  # 5.
+        # 6. the reminder planner's own next step, so the worklist and ``remind`` tell one story
+        outlook=_outlook(ledger, day, {str(t.customers[ci]) for ci in range(len(t.customers)) if t.n_chase[ci]})
+        if ladder else {})
     out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    for ci in range(nc):
-        gs = groups_of[ci]
-        if not (n_chase_l[ci] or n_disp_l[ci]):
-            continue
-        cid = str(customers[ci])
-        info = cinfo.get(cid)
-        name = str(info.name) if info is not None else ""
-        status = str(info.status) if info is not None else "active"
-        emails = info.email if info is not None else ()
-        phone = str(info.phone) if info is not None else ""
-        collector = str(info.collector) if info is not None else ""
-        has_email = bool(emails) and any("@" in str(e) for e in emails)
-        has_contact = has_email or bool(phone.strip())
-
-        def amounts(values: dict[str, int]) -> str:
-            return "; ".join(_money_text(v, c, locale) for c, v in values.items())
-
-        chase_by_cur = {cur_of[g]: net_l[g] for g in gs if gross_l[g] > 0 and net_l[g] > 0}
-        covered_by_cur = {cur_of[g]: gross_l[g] for g in gs if gross_l[g] > 0 and net_l[g] <= 0}
-        disp_by_cur = {cur_of[g]: disp_l[g] for g in gs if disp_l[g] > 0}
-        base = sum(pair_score(net_l[g], max_age_l[g], g_cur_l[g]) for g in gs)
-        oldest = c_max_l[ci]
-        parts: list[str] = []
-        chase_n = n_chase_l[ci]
-        if chase_n:
-            a, b = c_min_l[ci], oldest
-            key = "overdue_1" if chase_n == 1 else ("overdue_n_same" if a == b else "overdue_n")
-            parts.append(_t(key, locale, n=chase_n, a=a, b=b,
-                            amounts=amounts({cur_of[g]: gross_l[g] for g in gs if gross_l[g] > 0})))
-        if n_disp_l[ci]:
-            parts.append(_t("disputed_1" if n_disp_l[ci] == 1 else "disputed_n", locale, n=n_disp_l[ci],
-                            amounts=amounts(disp_by_cur)))
-
-        # Promise to pay.
-        promise = ""
-        if cid in promises:
-            pdate, kept = promises[cid]
-            deadline = pdate + grace
-            when = _date(pdate, day, locale)
-            if day <= deadline:
-                promise = "kept" if kept else "pending"
-                parts.append(_t(promise, locale, date=when))
-            elif kept:
-                if day <= deadline + dt.timedelta(days=KEPT_PROMISE_HOLD_DAYS):
-                    promise = "kept"
-                    parts.append(_t("kept", locale, date=when))
-            elif chase_by_cur:
-                promise = "broken"
-                parts.append(_t("broken", locale, date=when))
-
-        level = ""
-        held = False
-        if status in ("paused", "legal", "closed"):
-            held, action = True, "on_hold"
-            parts.append(_t(status, locale))
-        elif not chase_by_cur and covered_by_cur:
-            held, action = True, "apply_credit"
-            parts.append(_t("covered", locale, amounts=amounts(covered_by_cur)))
-        elif not chase_by_cur:
-            held, action = True, "review_dispute"
-            base = sum(pair_score(disp_l[g], d_max_l[g], g_cur_l[g]) for g in gs)
-        elif promise == "pending":
-            held, action = True, "wait_promise"
-        elif promise == "kept":
-            held, action = True, "promise_kept"
-        elif promise == "broken":
-            action = "chase_promise"
-        elif not has_contact:
-            action = "fix_contact"
-            parts.append(_t("no_contact", locale))
-        else:
-            action, level = _ladder_action(ladder, c_level_l[ci], oldest)
-            if c_level_l[ci] >= 0:
-                parts.append(_t("last_level", locale, level=ladder[c_level_l[ci]][0]))
-                if ladder[c_level_l[ci]][3]:
-                    parts.append(_t("ladder_done", locale))
-            if action == "send_reminder" and not has_email:
-                action, level = "call", ""
-                parts.append(_t("no_email", locale))
-        score = base * HELD_FACTOR if held else (base * 1.5 + 2.0 if promise == "broken" else base)
-        status_text = _t(status, locale) if status in ("paused", "legal", "closed") else ""
-        row = {
-            "customer_id": cid, "name": name, "score": score, "held": held, "action": action,
-            "next_action": action_label(action, locale, level=level, status=status_text), "level": level,
-            "reason": "; ".join(parts), "oldest_days": max([oldest, *(d_max_l[g] for g in gs)]),
-            "invoices": chase_n, "overdue": chase_by_cur,
-            "outstanding": {cur_of[g]: out_l[g] for g in gs},
-            "collector": collector, "promise": promise,
-        }
-        out.append(((held, -round(score, 9), -row["oldest_days"], cid), row))
+    for ci in range(len(t.customers)):
+        if t.n_chase[ci] or t.n_disp[ci] or ci in t.residuals:
+            row = _customer_row(ci, t, story)
+            out.append(((row["held"], -round(row["score"], 9), -row["oldest_days"], row["customer_id"]), row))
     out.sort(key=lambda x: x[0])
     rows = tuple(WorklistItem(rank=i + 1, **r) for i, (_, r) in enumerate(out))
     return WorklistReport(as_of=day, locale=locale, rows=rows, note=_t("note", locale))
+
+
+_STEP_ACTIONS = {"phone": "call", "letter": "send_letter", "whatsapp": "send_whatsapp", "email": "send_reminder"}
+
+
+def _customer_row(ci: int, t: _Totals, s: _Story) -> dict[str, Any]:
+    """Step 7, one customer: the reason in words, the next action (and its date) and the score."""
+    locale = s.locale
+    gs = t.groups_of[ci]
+    cid = str(t.customers[ci])
+    info = s.cinfo.get(cid)
+    name = str(info.name) if info is not None else ""
+    status = str(info.status) if info is not None else "active"
+    emails = info.email if info is not None else ()
+    phone = str(info.phone) if info is not None else ""
+    has_email = bool(emails) and any("@" in str(e) for e in emails)
+    has_contact = has_email or bool(phone.strip())
+    cur_of, g_cur = t.cur_of, t.g_cur.tolist()
+
+    def amounts(values: dict[str, int]) -> str:
+        return "; ".join(_money_text(v, c, locale) for c, v in values.items())
+
+    chase_by_cur = {cur_of[g]: t.net_l[g] for g in gs if t.gross[g] > 0 and t.net_l[g] > 0}
+    covered_by_cur = {cur_of[g]: t.gross[g] for g in gs if t.gross[g] > 0 and t.net_l[g] <= 0}
+    disp_by_cur = {cur_of[g]: t.disp[g] for g in gs if t.disp[g] > 0}
+    base = sum(s.score(t.net_l[g], t.max_age[g], g_cur[g]) for g in gs)
+    oldest = t.c_max[ci]
+    parts: list[str] = []
+    chase_n = t.n_chase[ci]
+    if chase_n:
+        a, b = t.c_min[ci], oldest
+        key = "overdue_1" if chase_n == 1 else ("overdue_n_same" if a == b else "overdue_n")
+        parts.append(_t(key, locale, n=chase_n, a=a, b=b,
+                        amounts=amounts({cur_of[g]: t.gross[g] for g in gs if t.gross[g] > 0})))
+    if t.n_disp[ci]:
+        parts.append(_t("disputed_1" if t.n_disp[ci] == 1 else "disputed_n", locale, n=t.n_disp[ci],
+                        amounts=amounts(disp_by_cur)))
+    residuals = t.residuals.get(ci, [])
+    if residuals:
+        parts.append(_t("write_off", locale, items="; ".join(f"{i}: {_money_text(v, c, locale)}"
+                                                             for i, v, c, _ in residuals)))
+
+    promise = _promise_state(cid, chase_by_cur, s, parts)
+    level, held, when = "", False, s.day
+    if status in ("paused", "legal", "closed"):
+        held, action = True, "on_hold"
+        parts.append(_t(status, locale))
+    elif not chase_by_cur and covered_by_cur:
+        held, action = True, "apply_credit"
+        parts.append(_t("covered", locale, amounts=amounts(covered_by_cur)))
+    elif not chase_by_cur and not t.n_disp[ci]:
+        held, action = True, "write_off"
+    elif not chase_by_cur:
+        held, action = True, "review_dispute"
+        base = sum(s.score(t.disp[g], t.d_max[g], g_cur[g]) for g in gs)
+    elif promise == "pending":
+        held, action = True, "wait_promise"
+    elif promise == "kept":
+        held, action = True, "promise_kept"
+    elif promise == "broken":
+        action = "chase_promise"
+    elif not has_contact:
+        action = "fix_contact"
+        parts.append(_t("no_contact", locale))
+    else:
+        action, level, when, held = _next_action(cid, ci, oldest, s, parts)
+        if action == "send_reminder" and not has_email:
+            action, level = "call", ""
+            parts.append(_t("no_email", locale))
+    score = base * HELD_FACTOR if held else (base * 1.5 + 2.0 if promise == "broken" else base)
+    status_text = _t(status, locale) if status in ("paused", "legal", "closed") else ""
+    label = action_label(action, locale, level=level, status=status_text)
+    if when > s.day:
+        label += " " + _t("on_date", locale, date=_date(when, s.day, locale))
+    return {
+        "customer_id": cid, "name": name, "score": score, "held": held, "action": action, "next_action": label,
+        "level": level, "reason": "; ".join(parts),
+        "oldest_days": max([oldest, *(t.d_max[g] for g in gs), *(r[3] for r in residuals)]),
+        "invoices": chase_n, "overdue": chase_by_cur, "outstanding": {cur_of[g]: t.outstanding[g] for g in gs},
+        "collector": str(info.collector) if info is not None else "", "promise": promise, "action_date": when,
+    }
+
+
+def _promise_state(cid: str, chase_by_cur: dict[str, int], s: _Story, parts: list[str]) -> str:
+    """The customer's latest promise to pay: "", "pending", "kept" or "broken" (and its words in ``parts``)."""
+    if cid not in s.promises:
+        return ""
+    pdate, kept = s.promises[cid]
+    deadline = pdate + s.grace
+    when = _date(pdate, s.day, s.locale)
+    if s.day <= deadline:
+        promise = "kept" if kept else "pending"
+        parts.append(_t(promise, s.locale, date=when))
+        return promise
+    if kept:
+        if s.day <= deadline + dt.timedelta(days=KEPT_PROMISE_HOLD_DAYS):
+            parts.append(_t("kept", s.locale, date=when))
+            return "kept"
+        return ""
+    if chase_by_cur:
+        parts.append(_t("broken", s.locale, date=when))
+        return "broken"
+    return ""
+
+
+def _next_action(cid: str, ci: int, oldest: int, s: _Story, parts: list[str]) -> tuple[str, str, dt.date, bool]:
+    """Step 7b: ``(action, level, date, held)`` from the escalation ladder — and, where the ladder would send a
+    message or letter, the reminder planner's own answer: what goes out today, or its next step and that step's
+    date (the gap after a letter respected), or why nothing is chased (below the minimum)."""
+    ladder, level_idx = s.ladder, s.c_level[ci]
+    action, level = _ladder_action(ladder, level_idx, oldest)
+    if level_idx >= 0:
+        parts.append(_t("last_level", s.locale, level=ladder[level_idx][0]))
+        if ladder[level_idx][3]:
+            parts.append(_t("ladder_done", s.locale))
+    step = s.outlook.get(cid)
+    if step is None or action not in ("send_reminder", "send_letter", "send_whatsapp"):
+        return action, level, s.day, False  # a person follows up: no message for the planner to date
+    if step.kind in ("today", "level"):
+        return _STEP_ACTIONS.get(step.channel, "send_reminder"), step.level, step.date or s.day, False
+    if step.kind in ("below_minimum", "below_formal_minimum"):
+        parts.append(step.message(s.locale))
+        return "below_minimum", "", s.day, True
+    return "call", "", s.day, False
 
 
 def _ladder_action(ladder: list[tuple[str, int, str, bool]], current: int, oldest: int) -> tuple[str, str]:

@@ -40,7 +40,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from cobro import money
 from cobro.defaults import default_levels, default_settings, default_templates
-from cobro.ledger import Ledger, Settings
+from cobro.ledger import Ledger, Settings, format_amounts_by_currency
 from cobro.safety import neutralize_formula
 from cobro.schema import (
     CUSTOMERS,
@@ -232,6 +232,9 @@ def settings_values(settings: Settings) -> dict[str, str]:
         "late_interest_annual_pct": str(settings.late_interest_annual_pct),
         "promise_grace_days": str(settings.promise_grace_days),
         "bank_fee_tolerance": money.format_decimal(settings.bank_fee_tolerance, base),
+        "min_reminder_amounts": format_amounts_by_currency(settings.min_reminder_amounts),
+        "min_formal_amounts": format_amounts_by_currency(settings.min_formal_amounts),
+        "write_off_tolerance": format_amounts_by_currency(settings.write_off_tolerance),
     }
     out.update({k: str(v) for k, v in settings.extra.items() if k not in out})
     return out
@@ -261,6 +264,13 @@ _SETTING_NOTES: dict[str, tuple[str, str]] = {
     "promise_grace_days": ("Días de gracia tras una promesa de pago", "Grace days after a promise to pay"),
     "bank_fee_tolerance": ("Diferencia aceptada por comisiones bancarias al conciliar",
                            "Difference accepted for bank fees when reconciling"),
+    "min_reminder_amounts": ("Por moneda: no recordar, llamar ni enviar carta por menos (none = sin mínimo)",
+                             "Per currency: no reminder, call or letter below this (none = no minimum)"),
+    "min_formal_amounts": ("Por moneda: mínimo para una carta o el aviso final",
+                           "Per currency: minimum for a letter or the final notice"),
+    "write_off_tolerance": ("Por moneda: restos hasta este importe se dan por perdidos o se reclaman con la "
+                            "próxima factura", "Per currency: residuals up to this are written off or claimed with "
+                            "the next invoice"),
 }
 
 _SETTING_CHOICES: dict[str, tuple[str, ...]] = {

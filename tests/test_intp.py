@@ -35,7 +35,7 @@ SIM_INTP = np.dtype(np.int32)
 
 # The core modules whose numpy use must be portable (every module of cobro/ that computes with arrays).
 CORE_MODULES = ("cobro.balances", "cobro.aging", "cobro.kpis", "cobro.worklist", "cobro.reminders",
-                "cobro.derive", "cobro.plan", "cobro.worklist_rules")
+                "cobro.derive")
 
 
 class Wasm32Refusal(TypeError):
@@ -155,10 +155,7 @@ def wasm32(monkeypatch: pytest.MonkeyPatch) -> Iterator[Wasm32Numpy]:
     """Every core module computes with ``Wasm32Numpy`` for the duration of the test."""
     sim = Wasm32Numpy()
     for name in CORE_MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
+        mod = importlib.import_module(name)
         if getattr(mod, "np", None) is np:
             monkeypatch.setattr(mod, "np", sim)
     yield sim

@@ -48,7 +48,7 @@ import pandas as pd
 from .. import money
 from ..bulk import gc_paused
 from ..defaults import default_levels, default_settings, default_templates
-from ..ledger import Ledger, Settings, parse_settings
+from ..ledger import Ledger, Settings, format_amounts_by_currency, parse_settings
 from ..schema import (
     CONTACTS,
     CUSTOMERS,
@@ -1546,6 +1546,9 @@ def settings_to_raw(settings: Settings) -> dict[str, str]:
         "late_interest_annual_pct": str(s.late_interest_annual_pct),
         "promise_grace_days": str(s.promise_grace_days),
         "bank_fee_tolerance": money.format_decimal(s.bank_fee_tolerance, s.base_currency),
+        "min_reminder_amounts": format_amounts_by_currency(s.min_reminder_amounts),
+        "min_formal_amounts": format_amounts_by_currency(s.min_formal_amounts),
+        "write_off_tolerance": format_amounts_by_currency(s.write_off_tolerance),
     }
     out.update({k: str(v) for k, v in s.extra.items()})
     return out
