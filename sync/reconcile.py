@@ -76,10 +76,11 @@ class ReconcileResult:
 class ApplyResult:
     payments: pd.DataFrame
     lines: int
+    returns_not_applied: int = 0  # accepted rows of returns / fees: never payments; a person undoes the payment
 
     def to_json(self) -> dict[str, Any]:
         p = self.payments
-        return {"applied_lines": self.lines, "payments_added": len(p),
+        return {"applied_lines": self.lines, "payments_added": len(p), "returns_not_applied": self.returns_not_applied,
                 "payments": [{"payment_id": r["payment_id"], "date": pd.Timestamp(r["date"]).date().isoformat(),
                               "customer_id": r["customer_id"], "invoice_id": r["invoice_id"] or None,
                               "amount": money.format_decimal(int(r["amount"]), r["currency"]),
@@ -192,14 +193,18 @@ def apply(store: LedgerStore, as_of: dt.date | None = None) -> ApplyResult:
     """Accepted Matches rows (of every statement) become Payments rows, once; all or nothing."""
     store.check_writable()
     ledger = store.load()
-    payments, problems = payments_for_matches(ledger.matches, ledger, as_of)
+    m = ledger.matches
+    skipped = 0
+    if m is not None and len(m) and "kind" in m.columns:
+        skipped = int(((m["action"] == "accept") & m["kind"].isin(["return", "fee"])).sum())
+    payments, problems = payments_for_matches(m, ledger, as_of)
     if problems:
         raise LedgerError(problems, ledger.settings.locale)
     if payments.empty:
-        return ApplyResult(payments, 0)
+        return ApplyResult(payments, 0, skipped)
     merged = ledger.replace(payments=pd.concat([ledger.payments, payments], ignore_index=True))
     day = as_of or dt.date.today()
     upd = derived_invoice_columns(merged, day)
     store.commit(Changes(append={"Payments": payments},
                          update={"Invoices": upd[["_row", "currency", "paid", "balance", "days_overdue"]]}))
-    return ApplyResult(payments, payments["statement_line"].nunique())
+    return ApplyResult(payments, payments["statement_line"].nunique(), skipped)

@@ -129,5 +129,7 @@ def test_a_returned_payment_is_shown_as_its_reversal_and_never_applied(
     ws.cell(row=row, column=headers.index("Acción") + 1, value="aceptar")
     wb.save(ledger)
     assert "accept" in XlsxStore(ledger).load().matches["action"].tolist()
-    assert run(["reconcile", str(ledger), "--apply", "--as-of", "2024-05-21"]) == 0
+    capsys.readouterr()
+    assert run(["reconcile", str(ledger), "--apply", "--as-of", "2024-05-21", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["returns_not_applied"] == 1
     assert len(XlsxStore(ledger).load().payments) == len(first)
