@@ -168,3 +168,27 @@ def test_a_difference_within_the_write_off_tolerance_is_a_write_off_line():
     # Beyond the tolerance it stays a partial payment; other currencies have their own tolerance.
     p = propose_matches([line("FRA F-2024-0001", 9850)], led, DAY).proposals[0]
     assert p.fee == 0 and p.allocations == (("F-2024-0001", 9850),)
+
+
+# ----------------------------------------------------------------------------------- property
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from cobro.matching.text import GENERIC_WORDS, LEGAL_FORMS  # noqa: E402
+
+_GENERIC = sorted(GENERIC_WORDS)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=st.lists(st.sampled_from(_GENERIC), min_size=1, max_size=5),
+       shared=st.sampled_from(_GENERIC), form=st.sampled_from(sorted(LEGAL_FORMS)),
+       amount=st.integers(min_value=1, max_value=10**8))
+def test_generic_words_alone_never_auto_accept(words: list[str], shared: str, form: str, amount: int) -> None:
+    """Two customers whose names share a generic word owe the same amount: a line of generic words only
+    (whatever they are, in any language cobro knows) is never auto-accepted for either."""
+    custs = [{"customer_id": "A", "name": f"{shared.title()} Zubiri Arrieta {form}"},
+             {"customer_id": "B", "name": f"{shared.title()} Okonkwo {form}"}]
+    led = ledger(custs, [("F-1", "A", amount), ("F-2", "B", amount)])
+    p = one(" ".join(words + [shared]), amount, led, name=" ".join(words))
+    assert not p.auto
