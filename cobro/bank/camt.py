@@ -318,9 +318,8 @@ class CamtImporter:
             for tx, tx_amount in zip(details, split, strict=True):
                 out.append(self._line([tx], tx_amount, currency, "CRDT" if tx_amount > 0 else "DBIT", date,
                                       value_date, entry_info, entry_ref, account, tx.sourceline or line))
-        entry_return = reversal or bool(codes & _RETURN_CODES)
-        for ln in out:
-            if entry_return or ln.kind == "return":
+        if reversal or codes & _RETURN_CODES:
+            for ln in out:
                 # the lines were made a moment ago and nobody else holds them yet
                 object.__setattr__(ln, "kind", "return")
         return out
