@@ -245,8 +245,12 @@ def _prepared_rows(table: Table, zone: ZoneInfo | None) -> list[list[Any]]:
         return table.rows
     out = []
     for row in table.rows:
-        if any(i < len(row) and isinstance(row[i], (Decimal, str)) for i in dated):
-            row = [(_cell_for_parser(v, typed[i], zone) if i in dated else v) for i, v in enumerate(row)]
+        copied = False
+        for i in dated:
+            if i < len(row) and type(row[i]) in (Decimal, str):
+                if not copied:
+                    row, copied = list(row), True
+                row[i] = _cell_for_parser(row[i], typed[i], zone)
         out.append(row)
     return out
 
@@ -463,7 +467,9 @@ class TableStore:
         """Parse the tables (as they are after this store's own commits) into a ``Ledger``; ``LedgerError`` lists
         every problem by sheet, row and column."""
         raw = self._raw()
-        self._loaded = parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self.locale)
+        if self._locale is None:
+            self._locale = raw.locale
+        self._loaded = parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale)
         self._was_read = True
         return self._loaded
 
