@@ -401,3 +401,58 @@ def test_the_data_source_seam_for_excel_and_sheets_says_it_is_not_there_yet(brow
             with opened(browser, f"{served.url}/?host={host}") as (page, _):
                 page.wait_for_selector("#notice:not([hidden])")
                 assert f"inside {name} is not available yet" in page.inner_text("#notice")
+
+
+def test_a_broken_template_is_shown_with_its_name_and_line(browser: Any, demo_books: dict[str, bytes],
+                                                           tmp_path: Path, isolated_env: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "cobranza.xlsx"
+    path.write_bytes(demo_books["es"])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Plantillas"]
+    headers = [c.value for c in ws[1]]
+    col = headers.index("Cuerpo") + 1
+    for r in range(2, ws.max_row + 1):  # every template: whichever the plan uses is broken
+        ws.cell(row=r, column=col).value = "Estimado/a {{ customer_name }}:\n\n{% if %}roto"
+    wb.save(path)
+    shots = Shots(tmp_path / "shots", "template")
+    with serving(path, isolated_env) as served, opened(browser, served.page_url()) as (page, _):
+        page.wait_for_selector("#worklist tbody tr")
+        page.click("#tab-send")
+        page.wait_for_selector("#send-error:not([hidden])")
+        text = page.inner_text("#send-error")
+        assert "Plantilla" in text and "línea 3" in text, text
+        assert "{" not in text.replace("{% if %}", "")  # never raw JSON
+        assert page.locator("#send-button").is_disabled()
+        shots(page, "broken-template")
+
+
+def test_reconciliation_decisions_change_the_matches_sheet(demo_books: dict[str, bytes], tmp_path: Path,
+                                                           isolated_env: Path) -> None:
+    import base64
+
+    path = tmp_path / "cobranza.xlsx"
+    path.write_bytes(demo_books["es"])
+    led = XlsxStore(path).load()
+    open_inv = led.invoices[(led.invoices["balance"] > 0) & (led.invoices["currency"] == "EUR")]
+    first, other = open_inv["invoice_id"].iloc[0], open_inv["invoice_id"].iloc[1]
+    text = f"Fecha\tConcepto\tImporte\n19/11/2026\tPAGO {first}\t1,00\n"
+    with serving(path, isolated_env) as served:
+        status, body = api(served, "POST", "/api/reconcile", {
+            "statement": {"filename": "pasted.tsv", "content_base64": base64.b64encode(text.encode()).decode()},
+            "as_of": AS_OF.isoformat()})
+        assert status == 200, body
+        status, body = api(served, "GET", "/api/page/matches")
+        line = body["rows"][0]["statement_line"]
+        status, body = api(served, "POST", "/api/page/matches",
+                           {"decisions": [{"statement_line": line, "action": "accept", "invoice_ids": [other]}]})
+        assert status == 200 and body["decided"] == 1
+        row = api(served, "GET", "/api/page/matches")[1]["rows"][0]
+        assert row["action"] == "accept" and row["invoice_ids"] == [other]
+        status, body = api(served, "POST", "/api/page/matches",
+                           {"decisions": [{"statement_line": line, "action": "accept", "invoice_ids": ["F-NOPE"]}]})
+        assert status == 400 and body["field"] == "decisions[0].invoice_ids" and "F-NOPE" in body["error"]
+        status, body = api(served, "POST", "/api/page/matches",
+                           {"decisions": [{"statement_line": "nope", "action": "accept"}]})
+        assert status == 400 and "nope" in body["error"]
