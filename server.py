@@ -63,6 +63,7 @@ from werkzeug.exceptions import HTTPException
 
 from cobro.errors import CobroError
 from sync.clock import company_today
+from sync.gsheets import is_google_sheet, spreadsheet_key
 from sync.store import RUN_IN_PROGRESS, LedgerStore
 
 log = logging.getLogger("cobro.server")
@@ -117,7 +118,7 @@ def bad_field(name: str, message: str) -> ApiError:
 @dataclass
 class ServedLedger:
     name: str
-    path: Path
+    path: Path | str  # a workbook's path, or "gsheet:KEY" for a Google Sheet
     canonical: str
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -158,13 +159,24 @@ def _served(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os.Pa
     if ledgers is None:
         env = os.environ.get("COBRO_LEDGERS", "")
         ledgers = [p for p in env.split(os.pathsep) if p.strip()]
+    def as_path(v: str | os.PathLike[str]) -> Path | str:
+        return str(v) if is_google_sheet(str(v)) else Path(v)
+
     if isinstance(ledgers, Mapping):
-        named = [(str(k), Path(v)) for k, v in ledgers.items()]
+        named = [(str(k), as_path(v)) for k, v in ledgers.items()]
     else:
-        named = [(Path(p).stem, Path(p)) for p in ledgers]
+        named = [(Path(p).stem if not is_google_sheet(str(p)) else spreadsheet_key(str(p)) or str(p), as_path(p))
+                 for p in ledgers]
     out: dict[str, ServedLedger] = {}
     names: set[str] = set()
     for name, path in named:
+        if is_google_sheet(str(path)):
+            sheet = canonical_path(str(path))  # "gsheet:KEY"
+            if sheet in out:
+                raise ValueError(f"{path} is served twice (as {out[sheet].name!r} and {name!r})")
+            names.add(name)
+            out[sheet] = ServedLedger(name=name, path=sheet, canonical=sheet)
+            continue
         store_for(path)  # .xlsx / .xlsm only: WorkbookError otherwise
         if not path.is_file():
             raise WorkbookError(f"{path}: no such file (create one with `cobro new {path}`)")
@@ -324,9 +336,16 @@ def months_value(value: Any, name: str = "months") -> int:
 
 def _store() -> LedgerStore:
     """The served ledger's store; routes use it only through the ``LedgerStore`` protocol."""
-    from sync.xlsx_store import store_for
+    from sync.stores import open_store
 
-    return store_for(g.ledger.path)
+    return open_store(g.ledger.path)
+
+
+def _cycle_paths() -> dict[str, Any]:
+    """Where a served Google Sheet keeps its journal, outbox and letters (a workbook keeps them beside it)."""
+    from sync.stores import cycle_paths
+
+    return cycle_paths(str(g.ledger.path))
 
 
 def _as_of_or_today(as_of: dt.date | None, store: LedgerStore) -> dt.date:
@@ -425,7 +444,7 @@ def reminders_preview() -> Any:
     store = _store()
     day = _as_of_or_today(as_of, store)
     svc = _service()
-    result = collect(store, day, dry_run=True, config=svc.smtp_config, use_env=False)
+    result = collect(store, day, dry_run=True, config=svc.smtp_config, use_env=False, **_cycle_paths())
     return _with_ledger(result.to_json(store.locale))
 
 
@@ -440,7 +459,7 @@ def reminders_send() -> Any:
         store = _store()
         store.check_writable()  # open in Excel/LibreOffice: 409 before anything is sent
         day = _as_of_or_today(as_of, store)
-        result = collect(store, day, **_service().collect_kwargs())
+        result = collect(store, day, **_service().collect_kwargs(), **_cycle_paths())
     body = _with_ledger(result.to_json(store.locale))
     if result.batch is not None and result.batch.error:
         body = {"error": f"the mail server failed during the run: {result.batch.error}", **body}

@@ -509,8 +509,9 @@ def reconcile_cmd(ledger: str, statement_file: str | None, as_of: dt.date | None
         return
     stmt = None
     if statement_file:
-        p = Path(statement_file)
-        stmt = (p.name, p.read_bytes())
+        from sync.bank_files import read_statement_bytes
+
+        stmt = read_statement_bytes(Path(statement_file))  # a FIFO or device: a clear error, never a hang
     data = propose(store, stmt, as_of, auto).to_json()
     if as_json:
         emit_json(data)
