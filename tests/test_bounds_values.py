@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cobro import money
 from cobro.ledger import LedgerError, parse_date_text, parse_ledger
@@ -92,3 +94,23 @@ def test_service_refuses_as_of_year_one_and_huge_promises(tmp_path: Path, monkey
     assert resp.status_code in (400, 422), resp.get_data(as_text=True)[:300]
     assert "largest amount" in resp.get_data(as_text=True) and len(resp.get_data()) < 2000
     assert api.path.read_bytes() == before
+
+
+@given(st.lists(st.one_of(
+    st.dates(min_value=dt.date(1850, 1, 1), max_value=dt.date(2300, 12, 31)).map(lambda d: d.strftime("%d/%m/%Y")),
+    st.dates(min_value=dt.date(1850, 1, 1), max_value=dt.date(2300, 12, 31)).map(lambda d: d.strftime("%m-%d-%Y")),
+    st.dates(min_value=dt.date(1850, 1, 1), max_value=dt.date(2300, 12, 31)).map(lambda d: d.isoformat()),
+    st.from_regex(r"\d\d[/.-]\d\d[/.-]\d{4}|\d{4}[/.-]\d\d[/.-]\d\d|\d{1,2}/\d{1,2}/\d{2}", fullmatch=True),
+), min_size=1, max_size=30))
+def test_dates_read_a_column_at_a_time_as_one_by_one(texts: list[str]) -> None:
+    """The bulk reading of text dates gives what ``parse_date_text`` gives each, with the column's decision."""
+    from cobro.ledger import _parse_dates, detect_day_first
+
+    values, bad = _parse_dates(list(texts), keep_time=False)
+    decided = detect_day_first(texts)
+    for i, t in enumerate(texts):
+        one = parse_date_text(t, True if decided is None else decided)
+        if one is None or one.year > 2261:
+            assert i in bad, t
+        else:
+            assert i not in bad and pd.Timestamp(values[i]) == pd.Timestamp(one.date()), t
