@@ -93,7 +93,7 @@ def detect_encoding(data: bytes, filename: str = "the file") -> str:
     bad = _valid(data, "utf-8", bom)
     if bad is None:
         return "utf-8-sig" if bom else "utf-8"
-    first_utf8 = _UTF8_MULTIBYTE.search(data, bom)
+    first_utf8 = _first_utf8_sequence(data, bom)
     if bom or first_utf8 is not None:
         where = bom and 1 or _line_at(data, first_utf8.start())  # type: ignore[union-attr]
         said = "starts with a UTF-8 mark" if bom else f"line {where} is UTF-8"
@@ -101,6 +101,19 @@ def detect_encoding(data: bytes, filename: str = "the file") -> str:
             f"{filename}: the file mixes encodings — {said} but line {_line_at(data, bad)} is not (Latin-1 or "
             "Windows-1252?); nothing was imported. Save the whole file again as UTF-8 (or as one encoding)")
     return "cp1252" if _valid(data, "cp1252") is None else "latin-1"
+
+
+def _first_utf8_sequence(data: bytes, start: int) -> re.Match[bytes] | None:
+    """The first UTF-8 multibyte sequence from ``start``, skipping all-ASCII blocks at C speed (a regex over a
+    whole 50 MB export would take seconds)."""
+    block = 1 << 16
+    for at in range(start, len(data), block):
+        if data[at:at + block].isascii():
+            continue
+        m = _UTF8_MULTIBYTE.search(data, at, min(len(data), at + block + 3))
+        if m is not None:
+            return m
+    return None
 
 
 def decode_text(data: bytes) -> str:
@@ -151,8 +164,6 @@ def _records(data: bytes, filename: str) -> Iterator[list[str]]:
             col = next(i for i, v in enumerate(row) if len(v) > MAX_FIELD)
             raise ImportFileError(f"{filename}, line {done + 1}, column {col + 1}: a value of "
                                   f"{len(row[col]):,} characters (a cell holds at most {MAX_FIELD:,})")
-        if "\x00" in "".join(row):
-            raise ImportFileError(f"{filename}, line {done + 1}: a NUL character (binary data, not text)")
         done = reader.line_num
         yield row
 
