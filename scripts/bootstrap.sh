@@ -13,6 +13,8 @@ if [ "${COBRO_WITH_SYSTEM:-0}" = "1" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v soffice >/dev/null 2>&1 || need_apt+=(libreoffice-calc-nogui)
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+  command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+  command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "==> installing Debian packages: ${need_apt[*]}"
@@ -32,4 +34,15 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e ".[all,test]"
   echo "$want" > "$stamp"
+fi
+
+# Node packages the tests use (the page's vendored libraries, the add-in's test tools), from the lockfile.
+if [ "${COBRO_WITH_SYSTEM:-0}" = "1" ] && [ -f package-lock.json ]; then
+  nstamp="node_modules/.cobro-installed"
+  nwant="$(sha256sum package-lock.json | cut -c1-16)"
+  if [ ! -f "$nstamp" ] || [ "$(cat "$nstamp")" != "$nwant" ]; then
+    echo "==> installing Node packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$nwant" > "$nstamp"
+  fi
 fi
