@@ -326,8 +326,8 @@ def apply_writes(tables: Mapping[str, Table], writes: Mapping[str, Any]) -> dict
             raise StaleLedgerError(f"the {key} table changed since cobro read it; nothing was written")
     touched = set(writes.get("tables", {}))
     # A table written to is new content: the fingerprint the host gave for what it read no longer describes it.
-    out = {k: replace(t, headers=list(t.headers), rows=[list(r) for r in t.rows],
-                      fingerprint="" if k in touched else t.fingerprint) for k, t in tables.items()}
+    out = {k: replace(t, headers=list(t.headers), rows=[list(r) for r in t.rows], fingerprint="")
+           if k in touched else t for k, t in tables.items()}  # tables not written to are shared, not copied
     for key, info in writes.get("tables", {}).items():
         if info.get("new"):
             spec = SHEETS_BY_KEY[key]
