@@ -559,6 +559,10 @@ def _parse_dates(values: list[object], keep_time: bool) -> tuple[np.ndarray, lis
     serial_val: list[float] = []
     for i, v in enumerate(values):
         cls = v.__class__
+        if cls is str:  # what a CSV gives: straight to the text reading
+            if v and not v.isspace():  # type: ignore[attr-defined]
+                texts[i] = v  # type: ignore[assignment]
+            continue
         if cls is dt.date or cls is dt.datetime:  # what calamine gives for date cells
             if _YEAR_LO_NS <= v.year <= _YEAR_HI_NS:
                 conv[i] = v
