@@ -18,10 +18,12 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,9 +132,7 @@ def sniff_delimiter(text: str) -> str:
         return max(counts, key=lambda d: counts[d])
 
 
-def _records(data: bytes, filename: str) -> Iterator[list[str]]:
-    """The CSV records of ``data``, streamed; malformed quoting, NUL characters and oversized fields are
-    ``ImportFileError`` naming the line."""
+def _reader(data: bytes, filename: str) -> tuple[Any, str]:
     encoding = detect_encoding(data, filename)
     head = data[:65536].decode(encoding, errors="ignore")
     if encoding.startswith(("utf-16", "utf-32")):
@@ -141,13 +141,35 @@ def _records(data: bytes, filename: str) -> Iterator[list[str]]:
     if not head.strip():
         raise ImportFileError(f"{filename} is empty")
     stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
-    reader = csv.reader(stream, delimiter=sniff_delimiter(head), strict=True)
+    return csv.reader(stream, delimiter=sniff_delimiter(head), strict=True), encoding
+
+
+def _chunks(data: bytes, filename: str, size: int) -> Iterator[list[list[str]]]:
+    """The CSV records of ``data`` in lists of ``size``, read at C speed; malformed quoting, NUL characters and
+    oversized fields are ``ImportFileError`` naming the line (found by reading again, record by record)."""
+    reader, _ = _reader(data, filename)
+    while True:
+        try:
+            chunk = list(itertools.islice(reader, size))
+        except (csv.Error, UnicodeDecodeError):
+            _locate_error(data, filename)
+            raise  # pragma: no cover - _locate_error always raises
+        if not chunk:
+            return
+        if max(map(len, itertools.chain.from_iterable(chunk)), default=0) > MAX_FIELD:
+            _locate_error(data, filename)
+        yield chunk
+
+
+def _locate_error(data: bytes, filename: str) -> None:
+    """Read ``data`` again record by record and raise ``ImportFileError`` for the first bad one, by line."""
+    reader, encoding = _reader(data, filename)
     done = 0  # the last line of the last whole record
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            return
+            raise ImportFileError(f"{filename}: not valid CSV") from None
         except csv.Error as e:
             text = str(e)
             if "unexpected end of data" in text:
@@ -165,7 +187,6 @@ def _records(data: bytes, filename: str) -> Iterator[list[str]]:
             raise ImportFileError(f"{filename}, line {done + 1}, column {col + 1}: a value of "
                                   f"{len(row[col]):,} characters (a cell holds at most {MAX_FIELD:,})")
         done = reader.line_num
-        yield row
 
 
 def read_rows(data: bytes, filename: str) -> tuple[list[list[object]], int]:
@@ -183,7 +204,7 @@ def read_rows(data: bytes, filename: str) -> tuple[list[list[object]], int]:
                 break
         start = sheet.start or (0, 0)
         return sheet.to_python(), start[0] + 1
-    return [list(r) for r in _records(data, filename)], 1
+    return [row for chunk in _chunks(data, filename, CHUNK_ROWS) for row in chunk], 1
 
 
 def read_table(spec: Sheet, data: bytes, filename: str) -> tuple[pd.DataFrame, list[object]]:
@@ -199,27 +220,21 @@ def read_table(spec: Sheet, data: bytes, filename: str) -> tuple[pd.DataFrame, l
         if frame.attrs.get("header_row") is not None:
             header = list(rows[frame.attrs["header_row"] - first])
         return frame, header
-    records = _records(data, filename)
-    head: list[list[object]] = []
-    for row in records:
-        head.append(row)  # type: ignore[arg-type]
-        if len(head) >= HEADER_SCAN_ROWS + 1:
-            break
-    first_frame = raw_from_rows(spec, head, 1)
+    chunks = _chunks(data, filename, CHUNK_ROWS)
+    head: list[list[object]] = next(chunks, [])  # type: ignore[arg-type]
+    scan = head[:HEADER_SCAN_ROWS + 1]
+    first_frame = raw_from_rows(spec, scan, 1)
     if first_frame.attrs.get("header_row") is None:
         return first_frame, []
-    header = head[first_frame.attrs["header_row"] - 1]
+    header = scan[first_frame.attrs["header_row"] - 1]
     frames = [first_frame]
+    if len(head) > len(scan):
+        frames.append(_chunk_frame(spec, header, head[len(scan):], len(scan)))
     count = len(head)
-    chunk: list[list[object]] = []
-    for row in records:
-        chunk.append(row)  # type: ignore[arg-type]
-        if len(chunk) >= CHUNK_ROWS:
-            frames.append(_chunk_frame(spec, header, chunk, count))
-            count += len(chunk)
-            chunk = []
-    if chunk:
-        frames.append(_chunk_frame(spec, header, chunk, count))
+    del head
+    for chunk in chunks:
+        frames.append(_chunk_frame(spec, header, chunk, count))  # type: ignore[arg-type]
+        count += len(chunk)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else first_frame
     frame.attrs["header_row"] = first_frame.attrs["header_row"]
     return frame, header
