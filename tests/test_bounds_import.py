@@ -120,3 +120,25 @@ def test_any_ledger_store_takes_an_import(user_workbook: Path) -> None:
     led = store.load()
     assert led.invoices.set_index("invoice_id").loc["F-70", "amount"] == 123450
     assert led.customers.set_index("customer_id").loc["C3", "name"] == "Peña y Cañas"
+
+
+def test_amounts_as_our_markets_write_them_are_imported(user_workbook: Path) -> None:
+    customers = "customer_id;name;currency\nCL1;Andes SpA;CLP\nBR1;Paulista Ltda;BRL\nPE1;Lima SAC;PEN\n"
+    invoices = ("invoice_id;customer_id;issue_date;amount\nCL-1;CL1;01/03/2026;$ 1.234.567\n"
+                "CL-2;CL1;02/03/2026;1.234 CLP\nBR-1;BR1;01/03/2026;R$ 1.234,56\nPE-1;PE1;01/03/2026;S/ 1,234.56\n")
+    report = run(user_workbook, customers=("c.csv", customers.encode()), invoices=("i.csv", invoices.encode()))
+    assert report.added == {"customers": 3, "invoices": 4}
+    inv = XlsxStore(user_workbook).load().invoices.set_index("invoice_id")
+    assert inv.loc["CL-1", "amount"] == 1234567 and inv.loc["CL-2", "amount"] == 1234
+    assert inv.loc["BR-1", "amount"] == 123456 and inv.loc["PE-1", "amount"] == 123456
+    assert (inv.loc["CL-1", "currency"], inv.loc["BR-1", "currency"]) == ("CLP", "BRL")
+
+
+def test_a_sign_contradicting_the_customers_currency_names_the_cell(user_workbook: Path) -> None:
+    before = user_workbook.read_bytes()
+    invoices = "Factura;ID cliente;Fecha emisión;Importe\nF-80;C1;01/03/2026;US$ 100\nF-81;C1;01/03/2026;€ 100\n"
+    with pytest.raises(LedgerError) as ei:
+        run(user_workbook, invoices=("facturas.csv", invoices.encode()))
+    text = ei.value.render("es")
+    assert 'facturas.csv, fila 2, columna "Importe": "US$ 100" — se esperaba un importe en EUR' in text
+    assert "fila 3" not in text and user_workbook.read_bytes() == before
