@@ -53,6 +53,11 @@ Templates run in Jinja's sandbox: they cannot reach Python internals (``{{ ''.__
 change the data, and an unknown variable or field is an error, never a silent blank. ``check_templates`` reports
 every broken template — its key, language, part (subject or body) and line — before anything is sent, and a
 plan with such errors sends nothing.
+
+Rendering is bounded in work and size, per message and per run (``RenderLimits``): the sandbox's hooks count the
+steps a template takes (loops, calls, operators, filters, output) and refuse a value before it is made when it
+would be too big (``range(10**9)``, ``'a'*10**9``, ``7**(9**9)``, ``lipsum(10**7)``, a width of a million). A
+template past a bound is a problem of kind ``limit`` (key, language, part), reported like a syntax error.
 """
 
 from __future__ import annotations
