@@ -422,7 +422,7 @@ def test_a_broken_template_is_shown_with_its_name_and_line(browser: Any, demo_bo
         page.click("#tab-send")
         page.wait_for_selector("#send-error:not([hidden])")
         text = page.inner_text("#send-error")
-        assert "Plantilla" in text and "línea 3" in text, text
+        assert text.startswith("No se ha enviado nada") and "plantilla \"pre\" (es), cuerpo, línea 3" in text, text
         assert "{" not in text.replace("{% if %}", "")  # never raw JSON
         assert page.locator("#send-button").is_disabled()
         shots(page, "broken-template")

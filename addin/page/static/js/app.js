@@ -50,7 +50,7 @@ function notice(text) {
 // Problems of a workbook or a template, as lines a person reads (never raw JSON).
 function problemLines(body) {
   return (body.problems || []).map((p) => {
-    if (p.template) {
+    if (p.template && !p.message) {
       return t("template_error", { template: p.template, language: p.language || "", part: p.part || "",
         line: p.line ?? "", message: p.message || "" });
     }
@@ -63,7 +63,8 @@ function errorText(err) {
   if (err.status === 0) return t("offline");
   if (err.status === 409 && /run is already in progress/.test(err.message)) return t("already_running");
   const lines = problemLines(err.body);
-  const head = err.body.error || err.message;
+  const broken = (err.body.problems || []).some((p) => p.template) || /^nothing was sent/.test(err.body.error || "");
+  const head = broken ? t("plan_broken") : err.body.error || err.message;
   if (lines.length && !(lines.length === 1 && lines[0] === head)) return [head, ...lines.map((l) => `• ${l}`)].join("\n");
   return head;
 }
