@@ -456,3 +456,25 @@ def test_reconciliation_decisions_change_the_matches_sheet(demo_books: dict[str,
         status, body = api(served, "POST", "/api/page/matches",
                            {"decisions": [{"statement_line": "nope", "action": "accept"}]})
         assert status == 400 and "nope" in body["error"]
+
+
+def test_a_second_click_while_the_page_is_sending_is_told_so_and_nothing_is_sent_twice(
+        browser: Any, demo_books: dict[str, bytes], tmp_path: Path, isolated_env: Path) -> None:
+    path = tmp_path / "cobranza.xlsx"
+    path.write_bytes(demo_books["es"])
+    shots = Shots(tmp_path / "shots", "twice")
+    with SmtpTestServer(delay=2.0) as slow, serving(path, isolated_env, slow) as served, \
+            opened(browser, served.page_url()) as (page, errors):
+        page.wait_for_selector("#worklist tbody tr")
+        page.click("#tab-send")
+        page.wait_for_selector("#preview-items .plan-item")
+        page.click("#send-button")
+        page.click("#confirm-ok")
+        page.wait_for_selector("#send-progress:not([hidden])")
+        page.click("#send-button")  # again, while the slow server is still receiving
+        assert "Ya hay un envío en curso" in page.inner_text("#send-error")
+        shots(page, "second-click")
+        page.wait_for_selector("#send-result:has-text('Hecho')", timeout=60_000)
+        page.wait_for_selector("#send-summary:has-text('Hoy no hay nada que enviar')")
+        assert len(slow.received) == len(set(slow.received)) >= 1
+        assert own_errors(errors) == []

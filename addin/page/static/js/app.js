@@ -584,7 +584,12 @@ function previewItem(it) {
 function askToSend() {
   const p = state.preview;
   if (!p) return;
-  if (state.polling) { sendNow(); return; } // the service answers that a run is in progress
+  if (state.polling) { // this page's own run: say so (never start another without a confirmation)
+    const err = $("send-error");
+    err.textContent = t("already_running");
+    show(err);
+    return;
+  }
   $("confirm-text").textContent = t("confirm_text", { count: p.summary.count, emails: p.summary.emails,
     total: totalsText(p.summary.totals) });
   $("confirm-dialog").showModal();
@@ -594,7 +599,7 @@ async function sendNow() {
   const err = $("send-error");
   show(err, false);
   try {
-    const run = await ds.startSending({ expectCount: state.polling ? undefined : state.preview.summary.count });
+    const run = await ds.startSending({ expectCount: state.preview.summary.count });
     progress(run);
     if (!state.polling) state.polling = setInterval(poll, 300);
   } catch (e) {
