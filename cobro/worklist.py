@@ -388,7 +388,8 @@ class _Story:
     c_level: list[int]
     cinfo: dict[str, _Customer]
     promises: dict[str, tuple[dt.date, bool]]
-    outlook: dict[str, NextStep]
+    outlook: dict[str, NextStep] | None  # None: not asked yet (``ask`` collects whom to ask about)
+    ask: set[str] = field(default_factory=set)
 
 
 def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | None = None) -> WorklistReport:
@@ -413,14 +414,16 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
         day=day, locale=locale, grace=dt.timedelta(days=ledger.settings.promise_grace_days), score=_scorer(t),  # 2.
         ladder=ladder, c_level=_customer_levels(ledger, ts, items, t, ladder), cinfo=cinfo,  # 3.
         promises=_promises(ledger, ts, listed, {k: str(v.currency) for k, v in cinfo.items()}, open_ids),  # 5.
-        # 6. the reminder planner's own next step, so the worklist and ``remind`` tell one story
-        outlook=_outlook(ledger, day, {str(t.customers[ci]) for ci in range(len(t.customers)) if t.n_chase[ci]})
-        if ladder else {})
-    out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    for ci in range(len(t.customers)):
-        if t.n_chase[ci] or t.n_disp[ci] or ci in t.residuals:
-            row = _customer_row(ci, t, story)
-            out.append(((row["held"], -round(row["score"], 9), -row["oldest_days"], row["customer_id"]), row))
+        outlook=None)
+    shown = [ci for ci in range(len(t.customers)) if t.n_chase[ci] or t.n_disp[ci] or ci in t.residuals]
+    rows = {ci: _customer_row(ci, t, story) for ci in shown}
+    # 6. where the ladder would send something, the reminder planner's own answer (what goes out today, or the
+    # next step and its date), so the worklist and ``remind`` tell one story: asked only about those customers
+    story.outlook = _outlook(ledger, day, story.ask) if story.ask else {}
+    for ci in shown:
+        if str(t.customers[ci]) in story.ask:
+            rows[ci] = _customer_row(ci, t, story)
+    out = [((r["held"], -round(r["score"], 9), -r["oldest_days"], r["customer_id"]), r) for r in rows.values()]
     out.sort(key=lambda x: x[0])
     rows = tuple(WorklistItem(rank=i + 1, **r) for i, (_, r) in enumerate(out))
     return WorklistReport(as_of=day, locale=locale, rows=rows, note=_t("note", locale))
@@ -539,9 +542,14 @@ def _next_action(cid: str, ci: int, oldest: int, s: _Story, parts: list[str]) ->
         parts.append(_t("last_level", s.locale, level=ladder[level_idx][0]))
         if ladder[level_idx][3]:
             parts.append(_t("ladder_done", s.locale))
-    step = s.outlook.get(cid)
-    if step is None or action not in ("send_reminder", "send_letter", "send_whatsapp"):
+    if action not in ("send_reminder", "send_letter", "send_whatsapp") or not ladder:
         return action, level, s.day, False  # a person follows up: no message for the planner to date
+    if s.outlook is None:
+        s.ask.add(cid)
+        return action, level, s.day, False
+    step = s.outlook.get(cid)
+    if step is None:
+        return action, level, s.day, False
     if step.kind in ("today", "level"):
         return _STEP_ACTIONS.get(step.channel, "send_reminder"), step.level, step.date or s.day, False
     if step.kind in ("below_minimum", "below_formal_minimum"):
