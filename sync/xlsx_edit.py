@@ -80,24 +80,15 @@ def _currency(frame: pd.DataFrame, i: int) -> str:
 class _SheetEdit:
     """One sheet's edits, planned as ``_SheetWriter`` in the openpyxl path performs them."""
 
-    def __init__(self, parts: WorkbookParts, sheet: SheetPart, spec: Sheet, locale: str):
+    def __init__(self, parts: WorkbookParts, sheet: SheetPart, spec: Sheet, locale: str,
+                 head: list[list[object]] | None = None):
         self.parts, self.sheet, self.spec, self.locale = parts, sheet, spec, locale
         pkg = parts.pkg
         self.scan = SheetScan(pkg.read(sheet.part), pkg.name, sheet.part)
         self.sst: SharedStrings = parts.shared_strings
         self.plan = EditPlan()
-        head: list[list[object]] = []
-        for r, m in self.scan.rows():
-            if r > HEADER_SCAN_ROWS:
-                break
-            while len(head) < r - 1:
-                head.append([])
-            values: list[object] = []
-            for col, a, cm in self.scan.cells(r, m.group(2)):
-                while len(values) < col - 1:
-                    values.append(None)
-                values.append(self.scan.value(a, cm, self.sst))
-            head.append(values)
+        if head is None:
+            head = self._head_rows()
         best, mapping = -1, {}
         for i, row in enumerate(head[:HEADER_SCAN_ROWS]):
             found = match_headers(spec, row)
@@ -127,6 +118,22 @@ class _SheetEdit:
             self._grow_table(last_col=last)
         self.plan.data_cols = set(self.col_of.values())
         self._last: int | None = None
+
+    def _head_rows(self) -> list[list[object]]:
+        """The first rows' values read from the sheet XML (when the load's are not current)."""
+        head: list[list[object]] = []
+        for r, m in self.scan.rows():
+            if r > HEADER_SCAN_ROWS:
+                break
+            while len(head) < r - 1:
+                head.append([])
+            values: list[object] = []
+            for col, a, cm in self.scan.cells(r, m.group(2)):
+                while len(values) < col - 1:
+                    values.append(None)
+                values.append(self.scan.value(a, cm, self.sst))
+            head.append(values)
+        return head
 
     # ------------------------------------------------------------------ facts about the sheet
     def _max_col(self) -> int:
@@ -239,6 +246,9 @@ class _SheetEdit:
     # ------------------------------------------------------------------ output
     def sources(self) -> dict[str, PartSource]:
         plan = self.plan
+        if not plan.sets and plan.new_rows is None and (self.table is None or (
+                self.table_ref == self.table.ref and not self.new_columns)):
+            return {}
         rows = list(plan.sets)
         plan.max_row = max([*rows, plan.new_rows[1] if plan.new_rows else 0, 0])
         plan.max_col = max((c for cells in plan.sets.values() for c in cells), default=0)
@@ -303,9 +313,11 @@ def _new_sheet_parts(parts: WorkbookParts, spec: Sheet, locale: str) -> tuple[di
 
 
 def write_changes(pkg: Package, changes: Changes, locale: str, out: BinaryIO,
-                  known: KnownValue | None = None) -> None:
+                  known: KnownValue | None = None, heads: dict[str, list[list[object]]] | None = None) -> None:
     """Stream ``pkg`` with ``changes`` applied to ``out``. ``known(sheet key, row, column key)``: the value a cell
-    held when the ledger was read (or a sentinel), so updates that change nothing are not written."""
+    held when the ledger was read (or ``UNKNOWN``), so updates that change nothing are not written; ``heads``: per
+    sheet title, its first rows as read (so headers need no shared-string lookups). Both only for the very bytes
+    in ``pkg``. A sheet whose edits change nothing is not rewritten."""
     parts = WorkbookParts(pkg)
     keys = list(dict.fromkeys([*changes.replace, *changes.update, *changes.append]))
     missing = [SHEETS_BY_KEY[k] for k in keys if not any(find_sheet(s.title) is SHEETS_BY_KEY[k]
@@ -328,10 +340,11 @@ def write_changes(pkg: Package, changes: Changes, locale: str, out: BinaryIO,
             buf = io.BytesIO()
             changed, added = {}, {}
     sources: dict[str, PartSource] = {}
+    edits: list[_SheetEdit] = []
     for key in keys:
         spec = SHEETS_BY_KEY[key]
         sheet = next(s for s in parts.sheets if find_sheet(s.title) is spec)
-        edit = _SheetEdit(parts, sheet, spec, locale)
+        edit = _SheetEdit(parts, sheet, spec, locale, (heads or {}).get(sheet.title) if not missing else None)
         if key in changes.replace:
             edit.replace(changes.replace[key])
         if key in changes.update and len(changes.update[key]):
@@ -339,6 +352,13 @@ def write_changes(pkg: Package, changes: Changes, locale: str, out: BinaryIO,
         if key in changes.append and len(changes.append[key]):
             edit.append(changes.append[key])
         sources.update(edit.sources())
+        edits.append(edit)
+    if any(isinstance(v, dt.date) for src in edits for cells in src.plan.sets.values() for v in cells.values()):
+        styles = parts.date_styles
+        styles.add_date_formats()
+        if styles.new_xml is not None and styles.part in pkg:
+            new_styles = styles.new_xml
+            sources[styles.part] = lambda: iter([new_styles])
     full_calc = parts.workbook_with_full_calc()
     if full_calc is not None and sources:
         sources[parts.workbook_part] = lambda: iter([full_calc])

@@ -255,18 +255,23 @@ class SharedStrings:
 
     def __init__(self, data: bytes):
         self.data = data
-        self._it = self._SI.finditer(data)
-        self._items: list[str] = []
+        self._starts: list[int] | None = None
+        self._items: dict[int, str] = {}
         self._empty: set[int] | None = None
 
     def __getitem__(self, i: int) -> str:
-        while len(self._items) <= i:
-            m = next(self._it, None)
-            if m is None:
-                return ""
-            body = self._RPH.sub(b"", m.group(1) or b"")
-            self._items.append("".join(_unescape(t.group(1) or b"") for t in self._T.finditer(body)))
-        return self._items[i]
+        got = self._items.get(i)
+        if got is not None:
+            return got
+        if self._starts is None:  # one pass finds where each string starts; only the ones asked for are decoded
+            self._starts = [m.start() for m in re.finditer(rb"<(?:\w+:)?si\b", self.data)]
+        if not 0 <= i < len(self._starts):
+            return ""
+        m = self._SI.match(self.data, self._starts[i])
+        body = self._RPH.sub(b"", (m.group(1) or b"") if m else b"")
+        text = "".join(_unescape(t.group(1) or b"") for t in self._T.finditer(body))
+        self._items[i] = text
+        return text
 
     def is_empty(self, i: int) -> bool:
         if self._empty is None:
@@ -287,6 +292,8 @@ class DateStyles:
     def __init__(self, data: bytes, name: str, part: str):
         self.date_xfs: set[int] = set()
         self.datetime_xfs: set[int] = set()
+        self.data, self.part = data, part
+        self.new_xml: bytes | None = None  # styles.xml with the date formats added, when it had none
         if not data:
             return
         root = parse_xml(data, name, part)
@@ -314,6 +321,30 @@ class DateStyles:
                 self.date_xfs.add(i)
                 if fid == 22:
                     self.datetime_xfs.add(i)
+
+    def add_date_formats(self) -> None:
+        """A workbook without any date format gets two cell formats (date, date and time) appended to its cell
+        formats, as openpyxl adds one when it writes a date: the styles part is then rewritten."""
+        if self.date_xfs or not self.data or self.new_xml is not None:
+            return
+        m = re.search(rb"<(\w+:)?cellXfs\b([^>]*?)(/?)>", self.data)
+        if m is None:
+            return
+        p = (m.group(1) or b"").decode()
+        count = len(re.findall(rb"<(?:\w+:)?xf\b", self.data[m.end():self.data.find(b"cellXfs>", m.end())])) \
+            if not m.group(3) else 0
+        xfs = (f'<{p}xf numFmtId="14" fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/>'
+               f'<{p}xf numFmtId="22" fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/>').encode()
+        opening = re.sub(rb'\s+count="\d+"', b"", m.group(0)[:-2 if m.group(3) else -1]) + \
+            f' count="{count + 2}">'.encode()
+        if m.group(3):
+            new = self.data[:m.start()] + opening + xfs + f"</{p}cellXfs>".encode() + self.data[m.end():]
+        else:
+            end = self.data.find(f"</{p}cellXfs>".encode(), m.end())
+            new = self.data[:m.start()] + opening + self.data[m.end():end] + xfs + self.data[end:]
+        self.new_xml = bytes(new)
+        self.date_xfs.update({count, count + 1})
+        self.datetime_xfs.add(count + 1)
 
     def fallback(self, with_time: bool) -> int | None:
         pool = (self.datetime_xfs or self.date_xfs) if with_time else (self.date_xfs - self.datetime_xfs

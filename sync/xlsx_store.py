@@ -67,6 +67,9 @@ class RawWorkbook:
     settings_rows: dict[str, int] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # canonical key -> sheet title in the file
     locale: str = "es"
+    # sheet title -> its first rows as the sheet has them (row 1, column A first), where the header is found:
+    # the in-place writer reuses them instead of decoding shared strings again
+    heads: dict[str, list[list[object]]] = field(default_factory=dict)
 
 
 def _find_header(rows: list[list[object]], spec: Sheet) -> tuple[int, dict[int, str]]:
@@ -181,7 +184,12 @@ def read_raw(data: bytes, name: str = "workbook") -> RawWorkbook:
     def read(title: str) -> tuple[list[list[object]], int]:
         sheet = wb.get_sheet_by_name(title)
         start = sheet.start or (0, 0)
-        return sheet.to_python(), start[0] + 1
+        rows = sheet.to_python()
+        head: list[list[object]] = [[] for _ in range(min(start[0], HEADER_SCAN_ROWS))]
+        for row in rows[:max(HEADER_SCAN_ROWS - start[0], 0)]:
+            head.append([None] * start[1] + [None if v == "" else v for v in row])
+        raw.heads[title] = head
+        return rows, start[0] + 1
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobro-read")
     futures = {key: pool.submit(read, raw.titles[key]) for key in READ_ORDER if key in raw.titles}
@@ -347,9 +355,24 @@ class XlsxStore:
                 raise StaleLedgerError(f"{self.path} changed while cobro was writing; nothing was written.")
             self._backup(target)
 
-        atomic_write(target, lambda fh: write_changes(pkg, changes, locale, fh, known),  # type: ignore[arg-type]
+        heads = self._heads() if known is not None else None
+        atomic_write(target, lambda fh: write_changes(pkg, changes, locale, fh, known, heads),  # type: ignore
                      before_replace=before_replace)
         self.read_bytes()  # new fingerprint: the next commit in this run compares against our own write
+
+    def _heads(self) -> dict[str, list[list[object]]] | None:
+        """The first rows of the sheets read at load (waiting for a reader thread still at work)."""
+        raw = self.raw
+        if raw is None:
+            return None
+        tables = raw.tables
+        for key in list(raw.titles):
+            if key in READ_ORDER and key != "Settings":
+                try:
+                    tables[key]
+                except KeyError:
+                    continue
+        return dict(raw.heads)
 
     def _known_values(self) -> object:
         """``known(sheet, row, key)``: the value calamine read for a cell, so updates that change nothing are

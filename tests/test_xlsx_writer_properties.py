@@ -136,3 +136,38 @@ def test_in_place_equals_openpyxl(steps: list[Changes]) -> None:
             assert got[key] == want[key], key
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_table_away_from_a1_gets_the_same_cells(tmp_path: Path) -> None:
+    """A sheet whose header is not in row 1 (a title above, a blank column before): the header is found in the
+    same row and columns as openpyxl finds it."""
+    import xlsxwriter
+
+    from cobro.schema import CONTACTS, CUSTOMERS, INVOICES, PAYMENTS
+
+    path = tmp_path / "offset.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    for spec, rows in ((CUSTOMERS, [["C1", "Acme"] + [None] * (len(CUSTOMERS.columns) - 2)]),
+                       (INVOICES, []), (PAYMENTS, []), (CONTACTS, [])):
+        ws = wb.add_worksheet(spec.title("es"))
+        ws.write(0, 0, f"Hoja de {spec.key}")
+        headers = [c.header("es") for c in spec.columns]
+        data = rows or [[None] * len(headers)]
+        ws.add_table(2, 1, 2 + len(data), len(headers), {"name": spec.key, "columns": [{"header": h} for h in headers],
+                                                          "data": data})
+    wb.close()
+    ref = tmp_path / "ref.xlsx"
+    shutil.copy(path, ref)
+    changes = Changes(append={"Contacts": pd.DataFrame({"timestamp": [pd.Timestamp("2026-11-20 10:00")],
+                                                        "customer_id": ["C1"], "outcome": ["no_answer"]})},
+                      update={"Customers": pd.DataFrame({"_row": [4], "notes": ["nota"]})})
+    store = XlsxStore(path)
+    store.load_raw()
+    store.commit(changes)
+    commit_with_openpyxl(ref, changes, "es")
+    got, want = openpyxl.load_workbook(path), openpyxl.load_workbook(ref)
+    for title in ("Clientes", "Gestiones"):
+        g = {c.coordinate: _norm(c.value) for row in got[title].iter_rows() for c in row if c.value is not None}
+        w = {c.coordinate: _norm(c.value) for row in want[title].iter_rows() for c in row if c.value is not None}
+        assert g == w, title
+        assert [t.ref for t in got[title].tables.values()] == [t.ref for t in want[title].tables.values()]
