@@ -1069,15 +1069,16 @@ class NextStep:
                 "message": self.message(locale)}
 
 
-def next_steps(ledger: Ledger, as_of: dt.date, include_today: bool = False) -> list[NextStep]:
+def next_steps(ledger: Ledger, as_of: dt.date, include_today: bool = False,
+               customers: set[str] | None = None) -> list[NextStep]:
     """For each customer with open invoices and nothing due today, the next step and its date (by customer id).
 
     This is what ``cobro remind --dry-run`` and the page print under today's plan: e.g. ``next: final (email) on
     14 Dec 2026`` after a letter (the gap after it is respected), ``write off or claim with the next invoice
     (F-1: 0,01 EUR)``, ``promise to pay until …``. The same decision as ``plan_reminders`` (holds, judgement, the
     ladder's gaps), without rendering anything. ``include_today``: also the customers of today's plan
-    (``kind="today"``)."""
-    out = _outlook(ledger, _as_date(as_of))
+    (``kind="today"``). ``customers``: only these (the ledger is cut down to them first: cheap for a few)."""
+    out = _outlook(ledger, _as_date(as_of), customers)
     return [s for _, s in sorted(out.items()) if include_today or s.kind != "today"]
 
 

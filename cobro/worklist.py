@@ -41,7 +41,7 @@ from . import money
 from .aging import KINDS, _open_arrays, _order
 from .balances import as_timestamp, group_sum, match_rows
 from .ledger import Ledger
-from .reminders import NextStep, _outlook
+from .reminders import NextStep, next_steps
 
 KEPT_PROMISE_HOLD_DAYS = 14
 OLD_DAYS = 90
@@ -419,7 +419,7 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
     rows = {ci: _customer_row(ci, t, story) for ci in shown}
     # 6. where the ladder would send something, the reminder planner's own answer (what goes out today, or the
     # next step and its date), so the worklist and ``remind`` tell one story: asked only about those customers
-    story.outlook = _outlook(ledger, day, story.ask) if story.ask else {}
+    story.outlook = {n.customer_id: n for n in next_steps(ledger, day, include_today=True, customers=story.ask)}
     for ci in shown:
         if str(t.customers[ci]) in story.ask:
             rows[ci] = _customer_row(ci, t, story)

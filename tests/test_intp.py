@@ -192,7 +192,7 @@ def _results(ledger: Any, as_of: dt.date) -> dict[str, Any]:
     from cobro.aging import aging
     from cobro.derive import derived_invoice_columns
     from cobro.kpis import kpis
-    from cobro.reminders import plan_reminders
+    from cobro.reminders import next_steps, plan_reminders
     from cobro.worklist import worklist
 
     balances.clear_cache()
@@ -212,6 +212,7 @@ def _results(ledger: Any, as_of: dt.date) -> dict[str, Any]:
         "worklist": worklist(ledger, as_of).to_json(),
         "derived": derived_invoice_columns(ledger, as_of).astype(str).to_numpy().tolist(),
         "plan": plan.to_json(),
+        "next_steps": [n.to_json() for n in next_steps(ledger, as_of, include_today=True)],
     }
 
 
