@@ -74,6 +74,11 @@ statement (``other_invoices``).
 when); the next working day's plan includes everything that fell due meanwhile. See ``cobro.workdays`` for the
 time zone and the send window.
 
+**What next.** ``next_steps(ledger, as_of)`` answers, for each customer with nothing due today, what the planner
+will do next and when — the next level and its date (the ladder's gap after the last level respected, the day
+after a promise or payment plan ends), a handover, or why nothing is chased (write-off, below the minimum). It is
+the same decision as the plan's (``_decide``), so ``remind --dry-run``, the page and the worklist tell one story.
+
 **What each item carries** (the sender recomputes nothing): customer, channel, level, invoices and the level each of
 them reaches, recipients (``to``, ``cc``), sender, subject (one line), HTML and plain-text parts, a deterministic
 ``message_id`` (customer + level + date), and per channel: ``letter_pdf`` (bytes), ``whatsapp_url`` (a ready

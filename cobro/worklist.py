@@ -8,7 +8,13 @@ contact data", …), in Spanish or English.
 How the ranking works (documented in the report's ``note`` too):
 
 - Only what can be chased counts: overdue, undisputed invoices (age ≥ 0 by due date), net of the
-  customer's credit notes and advances in the same currency.
+  customer's credit notes and advances in the same currency. A residual at or below Settings
+  ``write_off_tolerance`` of its currency is not chased: it is listed (with the amount) as "write off or
+  claim with the next invoice".
+- The next action follows the escalation ladder; where the ladder would send a message or a letter, the
+  reminder planner has the last word (``cobro.reminders.next_steps``): what it sends today, or its next step
+  and that step's date ("send reminder final on 14 Dec"), or "none: below the minimum" — one story with
+  ``cobro remind``.
 - Amounts are made comparable across currencies by normalizing per currency: ``share`` = the
   customer's chaseable amount ÷ the mean chaseable amount of the customers who owe something in that
   currency (1 = a typical debtor there). Amounts of different currencies are never added; only these
