@@ -10,10 +10,10 @@ Calls, whatever the number of rows:
   numbers — never ``get_all_records``, which turns ``123,45`` into ``12345``). The sheets are found through named
   ranges ``cobro_<Key>`` (``cobro_Invoices`` …) that the template creates, so no metadata call is needed; a sheet
   made by hand without them costs one metadata call more, and the ranges are added after its first write.
-- **write**: one check read — ``values:batchGet`` of the tables about to change, compared with what was read (a
-  stale read: someone edited, sorted or added rows since cobro read them; then nothing is written and
-  ``StaleLedgerError`` says so) — then one ``values:batchUpdate`` holding every changed cell and appended row (raw
-  values: text stays text).
+- **write**: one check read — ``values:batchGet`` of cobro's sheets, compared with what was read (a stale read:
+  someone edited, sorted or added rows since cobro read them; then nothing is written and ``StaleLedgerError``
+  says so; the journal logs the contacts of messages already sent on the next run) — then one
+  ``values:batchUpdate`` holding every changed cell and appended row (raw values: text stays text).
 - ``batch()``: inside it, ``load()`` reads once and commits that only update cells wait to ride along with the
   next write: one that appends rows (a contact log, written at once so the journal can rely on it) or the end of
   the batch — the daily cycle (refresh, then plan, send and log) costs 2 reads and 1 write.
@@ -165,13 +165,15 @@ class GoogleSheetStore:
         writes = self._view.writes()
         if not writes["edits"]:
             return
-        touched = sorted(writes["tables"])
-        missing = [k for k in touched if writes["tables"][k].get("new")]
+        missing = [k for k in writes["tables"] if writes["tables"][k].get("new")]
         if missing:
             raise SheetsAccessError(f"{self.describe()} has no sheet for {', '.join(missing)}; add it from the "
                                     "template (cobro new --google-sheet) and run again")
-        current = self._batch_get([_quote(self._tables[k].title) for k in touched])
-        for key, got in zip(touched, current, strict=True):
+        # The ledger is one thing, as a workbook file is: any of its sheets edited since the read refuses the write
+        # (a plan made from a customer's old row must not be logged over the new one).
+        read = sorted(self._tables)
+        current = self._batch_get([_quote(self._tables[k].title) for k in read])
+        for key, got in zip(read, current, strict=True):
             was = self._tables[key]
             now = _table(find_sheet(was.title) or SHEETS[0], was.title, [list(r) for r in got.get("values", [])],
                          header_row=was.header_row)

@@ -1,4 +1,5 @@
-"""One contract for every ``LedgerStore``: the same suite runs against the .xlsx file store and the table store.
+"""One contract for every ``LedgerStore``: the same suite runs against the .xlsx file store, the table store and
+the Google Sheet store (over the local fake of the Sheets API).
 
 Each store comes in a *kit* that knows how to do, from outside, what a person or a host does to the ledger
 (``edit``: change a cell behind the store's back; ``reopen``: read the ledger afresh after the writes were applied;
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from tests.test_table_store import cell_index, host_tables, wire
 AS_OF = dt.date(2026, 11, 20)
 
 
-def ledger_file(path: Path) -> Path:
+def contract_ledger() -> Ledger:
     """Two currencies (EUR and the zero-decimal CLP), three invoices, one payment: small, but every kind of cell."""
     settings = parse_settings({"locale": "es", "company_name": "Demo S.L.", "sender_email": "cobros@demo.example",
                                "timezone": "Europe/Madrid", "base_currency": "EUR"})
@@ -49,9 +50,12 @@ def ledger_file(path: Path) -> Path:
     payments = make_frame(PAYMENTS, [
         {"payment_id": "P-1", "date": pd.Timestamp("2026-11-02"), "customer_id": "C1", "invoice_id": "F-1",
          "amount": 25010, "currency": "EUR", "method": "transfer"}])
-    led = replace(empty_ledger(settings), customers=customers, invoices=invoices, payments=payments,
-                  templates=default_templates())
-    build_workbook(path, locale="es", ledger=led, as_of=AS_OF)
+    return replace(empty_ledger(settings), customers=customers, invoices=invoices, payments=payments,
+                   templates=default_templates())
+
+
+def ledger_file(path: Path) -> Path:
+    build_workbook(path, locale="es", ledger=contract_ledger(), as_of=AS_OF)
     return path
 
 
@@ -120,9 +124,39 @@ def tables_kit(tmp_path: Path, book: bytes) -> Kit:
     return Kit("tables", store, reopen, edit, occupy, lambda: json.dumps(wire(host["tables"]), default=str))
 
 
-@pytest.fixture(params=["xlsx", "tables"])
-def kit(request: pytest.FixtureRequest, tmp_path: Path, book: bytes) -> Kit:
-    return (xlsx_kit if request.param == "xlsx" else tables_kit)(tmp_path, book)
+def gsheet_kit(tmp_path: Path, book: bytes) -> Iterator[Kit]:
+    """The same ledger as a Google Sheet in the local fake of the Sheets API, through gspread's HTTP client."""
+    from sheets_templates.gsheet import create_google_sheet
+    from sync.gsheet_store import GoogleSheetStore
+    from sync.gsheets import client
+    from tests.fake_sheets import FakeSheetsApi, col_letters
+
+    with FakeSheetsApi() as api:
+        gc = client({"COBRO_SHEETS_API_URL": api.url}, sleep=lambda s: None)
+        key = create_google_sheet(gc, "contrato", locale="es", ledger=contract_ledger(), as_of=AS_OF)
+        sheet = api.books[key]
+
+        def edit(key_: str, row: int, column: str, value: Any) -> None:
+            spec = SHEETS_BY_KEY[key_]
+            title = spec.title("es")
+            col = sheet.table(title)[0].index(spec.column(column).header("es"))
+            sheet.set(title, f"{col_letters(col)}{row}", value)
+
+        def occupy() -> None:
+            pytest.skip("a Google Sheet has no owner lock: a concurrent edit is caught by the check read before "
+                        "each write (test_a_stale_read_is_refused_and_nothing_is_written)")
+
+        yield Kit("gsheet", lambda: GoogleSheetStore(key, gclient=gc),
+                  lambda store: GoogleSheetStore(key, gclient=gc).load(), edit, occupy,
+                  lambda: json.dumps([(s.title, sorted(s.cells.items())) for s in sheet.sheets], default=str))
+
+
+@pytest.fixture(params=["xlsx", "tables", "gsheet"])
+def kit(request: pytest.FixtureRequest, tmp_path: Path, book: bytes) -> Iterator[Kit]:
+    if request.param == "gsheet":
+        yield from gsheet_kit(tmp_path, book)
+    else:
+        yield (xlsx_kit if request.param == "xlsx" else tables_kit)(tmp_path, book)
 
 
 def _row(led: Ledger, frame: str, key: str, value: str) -> int:
