@@ -1026,6 +1026,8 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
 
 _NEXT_TEXT = {
     "today": ("today: {level} ({channel})", "hoy: {level} ({channel})"),
+    "due": ("due now: {level} ({channel}), goes out on {date} (the next working day)",
+            "pendiente: {level} ({channel}), sale el {date} (el próximo día laborable)"),
     "level": ("next: {level} ({channel}) on {date}", "siguiente: {level} ({channel}) el {date}"),
     "handover": ("handed over to {who} after level {level}: a person follows up",
                  "en manos de {who} tras el nivel {level}: sigue una persona"),
@@ -1039,7 +1041,8 @@ class NextStep:
     """What happens next for a customer, and when: the planner's own answer, so that ``remind --dry-run``, the
     worklist and the page tell one story.
 
-    ``kind``: ``today`` (an item of today's plan), ``level`` (``level`` falls due on ``date``), ``handover`` (past
+    ``kind``: ``today`` (an item of today's plan), ``due`` (due now, but today is not a working day: it goes out
+    on ``date``), ``level`` (``level`` falls due on ``date``), ``handover`` (past
     the stop level: the collector follows up), ``end`` (the ladder ended without a stop level), or why nothing is
     chased — a ``Skip`` reason: ``write_off``, ``below_minimum``, ``below_formal_minimum``, ``covered_by_credit``,
     ``dispute``, ``promise``, ``paid_claim``, ``plan``, ``paused``, ``legal``, ``closed`` (with ``date`` = the day
@@ -1099,10 +1102,12 @@ def _outlook(ledger: Ledger, as_of: dt.date, customers: set[str] | None = None) 
     d = _decide(ledger, as_of, steps, plan, items=False)
     ctx, pos = d.ctx, d.pos
     out: dict[str, NextStep] = {}
+    first_day = _next_working_day(ctx, as_of)  # on a weekend or holiday, what is due goes out next working day
     for cid, keep in d.kept.items():
         top = max(k for _, k in keep)
-        out[cid] = NextStep(cid, str(ctx.customer(cid).get("name", "") or ""), "today", steps[top].key,
-                            steps[top].channel, as_of, tuple(sorted(str(r["invoice_id"]) for r, _ in keep)))
+        out[cid] = NextStep(cid, str(ctx.customer(cid).get("name", "") or ""),
+                            "today" if first_day == as_of else "due", steps[top].key, steps[top].channel,
+                            first_day, tuple(sorted(str(r["invoice_id"]) for r, _ in keep)))
     skipped: dict[str, Skip] = {}
     for s in plan.skipped:
         skipped.setdefault(s.customer_id, s)

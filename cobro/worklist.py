@@ -556,8 +556,9 @@ def _next_action(cid: str, ci: int, oldest: int, s: _Story, parts: list[str]) ->
     step = s.outlook.get(cid)
     if step is None:
         return action, level, s.day, False
-    if step.kind in ("today", "level"):
-        return _STEP_ACTIONS.get(step.channel, "send_reminder"), step.level, step.date or s.day, False
+    if step.kind in ("today", "due", "level"):
+        when = step.date if step.kind == "level" and step.date else s.day
+        return _STEP_ACTIONS.get(step.channel, "send_reminder"), step.level, when, False
     if step.kind in ("below_minimum", "below_formal_minimum"):
         parts.append(step.message(s.locale))
         return "below_minimum", "", s.day, True

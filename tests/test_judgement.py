@@ -194,6 +194,25 @@ def test_next_steps_for_customers_with_nothing_due_today():
     assert step.to_json("en")["date"] == (AS_OF + D(8)).isoformat()
 
 
+def test_next_steps_on_a_holiday_handover_and_dispute():
+    # Saturday 21 Nov 2026 with business days only: what is due goes out on Monday the 23rd
+    led = build([invoice("A", 50000, 0)], business_days_only="yes", country="ES")
+    saturday = dt.date(2026, 11, 21)
+    assert plan_reminders(led, saturday).working_day is False
+    (step,) = next_steps(led, saturday)
+    assert (step.kind, step.level, step.date) == ("due", "pre", dt.date(2026, 11, 23))  # never skipped
+    assert step.message("en") == "due now: pre (email), goes out on 23 Nov 2026 (the next working day)"
+    # past the stop level: the collector follows up, no date
+    handed = build([invoice("A", 50000, 90)], [], [sent("final", 20, "A")])
+    (step,) = next_steps(handed, AS_OF)
+    assert (step.kind, step.level, step.date) == ("handover", "final", None)
+    assert "a person follows up" in step.message("en")
+    # a dispute holds everything until someone resolves it
+    disputed = build([{**invoice("A", 50000, 20), "status": "disputed"}])
+    (step,) = next_steps(disputed, AS_OF)
+    assert (step.kind, step.date) == ("dispute", None) and step.message("es") == "en disputa"
+
+
 # ----------------------------------------------------------------------------------- the demo
 
 
