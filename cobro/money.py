@@ -7,7 +7,11 @@ added together; every total is keyed by currency.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import numpy as np
 
 from cobro.errors import InputError
 
@@ -350,6 +354,68 @@ def plain_minor(text: str, exp: int, decimal_comma: bool | None) -> int | None:
     return -minor if sign else minor
 
 
+@dataclass(frozen=True)
+class PlainAmounts:
+    """A column of written amounts laid out as a fixed-width array of code points, for the plain ones — digits,
+    at most one ``.`` or ``,`` and a leading minus — to be read at numpy speed (see ``plain_amounts``)."""
+
+    plain: np.ndarray  # bool: the text is plain (structurally; it may still need the full reading)
+    value: np.ndarray  # int64: its digits as one integer
+    frac: np.ndarray  # int64: digits after the separator (0 without one)
+    has_sep: np.ndarray
+    is_comma: np.ndarray
+    negative: np.ndarray
+    votes: tuple[int, int]  # (comma, dot) decimal-mark votes of the plain texts, as detect_decimal_comma counts
+
+    def minor(self, exps: np.ndarray, decimal_comma: bool | None) -> tuple[np.ndarray, np.ndarray]:
+        """(read, minor units) with ``plain_minor``'s rules: what is not read needs ``parse_money``."""
+        ok = self.plain & (self.frac <= exps)
+        if decimal_comma is None:
+            ok &= ~self.has_sep | (self.frac != 3)
+        else:
+            ok &= ~self.has_sep | (self.is_comma == decimal_comma)
+        minor = self.value * np.power(10, np.clip(exps - self.frac, 0, 18)).astype(np.int64)
+        ok &= minor <= MAX_MINOR
+        return ok, np.where(ok, np.where(self.negative, -minor, minor), 0)
+
+
+def plain_amounts(texts: list[str]) -> PlainAmounts:
+    """Lay out ``texts`` (all ``str``) for ``PlainAmounts.minor``: a million amounts in a fraction of a second."""
+    n = len(texts)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    width = int(lens.max()) if n else 0
+    usable = (lens > 0) & (lens <= 20)
+    if n and not usable.all():  # long texts would widen the array for all: they take the full reading
+        texts = [t if u else "" for t, u in zip(texts, usable.tolist(), strict=True)]
+        lens = np.where(usable, lens, 0)
+        width = int(lens.max())
+    if width == 0:
+        z = np.zeros(n, dtype=bool)
+        zi = np.zeros(n, dtype=np.int64)
+        return PlainAmounts(z, zi, zi, z, z, z, (0, 0))
+    chars = np.array(texts, dtype=f"U{width}").view(np.uint32).reshape(n, width)
+    col = np.arange(width)
+    inside = col[None, :] < lens[:, None]
+    digit = (chars >= 48) & (chars <= 57)
+    comma = chars == 44
+    sep = comma | (chars == 46)
+    minus = (chars[:, 0] == 45) & (lens > 0)
+    ok = ((digit | sep) | ~inside | ((col[None, :] == 0) & minus[:, None])).all(1) & (sep.sum(1) <= 1) & usable
+    sep_at = np.where(sep.any(1), sep.argmax(1), lens)
+    first = minus.astype(np.int64)
+    has_sep = sep_at < lens
+    frac = np.where(has_sep, lens - sep_at - 1, 0)
+    ok &= (sep_at > first) & (~has_sep | (frac >= 1)) & (sep_at - first <= 15) & (frac <= 4)
+    is_comma = comma[np.arange(n), np.minimum(sep_at, width - 1)] & has_sep
+    value = np.zeros(n, dtype=np.int64)
+    d = chars.astype(np.int64) - 48
+    for j in range(width):
+        take = digit[:, j] & inside[:, j]
+        value = np.where(take, value * 10 + d[:, j], value)
+    votes = (int((ok & has_sep & is_comma & (frac != 3)).sum()), int((ok & has_sep & ~is_comma & (frac != 3)).sum()))
+    return PlainAmounts(ok, value, frac, has_sep, is_comma, minus, votes)
+
+
 def _raise_precision(value: object, currency: str) -> int:
     raise MoneyError(f"{value} has more decimals than {currency} allows ({exponent(currency)})",
                      code="money_precision")
@@ -368,6 +434,11 @@ def detect_decimal_comma(texts: list[str]) -> bool | None:
 
     Returns True (``1.234,56``), False (``1,234.56``) or None when nothing in the column decides.
     """
+    return decide_decimal_comma(*decimal_mark_votes(texts))
+
+
+def decimal_mark_votes(texts: Iterable[str]) -> tuple[int, int]:
+    """How many written numbers only a decimal comma reads, and how many only a decimal dot reads."""
     votes_comma = votes_dot = 0
     plain = _PLAIN_CHARS.fullmatch
     for t in texts:
@@ -385,6 +456,11 @@ def detect_decimal_comma(texts: list[str]) -> bool | None:
             votes_comma += 1
         elif s.count(",") > 1:
             votes_dot += 1
+    return votes_comma, votes_dot
+
+
+def decide_decimal_comma(votes_comma: int, votes_dot: int) -> bool | None:
+    """The column's decimal mark from its votes (``decimal_mark_votes``): True, False or None."""
     if votes_comma and not votes_dot:
         return True
     if votes_dot and not votes_comma:

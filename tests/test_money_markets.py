@@ -230,3 +230,29 @@ def test_the_fast_path_agrees_with_the_full_reading(text: str, currency: str, dc
         full = None
     if fast is not None:
         assert fast == full, text
+
+
+@given(texts=st.lists(st.one_of(st.from_regex(r"-?\d{1,17}([.,]\d{1,5})?", fullmatch=True),
+                                st.from_regex(r"[-(]?[$€]? ?\d{1,3}([., ]\d{3}){0,3}([.,]\d{1,3})?\)? ?(EUR|CLP)?",
+                                              fullmatch=True),
+                                st.text(alphabet="0123456789.,-", max_size=8)), min_size=1, max_size=25),
+       currencies=st.lists(st.sampled_from(["EUR", "CLP", "KWD", "USD", "XXX"]), min_size=25, max_size=25))
+def test_a_column_read_at_once_reads_as_each_cell_alone(texts: list[str], currencies: list[str]) -> None:
+    """The ledger reads plain amounts a column at a time: the result is what parse_money gives cell by cell."""
+    from cobro.ledger import _parse_money_column
+
+    curs = currencies[:len(texts)]
+    out, bad = _parse_money_column(list(texts), curs)
+    decided = money.detect_decimal_comma([t for t in texts if t and not t.isspace()])
+    bad_at = {i for i, _, _ in bad}
+    for i, t in enumerate(texts):
+        if not t or t.isspace():
+            assert out[i] is None and i not in bad_at
+            continue
+        try:
+            want: int | None = money.parse_money(t, curs[i], decided)
+        except money.MoneyError:
+            want = None
+        assert (i in bad_at) == (want is None), (t, curs[i])
+        if want is not None:
+            assert out[i] == want, (t, curs[i], decided)
