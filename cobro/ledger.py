@@ -656,21 +656,26 @@ def _parse_money_column(values: list[object], currencies: list[str]
             else:
                 bad.append((i, "money_precision", {}))
     if txt_idx:
-        texts = [values[i] for i in txt_idx if type(values[i]) is str]
-        decimal_comma = money.detect_decimal_comma(texts) if texts else None  # type: ignore[arg-type]
-        exps: dict[str, int | None] = {}
-        for i in txt_idx:
-            v = values[i]
-            if type(v) is str:
-                cur = currencies[i]
-                exp = exps[cur] if cur in exps else exps.setdefault(cur, money._EXPONENTS.get(cur))
-                if exp is not None:
-                    fast = money.plain_minor(v, exp, decimal_comma)  # type: ignore[arg-type]
-                    if fast is not None:
-                        out[i] = fast
-                        continue
+        # Plain amounts (1234,56) are read a column at a time (money.plain_amounts); the rest one by one with the
+        # decimal mark the whole column settles on, exactly as parse_money reads it.
+        str_idx = [i for i in txt_idx if type(values[i]) is str]
+        texts: list[str] = [values[i] for i in str_idx]  # type: ignore[misc]
+        layout = money.plain_amounts(texts)
+        plain = layout.plain.tolist()
+        oc, od = money.decimal_mark_votes([t for t, p in zip(texts, plain, strict=True) if not p])
+        decimal_comma = money.decide_decimal_comma(layout.votes[0] + oc, layout.votes[1] + od)
+        exp_of = {c: money._EXPONENTS.get(c, -1) for c in {currencies[i] for i in str_idx}}
+        exps = np.fromiter((exp_of[currencies[i]] for i in str_idx), dtype=np.int64, count=len(str_idx))
+        read, minor = layout.minor(exps, decimal_comma)
+        slow = [i for i in txt_idx if type(values[i]) is not str]
+        for i, r, m in zip(str_idx, read.tolist(), minor.tolist(), strict=True):
+            if r:
+                out[i] = m
+            else:
+                slow.append(i)
+        for i in slow:
             try:
-                out[i] = money.parse_money(v, currencies[i], decimal_comma)
+                out[i] = money.parse_money(values[i], currencies[i], decimal_comma)
             except money.MoneyError as e:
                 bad.append((i, e.code, dict(e.detail)))
     bad.sort()
