@@ -16,6 +16,8 @@ ledger. Routes (all JSON; the contract is ``openapi.yaml``, also served at ``/ap
 ``POST /api/tables/summary``          the summary of tables a host posts (``sync.table_store``)
 ``POST /api/tables/reminders/preview`` the reminder plan of posted tables; nothing sent
 ``POST /api/tables/refresh``          the derived invoice columns of posted tables, as writes the host applies
+``POST /api/tables/overview``         the page's overview of posted tables (the add-in's task pane)
+``POST /api/tables/reminders/send``   send the plan of posted tables exactly once; the log rows as writes
 ====================================  ===================================================================
 
 The ``/api/tables/*`` routes serve the spreadsheet hosts (Office add-in, Apps Script) that have the workbook open:
@@ -689,6 +691,69 @@ def tables_refresh() -> Any:
     return _with_writes(store, {"as_of": day, "invoices_updated": updated})
 
 
+@api.post("/tables/overview")
+def tables_overview() -> Any:
+    """The page's overview (worklist with next-action dates, aging per customer, KPIs) of the tables in the body:
+    the cobro page as the Office add-in's task pane, reading the workbook open in Excel."""
+    from addin.page.routes import _overview
+
+    data = read_body([*TABLE_FIELDS, "months"])
+    as_of = date_field(data, "as_of")
+    months = months_value(data.get("months", 3))
+    store = _table_store(data)
+    led = store.load()
+    return _with_ledger({**_overview(led, as_of or company_today(led.settings), months),
+                         "fingerprints": store.fingerprints()})
+
+
+def _host_cycle_paths(day: dt.date) -> dict[str, Any]:
+    """Where a send from posted tables keeps its journal, outbox and letters: those of the ledger the token opens
+    (the served workbook or sheet the host has open), so a send from Excel and one from the service or the
+    scheduler share one journal and a reminder still goes out once."""
+    from sync.cycle import letters_dir_for, outbox_for
+    from sync.journal import journal_path_for
+
+    paths = _cycle_paths()
+    if paths:
+        return paths
+    home = Path(g.ledger.path)
+    return {"journal_path": journal_path_for(home), "outbox": outbox_for(home),
+            "letters_dir": letters_dir_for(home, day)}
+
+
+@api.post("/tables/reminders/send")
+def tables_reminders_send() -> Any:
+    """Plan, send exactly once (through the journal of the token's ledger) and answer the writes - the Contacts
+    rows and the derived invoice columns - for the host to apply (the Office add-in's Send reminders).
+    ``expect_count``: the count the person confirmed; a different plan now is refused (409), nothing sent."""
+    from sync.cycle import collect
+
+    data = read_body([*TABLE_FIELDS, "expect_count"])
+    as_of = date_field(data, "as_of")
+    expect = data.get("expect_count")
+    if expect is not None and (isinstance(expect, bool) or not isinstance(expect, int)):
+        raise bad_field("expect_count", "expected a whole number (the count the person confirmed)")
+    store = _table_store(data)
+    with _ledger_lock(wait=False):
+        led = store.load()
+        day = as_of or company_today(led.settings)
+        paths = _host_cycle_paths(day)
+        kwargs = _service().collect_kwargs()
+        if expect is not None:
+            plan = collect(store, day, dry_run=True, config=kwargs["config"], use_env=False,
+                           journal_path=paths["journal_path"], outbox=paths["outbox"]).plan
+            if len(plan.items) != expect:
+                raise ApiError(409, f"the plan changed since it was confirmed ({len(plan.items)} reminders now, "
+                                    f"{expect} confirmed); nothing was sent: look at the preview again",
+                               field="expect_count")
+        result = collect(store, day, **kwargs, **paths)
+    body = _with_writes(store, _with_ledger(result.to_json(store.locale)))
+    if result.batch is not None and result.batch.error:
+        body = {"error": f"the mail server failed during the run: {result.batch.error}", **body}
+        return current_app.json.response(body), 502
+    return body
+
+
 @api.get("/openapi.yaml")
 def openapi_yaml() -> Response:
     """This service's OpenAPI 3.0 description."""
@@ -826,5 +891,8 @@ def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os
     from addin.page.routes import register_page  # the cobro page at / (issue 9)
 
     register_page(app, authenticate=_authenticate)
+    from addin.officejs.routes import register_officejs  # the Office add-in's files at /addin/ (issue 10)
+
+    register_officejs(app)
     _register_errors(app)
     return app

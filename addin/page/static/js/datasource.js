@@ -144,12 +144,14 @@ for (const name of ["overview", "invoices", "logContact", "setPaused", "propose"
 }
 
 export class ExcelSource extends NotYetSource { constructor() { super("Excel"); } }
+// A host's own data source registers here (datasource_excel.js: the Office add-in's task pane).
+export const hostSources = {};
 export class SheetsSource extends NotYetSource { constructor() { super("Google Sheets"); } }
 
 // ?host=excel / ?host=sheets selects the host's data source (the add-in and the sidebar load the page that way).
 export function makeDataSource() {
   const host = new URLSearchParams(location.search).get("host");
-  if (host === "excel") return new ExcelSource();
+  if (host === "excel") return new (hostSources.excel || ExcelSource)();
   if (host === "sheets") return new SheetsSource();
   return new ServiceSource();
 }

@@ -1,0 +1,166 @@
+// Cell functions in the COBRO namespace (=COBRO.AGING(TODAY()), =COBRO.KPIS(TODAY(),3), =COBRO.WORKLIST(TODAY(),20),
+// =COBRO.NEXTACTION("C0042")). They run in the add-in's shared runtime (runtime.html), read the ledger's tables
+// through the Excel API and ask the service once per workbook state: every cell that asks for the same day shares
+// that one answer (a recalculation of 50 cells is one read and one request), until a table changes.
+// Amounts come back as numbers (summable, chartable) and dates as Excel serial numbers (format the cells as dates).
+// functions.json is generated from the JSDoc below by Microsoft's custom-functions-metadata (tests compare it).
+import { readTables, tablesBody } from "./excel_tables.js";
+import { post, storedToken } from "./service.js";
+
+const SUMMARY_TABLES = ["Settings", "Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels"];
+const EPOCH = Date.UTC(1899, 11, 30);
+
+export const runtime = { Excel: globalThis.Excel, base: "", token: null, fetchImpl: null, generation: 0,
+  cache: new Map(), watching: false };
+
+export function serialToIso(serial) {
+  return new Date(EPOCH + Math.floor(Number(serial)) * 86400000).toISOString().slice(0, 10);
+}
+
+export function isoToSerial(iso) {
+  if (!iso) return "";
+  const [y, m, d] = String(iso).slice(0, 10).split("-").map(Number);
+  return Math.round((Date.UTC(y, m - 1, d) - EPOCH) / 86400000);
+}
+
+// A decimal string from the service as a cell number (the cell is a double in Excel anyway); blank stays blank.
+export function num(v) {
+  if (v === null || v === undefined || v === "") return "";
+  const n = Number(v);
+  return Number.isFinite(n) ? n : "";
+}
+
+function asOfText(asOf) {
+  if (asOf === null || asOf === undefined || asOf === "") return undefined;
+  if (typeof asOf === "number") return serialToIso(asOf);
+  return String(asOf).slice(0, 10);
+}
+
+async function watch() {
+  if (runtime.watching || !runtime.Excel) return;
+  runtime.watching = true;
+  try {
+    await runtime.Excel.run(async (ctx) => {
+      const tables = ctx.workbook.tables;
+      if (tables.onChanged && tables.onChanged.add) {
+        tables.onChanged.add(async () => { runtime.generation += 1; runtime.cache.clear(); });
+        await ctx.sync();
+      }
+    });
+  } catch (e) { /* no change events here (older Excel): each recalculation after a clear() reads again */ }
+}
+
+// The service's summary of the workbook as of `asOf` (ISO) for `months`, shared by every cell asking the same.
+export function summary(asOf, months = 3) {
+  const key = `${runtime.generation}|${asOf || ""}|${months}`;
+  let pending = runtime.cache.get(key);
+  if (!pending) {
+    pending = (async () => {
+      await watch();
+      const tables = await runtime.Excel.run((ctx) => readTables(ctx, SUMMARY_TABLES));
+      const body = tablesBody(tables, { months, ...(asOf ? { as_of: asOf } : {}) });
+      return post("/api/tables/summary", body, { base: runtime.base, token: runtime.token ?? storedToken(),
+        fetchImpl: runtime.fetchImpl || globalThis.fetch });
+    })();
+    runtime.cache.set(key, pending);
+    pending.catch(() => runtime.cache.delete(key)); // an error is not remembered: the next recalculation asks again
+  }
+  return pending;
+}
+
+function failure(e) {
+  const CF = globalThis.CustomFunctions;
+  const text = e && e.message ? e.message : String(e);
+  if (CF && CF.Error) return new CF.Error(CF.ErrorCode.notAvailable, text.slice(0, 250));
+  return new Error(text);
+}
+
+export function agingTable(s) {
+  const a = s.aging;
+  const header = ["customer_id", "currency", "not_due", ...a.buckets, "total_due", "outstanding"];
+  const rows = a.rows.filter((r) => Number(r.outstanding) !== 0 || Number(r.total_due) !== 0 || Number(r.not_due) !== 0)
+    .map((r) => [r.customer_id, r.currency, num(r.not_due), ...r.buckets.map(num), num(r.total_due), num(r.outstanding)]);
+  return [header, ...rows];
+}
+
+export function kpisTable(s) {
+  const k = s.kpis;
+  const header = ["currency", "ar", "current_ar", "dso", "countback_dso", "best_dso", "add", "cei", "period_start",
+    "period_end"];
+  const rows = Object.entries(k.currencies || {}).map(([cur, v]) => [cur, num(v.ar), num(v.current_ar), num(v.dso),
+    num(v.countback_dso), num(v.best_dso), num(v.add), num(v.cei), isoToSerial(k.period && k.period.start),
+    isoToSerial(k.period && k.period.end)]);
+  return [header, ...rows];
+}
+
+export function worklistTable(s, top = 0) {
+  const header = ["rank", "customer_id", "name", "next_action", "level", "oldest_days", "currency", "overdue", "reason"];
+  let rows = s.worklist.rows;
+  if (top > 0) rows = rows.slice(0, top);
+  const out = [];
+  for (const r of rows) {
+    const overdue = Object.entries(r.overdue || {});
+    for (const [cur, amount] of overdue.length ? overdue : [["", ""]]) {
+      out.push([r.rank, r.customer_id, r.name, r.next_action, r.level, r.oldest_days, cur, num(amount), r.reason]);
+    }
+  }
+  return [header, ...out];
+}
+
+export function nextActionRow(s, customer) {
+  const r = s.worklist.rows.find((x) => x.customer_id === String(customer));
+  if (!r) return [["", "", ""]];
+  return [[r.next_action, isoToSerial(s.as_of), r.reason]];
+}
+
+/**
+ * Aging per customer and currency: not yet due, each overdue bucket, total overdue and outstanding (numbers).
+ * @customfunction AGING
+ * @param {number} [asOf] The as-of date (e.g. TODAY()); default: today in the company's time zone.
+ * @returns {any[][]} A spilled table with a header row.
+ */
+export async function aging(asOf) {
+  try { return agingTable(await summary(asOfText(asOf))); } catch (e) { throw failure(e); }
+}
+
+/**
+ * Collection KPIs per currency: receivables, DSO, countback DSO, best possible DSO, ADD and CEI.
+ * @customfunction KPIS
+ * @param {number} [asOf] The as-of date (e.g. TODAY()).
+ * @param {number} [months] The period in months (1 to 36); default 3.
+ * @returns {any[][]} A spilled table with a header row; period dates as serial numbers.
+ */
+export async function kpis(asOf, months) {
+  const m = months === null || months === undefined || months === "" ? 3 : Math.trunc(Number(months));
+  try { return kpisTable(await summary(asOfText(asOf), m)); } catch (e) { throw failure(e); }
+}
+
+/**
+ * The worklist: whom to contact first, why, and what to do next (one row per customer and currency).
+ * @customfunction WORKLIST
+ * @param {number} [asOf] The as-of date (e.g. TODAY()).
+ * @param {number} [top] Only the first N customers; default all.
+ * @returns {any[][]} A spilled table with a header row.
+ */
+export async function worklist(asOf, top) {
+  try { return worklistTable(await summary(asOfText(asOf)), Math.trunc(Number(top) || 0)); } catch (e) { throw failure(e); }
+}
+
+/**
+ * The next action for one customer: what to do, on which date (a serial number) and why.
+ * @customfunction NEXTACTION
+ * @param {string} customer The customer's id (Customers sheet).
+ * @param {number} [asOf] The as-of date (e.g. TODAY()).
+ * @returns {any[][]} One row: action, date, reason (blank when nothing is due).
+ */
+export async function nextaction(customer, asOf) {
+  try { return nextActionRow(await summary(asOfText(asOf)), customer); } catch (e) { throw failure(e); }
+}
+
+export function registerFunctions(CustomFunctions, Excel) {
+  runtime.Excel = Excel;
+  CustomFunctions.associate("AGING", aging);
+  CustomFunctions.associate("KPIS", kpis);
+  CustomFunctions.associate("WORKLIST", worklist);
+  CustomFunctions.associate("NEXTACTION", nextaction);
+}
