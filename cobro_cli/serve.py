@@ -132,12 +132,12 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
 
 def _start_scheduler(served: list[Any], checked: dict[str, tuple[str, Any]], at: dt.time, smtp: Any) -> Any:
     from sync.scheduler import DailyScheduler, ScheduledJob, daily_cycle, next_run
-    from sync.xlsx_store import store_for
+    from sync.stores import open_store
 
     jobs = []
     for entry in served:
         def tz_of(path: Path = entry.path) -> str:
-            return store_for(path).load().settings.timezone
+            return open_store(path).load().settings.timezone
 
         def run(day: dt.date, path: Path = entry.path, lock: Any = entry.lock) -> Any:
             return daily_cycle(path, day, config=smtp, use_env=smtp is None, lock=lock)
@@ -161,12 +161,14 @@ def _check_ledger(path: Path) -> tuple[str, Any]:
     """Read the ledger once at start-up: its time zone and send window, and a warning (not a refusal) if it has
     problems (its routes answer 422 until they are fixed; a running service needs no restart)."""
     from cobro.ledger import LedgerError
+    from sync.gsheets import SheetsAccessError
     from sync.scheduler import ScheduleError, zone
-    from sync.xlsx_store import WorkbookError, store_for
+    from sync.stores import open_store
+    from sync.xlsx_store import WorkbookError
 
     try:
-        settings = store_for(path).load().settings
-    except (LedgerError, WorkbookError) as e:
+        settings = open_store(path).load().settings
+    except (LedgerError, WorkbookError, SheetsAccessError) as e:
         first = e.render(e.locale, limit=3) if isinstance(e, LedgerError) else str(e)
         click.echo(f"Warning: {path} has problems; its routes answer 422 until they are fixed:\n{first}", err=True)
         return "UTC", None
@@ -197,7 +199,7 @@ def _version() -> str:
 
 
 @click.command("token")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--rotate", is_flag=True, help="Replace the token: the old one stops working at once.")
 def token_cmd(path: str, rotate: bool) -> None:
     """Print the API token of the ledger at PATH, creating it on first use.
@@ -212,10 +214,14 @@ def token_cmd(path: str, rotate: bool) -> None:
     Example:  cobro token cobranza.xlsx
               curl -H "Authorization: Bearer $(cobro token cobranza.xlsx)" http://127.0.0.1:8750/api/summary
     """
+    from sync.gsheets import is_google_sheet
     from sync.tokens import TokenStore, TokenStoreError
     from sync.xlsx_store import store_for
 
-    store_for(path)  # a workbook cobro can serve (.xlsx/.xlsm), else a clear error
+    if not is_google_sheet(path):
+        if not Path(path).is_file():
+            raise UserError(f"{path}: the file does not exist (create one with `cobro new {path}`)")
+        store_for(path)  # a workbook cobro can serve (.xlsx/.xlsm), else a clear error
     try:
         tokens = TokenStore()
         existed = tokens.has_token(path)
