@@ -397,10 +397,14 @@ def test_the_data_source_seam_for_excel_and_sheets_says_it_is_not_there_yet(brow
     path = tmp_path / "cobranza.xlsx"
     path.write_bytes(demo_books["es"])
     with serving(path, isolated_env) as served:
-        for host, name in (("excel", "Excel"), ("sheets", "Google Sheets")):
-            with opened(browser, f"{served.url}/?host={host}") as (page, _):
-                page.wait_for_selector("#notice:not([hidden])")
-                assert f"inside {name} is not available yet" in page.inner_text("#notice")
+        # Outside Excel, ?host=excel cannot reach the workbook: a message, never raw JSON (the Excel issue fills in
+        # its data source; until the Sheets issue does, the sidebar's says it is not there yet).
+        with opened(browser, f"{served.url}/?host=excel") as (page, _):
+            page.wait_for_selector("#notice:not([hidden]), #signin:not([hidden])")
+            assert "{" not in page.inner_text("main")
+        with opened(browser, f"{served.url}/?host=sheets") as (page, _):
+            page.wait_for_selector("#notice:not([hidden])")
+            assert "inside Google Sheets is not available yet" in page.inner_text("#notice")
 
 
 def test_a_broken_template_is_shown_with_its_name_and_line(browser: Any, demo_books: dict[str, bytes],
