@@ -35,7 +35,10 @@ t0 = time.perf_counter()
 from cobro_cli import run
 rc = run(sys.argv[1:])
 seconds = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM is this program's own peak (ru_maxrss would carry the parent's peak across exec)
+with open("/proc/self/status") as fh:
+    hwm = next((int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:")), 0)
+rss = hwm or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 sys.stdout.flush()
 print("\n@@BENCH@@" + json.dumps({"rc": rc, "seconds": seconds, "rss_mb": rss / 1024}), file=sys.stderr)
 """
@@ -73,6 +76,7 @@ def main() -> None:
     ap.add_argument("--invoices", type=int, default=100_000)
     ap.add_argument("--customers", type=int, default=2_000)
     ap.add_argument("--keep", help="folder to build in and keep (default: a temporary one)")
+    ap.add_argument("--ledger", help="reuse a ledger built by an earlier --keep run instead of building one")
     ns = ap.parse_args()
     folder = Path(ns.keep) if ns.keep else Path(tempfile.mkdtemp(prefix="cobro-bench-write-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,7 +87,7 @@ def main() -> None:
         import time
 
         t0 = time.perf_counter()
-        built = build(folder, ns.invoices, ns.customers)
+        built = Path(ns.ledger) if ns.ledger else build(folder, ns.invoices, ns.customers)
         size = built.stat().st_size
         print(f"ledger: {ns.invoices:,} invoices, {ns.customers:,} customers, {size / 1e6:.1f} MB "
               f"(built in {time.perf_counter() - t0:.1f} s)")
