@@ -694,8 +694,9 @@ class RenderLimits:
 DEFAULT_LIMITS = RenderLimits()
 
 
-class TemplateLimitError(Exception):
-    """A template asked for more work or a bigger value than ``RenderLimits`` allows."""
+class TemplateLimitError(InputError):
+    """A template asked for more work or a bigger value than ``RenderLimits`` allows (caught by ``TemplateSet`` and
+    reported as a ``TemplateProblem`` of kind ``limit``)."""
 
 
 class _RunBudget:
