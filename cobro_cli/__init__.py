@@ -540,8 +540,11 @@ def reconcile_cmd(ledger: str, statement_file: str | None, as_of: dt.date | None
 @click.option("--dry-run", is_flag=True, help="Show the plan; send and write nothing.")
 @click.option("--resend-unconfirmed", is_flag=True,
               help="Also resend the e-mails whose delivery is unconfirmed (your choice; same Message-ID).")
+@click.option("--accept-unconfirmed", is_flag=True,
+              help="Settle the unconfirmed e-mails without resending them (they stop being listed).")
 @_json_option
-def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, resend_unconfirmed: bool, as_json: bool) -> None:
+def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, resend_unconfirmed: bool, accept_unconfirmed: bool,
+               as_json: bool) -> None:
     """Plan and send the reminders due, exactly once, and log every contact in the workbook.
 
     SMTP comes from COBRO_SMTP_HOST, COBRO_SMTP_PORT, COBRO_SMTP_SECURITY (ssl|starttls|none),
@@ -556,11 +559,12 @@ def remind_cmd(ledger: str, as_of: dt.date | None, dry_run: bool, resend_unconfi
     from sync.cycle import collect
     from sync.stores import cycle_paths, open_store
 
+    if resend_unconfirmed and accept_unconfirmed:
+        raise UserError("--resend-unconfirmed and --accept-unconfirmed exclude each other: choose one")
     store = open_store(ledger)
-    day = _today_if_none(as_of)
-    with progress("Sending", 100) as tick:
-        result = collect(store, day, dry_run=dry_run, progress=tick, resend_unconfirmed=resend_unconfirmed,
-                         **cycle_paths(ledger))
+    with progress("Sending", 100) as tick:  # as_of None: the company's today, read with the ledger
+        result = collect(store, as_of, dry_run=dry_run, progress=tick, resend_unconfirmed=resend_unconfirmed,
+                         accept_unconfirmed=accept_unconfirmed, **cycle_paths(ledger))
     data = result.to_json(getattr(store, "locale", "en"))
     if as_json:
         emit_json(data)

@@ -46,6 +46,7 @@ from cobro.ledger import Ledger, LedgerError, Problem, make_frame
 from cobro.reminders import ReminderItem, ReminderPlan, message_id, plan_reminders
 from cobro.schema import CONTACTS
 
+from .clock import company_today
 from .config import DeliveryProbe, SmtpConfig
 from .fileio import real_path, write_private
 from .journal import FAILED, INTENDED, SENT, UNCONFIRMED, Journal, JournalRecord, journal_path_for
@@ -301,12 +302,13 @@ def _paths(store: LedgerStore, journal_path: Path | None, outbox: Path | None) -
     return (journal_path or journal_path_for(home)), (outbox or (outbox_for(home) if home else None))  # type: ignore[arg-type]
 
 
-def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config: SmtpConfig | None = None,
+def collect(store: LedgerStore, as_of: dt.date | None, *, dry_run: bool = False, config: SmtpConfig | None = None,
             use_env: bool = True, journal_path: Path | None = None, outbox: Path | None = None,
             letters_dir: Path | None = None, now: dt.datetime | None = None,
             progress: Callable[[int], None] | None = None, resend_unconfirmed: bool = False,
             accept_unconfirmed: bool = False) -> CycleResult:
-    """Run one collection cycle for ``as_of`` (see the module docstring). ``dry_run``: a preview (no lock, no
+    """Run one collection cycle for ``as_of`` (None: today in the company's time zone, read from the ledger's
+    Settings as the cycle loads it — the company clock; see the module docstring). ``dry_run``: a preview (no lock, no
     writes). ``resend_unconfirmed``: a person chose to resend the e-mails whose outcome is unknown;
     ``accept_unconfirmed``: a person chose not to (they stop being listed; the level stays reached). Raises
     ``PlanError`` (nothing sent), ``LedgerError`` (bad workbook), ``RunInProgressError`` (another run holds the
@@ -331,7 +333,7 @@ def collect(store: LedgerStore, as_of: dt.date, *, dry_run: bool = False, config
                             "disk space and run again.", source=str(jpath)) from None
 
 
-def _run(store: LedgerStore, as_of: dt.date, jpath: Path, box: Path | None, probe: DeliveryProbe | None,
+def _run(store: LedgerStore, as_of: dt.date | None, jpath: Path, box: Path | None, probe: DeliveryProbe | None,
          config: SmtpConfig | None, letters_dir: Path | None, now: dt.datetime | None,
          progress: Callable[[int], None] | None, resend_unconfirmed: bool, accept_unconfirmed: bool) -> CycleResult:
     journal = Journal(jpath, already_delivered=probe)
@@ -340,6 +342,7 @@ def _run(store: LedgerStore, as_of: dt.date, jpath: Path, box: Path | None, prob
             for rec in journal.unconfirmed():
                 journal.accept_unconfirmed(rec.key)
         ledger = store.load()
+        as_of = as_of if as_of is not None else company_today(ledger.settings, now)
         stamp = contact_time(ledger, as_of, now)
         rows, keys = _journal_catch_up(journal, ledger, as_of, write=True)
         caught_up = _log(store, rows, as_of, ledger)
@@ -433,9 +436,10 @@ def _send(store: LedgerStore, journal: Journal, plan: ReminderPlan, result: Cycl
     return contact_rows, logged_keys
 
 
-def _preview(store: LedgerStore, as_of: dt.date, jpath: Path, probe: DeliveryProbe | None) -> CycleResult:
+def _preview(store: LedgerStore, as_of: dt.date | None, jpath: Path, probe: DeliveryProbe | None) -> CycleResult:
     """A dry run: the plan a run would send now, taking the journal into account; no lock, no writes."""
     ledger = store.load()
+    as_of = as_of if as_of is not None else company_today(ledger.settings)
     journal = Journal.reader(jpath, already_delivered=probe)
     try:
         caught_up = 0

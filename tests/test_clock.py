@@ -36,3 +36,17 @@ def test_cli_without_as_of_uses_the_company_today(tmp_path: Path, capsys: pytest
     assert run(["aging", str(path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["as_of"] == company_today(led.settings).isoformat()
+
+
+def test_remind_without_as_of_plans_for_the_company_today(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    from cobro_cli import run
+    from sheets_templates import new_ledger
+    from sync.xlsx_store import store_for
+
+    path = tmp_path / "c.xlsx"
+    new_ledger(path, locale="en")
+    led = store_for(path).load()
+    assert run(["remind", str(path), "--dry-run", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["as_of"] == company_today(led.settings).isoformat()
