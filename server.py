@@ -444,9 +444,8 @@ def reminders_preview() -> Any:
     data = read_body(["as_of"])
     as_of = date_field(data, "as_of")
     store = _store()
-    day = _as_of_or_today(as_of, store)
-    svc = _service()
-    result = collect(store, day, dry_run=True, config=svc.smtp_config, use_env=False, **_cycle_paths())
+    svc = _service()  # as_of None: the company's today, resolved by the cycle from the ledger it reads (one read)
+    result = collect(store, as_of, dry_run=True, config=svc.smtp_config, use_env=False, **_cycle_paths())
     return _with_ledger(result.to_json(store.locale))
 
 
@@ -460,8 +459,7 @@ def reminders_send() -> Any:
     with _ledger_lock(wait=False):
         store = _store()
         store.check_writable()  # open in Excel/LibreOffice: 409 before anything is sent
-        day = _as_of_or_today(as_of, store)
-        result = collect(store, day, **_service().collect_kwargs(), **_cycle_paths())
+        result = collect(store, as_of, **_service().collect_kwargs(), **_cycle_paths())
     body = _with_ledger(result.to_json(store.locale))
     if result.batch is not None and result.batch.error:
         body = {"error": f"the mail server failed during the run: {result.batch.error}", **body}
