@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from ..bank.base import StatementLine
 from .evidence import _Evidence
@@ -89,7 +90,7 @@ class CustomerScan:
                 continue
             qs = " ".join(q)
             qset = set(q)
-            for _, score, k in process.extract(qs, choices, scorer=fuzz.token_set_ratio, limit=5, score_cutoff=70):
+            for _, score, k in process.extract(qs, choices, scorer=fuzz.token_set_ratio, limit=10, score_cutoff=70):
                 c = pool[k]
                 score = self._distinctive(qset, c, float(score))
                 tie = fuzz.token_sort_ratio(qs, choices[k])
@@ -114,7 +115,9 @@ class CustomerScan:
         if score < 80 or len(words) < 2:
             return score
         shared = [w for w in words if w in qwords
-                  or any(abs(len(x) - len(w)) <= 2 and fuzz.ratio(w, x) >= 80 for x in qwords)]
+                  or any(abs(len(x) - len(w)) <= 2 and (fuzz.ratio(w, x) >= 80
+                                                        or (len(w) >= 4 and OSA.distance(w, x) <= 1))
+                         for x in qwords)]
         if len(shared) >= 2 or (len(shared) == 1 and len(self.word_index.get(shared[0], ())) <= 1):
             return score
         return min(score, 75.0)

@@ -171,8 +171,10 @@ class Decider:
                 unambiguous = False
                 cust_reason += " " + _t(loc, "conflict", name=self._name_of(name_best[0]))
         elif len(strong) > 1:
-            # Several customers share a tax id or IBAN: prefer the one the name supports.
-            pick = [c for c in strong if name_best is not None and c == name_best[0]]
+            # Several customers share a tax id, IBAN or name: prefer the one whose balances the amount fits,
+            # then the one the name supports.
+            fits = [c for c in strong if self._amount_fits(c, cur, amount, rem)]
+            pick = fits if len(fits) == 1 else [c for c in strong if name_best is not None and c == name_best[0]]
             customer = pick[0] if pick else strong[0]
             cust_reason = reasons_c[customer]
             codes = list(strong_codes)
@@ -182,7 +184,7 @@ class Decider:
             unambiguous = ev.name_unambiguous
             if not self._amount_fits(customer, cur, amount, rem):
                 # Similar names (word order, a misspelling, a shorter name): the one whose balances fit wins.
-                near_names = [(c, sc) for c, sc, _ in ev.names[1:6] if sc >= max(80.0, score - 10)]
+                near_names = [(c, sc) for c, sc, _ in ev.names[1:10] if sc >= max(80.0, score - 10)]
                 fits = [(c, sc) for c, sc in near_names if self._amount_fits(c, cur, amount, rem)]
                 if len(fits) == 1:
                     customer, score = fits[0]
