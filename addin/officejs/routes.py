@@ -9,6 +9,7 @@ refused by the page's origin check (``COBRO_ALLOWED_ORIGINS`` declares the Offic
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def _headers(resp: Response) -> Response:
 
 @officejs.get("/manifest.xml")
 def manifest() -> Response:
-    """The manifest for the address this request came through (when HTTPS; else the configured one)."""
-    base = current_app.config.get("COBRO_ADDIN_URL") or ""
+    """The manifest for ``$COBRO_ADDIN_URL`` (a team's public HTTPS address, behind a TLS reverse proxy), else the
+    address this request came through when it is HTTPS, else ``https://localhost:8750``."""
+    base = current_app.config.get("COBRO_ADDIN_URL") or os.environ.get("COBRO_ADDIN_URL", "")
     if not base:
         here = request.host_url.rstrip("/")
         base = here if here.startswith("https://") else DEFAULT_BASE

@@ -22,9 +22,11 @@ export function ask(ui, message, buttons, { base = "" } = {}) {
 
 export function errorMessage(err, locale) {
   if (err instanceof ServiceError && err.body && Array.isArray(err.body.problems) && err.body.problems.length) {
-    return err.body.problems.slice(0, 5).map((p) => tr(locale, "problem", {
-      sheet: p.sheet || p.template || "", row: p.row ?? p.line ?? "", column: p.column || "", message: p.message || "" }))
-      .join("\n");
+    // Each problem's message already names the sheet, row and column in the ledger's language.
+    const lines = err.body.problems.slice(0, 5).map((p) => p.message || tr(locale, "problem", {
+      sheet: p.sheet || p.template || "", row: p.row ?? p.line ?? "", column: p.column || "", message: "" }));
+    const more = err.body.problems.length - lines.length;
+    return [err.message, ...lines, ...(more > 0 ? [`(+${more})`] : [])].join("\n");
   }
   return tr(locale, "error", { message: err && err.message ? err.message : String(err) });
 }
