@@ -457,9 +457,28 @@ class SheetScan:
         return self._index or None
 
     def rows_at(self, wanted: Iterable[int]) -> Iterator[tuple[int, re.Match[bytes]]]:
-        """The rows numbered ``wanted`` that exist, in order — by index, without reading the others."""
-        idx = self.index()
+        """The rows numbered ``wanted`` that exist, in order, without reading the others: each is found by its
+        opening tag as spreadsheet programs write it (``<row r="N"``), searching on from the previous one; a sheet
+        written otherwise is indexed once."""
         targets = sorted(set(wanted))
+        if self._index is None and targets:
+            last = next(self.rows_backwards(), None)
+            top = last[0] if last is not None else 0
+            pos = self.body_start
+            tag = b"<" + self.prefix + b'row r="'
+            for k, r in enumerate(targets):
+                if r > top:
+                    return
+                at = self.xml.find(tag + str(r).encode() + b'"', pos, self.body_end)
+                m = self.row_re.match(self.xml, at, self.body_end) if at >= 0 else None
+                if m is None:
+                    targets = targets[k:]  # not where expected: index the sheet once and go on from there
+                    break
+                yield r, m
+                pos = m.end()
+            else:
+                return
+        idx = self.index()
         if idx is None:
             tset = set(targets)
             yield from ((r, m) for r, m in self.rows() if r in tset)
@@ -473,16 +492,25 @@ class SheetScan:
                     yield r, m
 
     def rows_backwards(self) -> Iterator[tuple[int, re.Match[bytes]]]:
-        """The rows from the last one up."""
-        idx = self.index()
-        if idx is None:
-            yield from reversed(list(self.rows()))
-            return
-        numbers, starts = idx
-        for i in range(len(numbers) - 1, -1, -1):
-            m = self.row_re.match(self.xml, starts[i], self.body_end)
-            if m is not None:
-                yield numbers[i], m
+        """The rows from the last one up, each found with rfind (no pass over the whole sheet); a sheet whose rows
+        do not carry their number is read forwards once."""
+        tag = b"<" + self.prefix + b"row"
+        pos = self.body_end
+        while True:
+            at = self.xml.rfind(tag, self.body_start, pos)
+            if at < 0:
+                return
+            pos = at
+            if self.xml[at + len(tag):at + len(tag) + 1] not in (b" ", b">", b"/", b"\t", b"\r", b"\n"):
+                continue  # <rowBreaks… is no row
+            m = self.row_re.match(self.xml, at, self.body_end)
+            if m is None:
+                continue
+            r = attrs(m.group(1)).get("r")
+            if r is None or not r.isdigit():  # numbered by position: count them from the top, once
+                yield from ((n, mm) for n, mm in reversed(list(self.rows())) if mm.start() <= at)
+                return
+            yield int(r), m
 
     def cells(self, row: int, body: bytes | None) -> Iterator[tuple[int, dict[str, str], re.Match[bytes]]]:
         col = 0

@@ -171,3 +171,34 @@ def test_a_table_away_from_a1_gets_the_same_cells(tmp_path: Path) -> None:
         w = {c.coordinate: _norm(c.value) for row in want[title].iter_rows() for c in row if c.value is not None}
         assert g == w, title
         assert [t.ref for t in got[title].tables.values()] == [t.ref for t in want[title].tables.values()]
+
+
+def test_rows_and_cells_without_their_numbers(tmp_path: Path) -> None:
+    """Rows and cells may omit ``r`` (they are then numbered by position), or carry it after other attributes:
+    the writer finds the same rows and cells as openpyxl."""
+    import re
+    import zipfile
+
+    src = base_workbook()
+    path = tmp_path / "norefs.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet3.xml":  # Pagos: no numbers at all
+                data = re.sub(rb'(<(?:row|c)\b[^>]*?) r="[A-Z]*\d+"', rb"\1", data)
+            if info.filename == "xl/worksheets/sheet1.xml":  # Clientes: r after spans
+                data = re.sub(rb'<row r="(\d+)" spans="([^"]*)"', rb'<row spans="\2" r="\1"', data)
+            zout.writestr(info, data)
+    ref = tmp_path / "ref.xlsx"
+    shutil.copy(path, ref)
+    changes = Changes(append={"Payments": pd.DataFrame({"date": [pd.Timestamp("2026-11-20")], "customer_id": ["C2"],
+                                                        "amount": [12345], "currency": ["USD"]})},
+                      update={"Payments": pd.DataFrame({"_row": [2], "reference": ["TRF 2"]}),
+                              "Customers": pd.DataFrame({"_row": [3], "notes": ["nota"]})})
+    store = XlsxStore(path)
+    store.load_raw()
+    store.commit(changes)
+    commit_with_openpyxl(ref, changes, "es")
+    got, want = cells(path), cells(ref)
+    for key in want:
+        assert got[key] == want[key], key
