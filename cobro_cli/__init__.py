@@ -605,6 +605,12 @@ def format_remind(data: dict[str, Any], limit: int = 0) -> str:
                    "not resent unless you run again with --resend-unconfirmed")
         out.extend(f"  - {u['customer_id']} {u['level']} ({u['as_of']}) to {', '.join(u['to'])}"
                    for u in data["unconfirmed"][:20])
+    steps = data.get("next_steps") or []
+    if steps:
+        out.append(f"\nNothing due today for {len(steps)} customer(s); what comes next:")
+        out.extend(f"  - {s['customer_id']}  {s['customer_name']}: {s['message']}" for s in steps[: limit or 50])
+        if len(steps) > (limit or 50):
+            out.append(f"  … and {len(steps) - (limit or 50)} more (--json lists them all)")
     if data.get("dry_run"):
         out.append("\nDry run: nothing sent, nothing written.")
     elif data.get("send"):

@@ -43,7 +43,7 @@ import pandas as pd
 
 from cobro.errors import CobroError, ConflictError, InputError, ServiceConfigError
 from cobro.ledger import Ledger, LedgerError, Problem, make_frame
-from cobro.reminders import ReminderItem, ReminderPlan, message_id, plan_reminders
+from cobro.reminders import NextStep, ReminderItem, ReminderPlan, message_id, next_steps, plan_reminders
 from cobro.schema import CONTACTS
 
 from .clock import company_today
@@ -98,6 +98,7 @@ class CycleResult:
     outbox: Path | None = None
     smtp: str = ""
     unconfirmed: list[JournalRecord] = field(default_factory=list)  # after the run: a person decides
+    next_steps: list[NextStep] = field(default_factory=list)  # a preview: what comes next for everyone else
     resent: BatchResult | None = None  # the unconfirmed e-mails a person chose to resend
 
     def to_json(self, locale: str = "en") -> dict[str, Any]:
@@ -111,6 +112,8 @@ class CycleResult:
                                           "reason": r.reason, "to": list(r.to), "subject": r.subject}
                                          for r in batch.results]}
         out["unconfirmed"] = [unconfirmed_json(r) for r in self.unconfirmed]
+        if self.dry_run:
+            out["next_steps"] = [s.to_json(locale) for s in self.next_steps]
         out["letters"] = [str(p) for p in self.letters]
         out["logged_contacts"] = self.logged
         out["caught_up_contacts"] = self.caught_up
@@ -453,7 +456,7 @@ def _preview(store: LedgerStore, as_of: dt.date | None, jpath: Path, probe: Deli
         if not plan.ok:
             raise PlanError(plan, ledger.settings.locale)
         stamp_message_ids(plan, journal)
-        result = CycleResult(plan=plan, dry_run=True, caught_up=caught_up)
+        result = CycleResult(plan=plan, dry_run=True, caught_up=caught_up, next_steps=next_steps(ledger, as_of))
         if journal is not None:
             result.unconfirmed = journal.unconfirmed()
         return result

@@ -231,3 +231,20 @@ def test_bad_sender_in_settings_names_its_row(tmp_path: Path, smtp: SmtpTestServ
     assert run(["remind", str(path), "--as-of", DUE.isoformat()]) == 2
     err = capsys.readouterr().err
     assert f"fila {row}" in err and "sender_email" in err and smtp.received == []
+
+
+def test_dry_run_says_what_comes_next_for_everyone_else(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One story for "what next": the preview lists, for each customer with nothing due today, the planner's next
+    step and its date (issue 13)."""
+    import json
+
+    path = one_invoice_ledger(tmp_path / "l.xlsx")
+    before_due = DUE - dt.timedelta(days=10)
+    assert run(["remind", str(path), "--as-of", before_due.isoformat(), "--dry-run", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["plan"]["items"] == []
+    steps = data["next_steps"]
+    assert [s["customer_id"] for s in steps] == ["C1"] and steps[0]["date"] > before_due.isoformat()
+    assert run(["remind", str(path), "--as-of", before_due.isoformat(), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "what comes next" in out and "C1" in out and steps[0]["message"] in out
