@@ -172,6 +172,7 @@ class WorklistItem:
                 "score": round(self.score, 2), "held": self.held, "action": self.action,
                 "next_action": self.next_action, "level": self.level, "reason": self.reason,
                 "oldest_days": self.oldest_days, "invoices": self.invoices, "promise": self.promise,
+                "action_date": self.action_date.isoformat() if self.action_date else None,
                 "overdue": {c: money.format_decimal(v, c) for c, v in self.overdue.items()},
                 "outstanding": {c: money.format_decimal(v, c) for c, v in self.outstanding.items()}}
 
@@ -194,7 +195,7 @@ class WorklistReport:
 
     def to_json(self) -> dict[str, Any]:
         """``{"as_of", "locale", "note", "rows": [{rank, customer_id, name, collector, score, held, action,
-        next_action, level, reason, oldest_days, invoices, promise, overdue: {cur: "1.00"},
+        next_action, level, reason, oldest_days, invoices, promise, action_date, overdue: {cur: "1.00"},
         outstanding: {cur: "1.00"}}]}``."""
         return {"as_of": self.as_of.isoformat(), "locale": self.locale, "note": self.note,
                 "rows": [r.to_json() for r in self.rows]}

@@ -237,7 +237,8 @@ def test_json_shape_and_frame():
     assert j["as_of"] == "2024-06-30" and j["locale"] == "en" and "log2" in j["note"]
     r = j["rows"][0]
     assert set(r) == {"rank", "customer_id", "name", "collector", "score", "held", "action", "next_action", "level",
-                      "reason", "oldest_days", "invoices", "promise", "overdue", "outstanding"}
+                      "reason", "oldest_days", "invoices", "promise", "action_date", "overdue", "outstanding"}
+    assert r["action_date"] == "2024-06-30"  # the action is due today (the planner's date when it is later)
     assert r["overdue"] == {"EUR": "1234.56"} and r["outstanding"] == {"EUR": "1234.56"}
     assert r["name"] == "Cliente A" and r["collector"] == "Ana" and isinstance(r["score"], float)
     f = rep.frame
