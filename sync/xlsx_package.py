@@ -75,6 +75,9 @@ class Package:
                                 source=name)
         self.members: dict[str, Member] = {}
         self._order: list[str] = [i.filename for i in infos]
+        if len(set(self._order)) != len(self._order):
+            raise WorkbookError(f"{name} holds two parts under one name (a damaged or hostile workbook)",
+                                source=name)
         self._index(infos)
 
     # The central directory is parsed again by hand: zipfile does not expose the records' bytes, which are copied.

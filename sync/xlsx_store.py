@@ -365,13 +365,8 @@ class XlsxStore:
         raw = self.raw
         if raw is None:
             return None
-        tables = raw.tables
-        for key in list(raw.titles):
-            if key in READ_ORDER and key != "Settings":
-                try:
-                    tables[key]
-                except KeyError:
-                    continue
+        for future in getattr(raw.tables, "_futures", {}).values():
+            future.result()  # the reader thread records each sheet's first rows as it reads it
         return dict(raw.heads)
 
     def _known_values(self) -> object:

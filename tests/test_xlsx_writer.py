@@ -349,3 +349,37 @@ def test_writer_keeps_the_calc_flag_and_workbook_part(rich: Path) -> None:
         re.search(rb"<calcPr\b[^>]*?(?=/?>)", stripped).group(0),  # type: ignore[union-attr]
         re.search(rb"<calcPr\b[^>]*?(?=/?>)", stripped).group(0) + b' fullCalcOnLoad="1"')  # type: ignore[union-attr]
     assert json.dumps(len(XlsxStore(rich).load().customers))
+
+
+def test_appended_rows_take_validations_and_conditional_formats(tmp_path: Path) -> None:
+    """Ranges of data validations and conditional formats that cover the table's rows grow with it; ranges
+    elsewhere stay as they are."""
+    import pandas as pd
+    import xlsxwriter
+
+    from cobro.schema import CUSTOMERS, PAYMENTS
+    from sync.store import Changes
+
+    path = tmp_path / "dv.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    red = wb.add_format({"font_color": "red"})
+    ws = wb.add_worksheet(CUSTOMERS.title("es"))
+    ws.add_table(0, 0, 1, len(CUSTOMERS.columns) - 1, {
+        "name": "Customers", "columns": [{"header": c.header("es")} for c in CUSTOMERS.columns],
+        "data": [["C1", "Acme"] + [None] * (len(CUSTOMERS.columns) - 2)]})
+    ws = wb.add_worksheet(PAYMENTS.title("es"))
+    headers = [c.header("es") for c in PAYMENTS.columns]
+    ws.add_table(0, 0, 2, len(headers) - 1, {"name": "Payments", "columns": [{"header": h} for h in headers],
+                                             "data": [[f"P{i}", None, "C1", None, 10.0 * i, "EUR"] for i in (1, 2)]})
+    ws.data_validation(1, 6, 2, 6, {"validate": "list", "source": ["transferencia", "efectivo"]})
+    ws.conditional_format(1, 4, 2, 4, {"type": "cell", "criteria": "<", "value": 0, "format": red})
+    ws.data_validation(10, 12, 10, 12, {"validate": "integer", "criteria": ">", "value": 0})  # elsewhere
+    wb.close()
+    store = XlsxStore(path)
+    store.load_raw()
+    store.commit(Changes(append={"Payments": pd.DataFrame({"customer_id": ["C1", "C1"], "amount": [500, 700],
+                                                           "currency": ["EUR", "EUR"]})}))
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet2.xml").decode()
+    assert 'sqref="G2:G5"' in sheet and 'sqref="E2:E5"' in sheet and 'sqref="M11"' in sheet
+    wb2 = openpyxl.load_workbook(path)
+    assert wb2["Pagos"].tables["Payments"].ref == "A1:J5"
