@@ -537,9 +537,16 @@ def _relocate(p: Problem, origins: Mapping[str, list[_Origin]]) -> Problem:
 
 
 def read_import_file(path: str | Path) -> tuple[str, bytes]:
+    """``(name, bytes)`` of an export named on the command line; a FIFO or a device is refused, never waited on."""
     p = Path(path)
     if not p.exists():
         raise ImportFileError(f"{p}: no such file")
-    return p.name, p.read_bytes()
+    if not p.is_file():
+        raise ImportFileError(f"{p} is not a regular file (a folder, a pipe or a device); give an exported CSV or "
+                              ".xlsx file")
+    try:
+        return p.name, p.read_bytes()
+    except OSError as e:
+        raise ImportFileError(f"cannot read {p}: {e.strerror or e}") from None
 
 

@@ -142,3 +142,15 @@ def test_a_sign_contradicting_the_customers_currency_names_the_cell(user_workboo
     text = ei.value.render("es")
     assert 'facturas.csv, fila 2, columna "Importe": "US$ 100" — se esperaba un importe en EUR' in text
     assert "fila 3" not in text and user_workbook.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_or_a_folder_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ImportFileError, match="not a regular file"):
+        imports.read_import_file(fifo)
+    with pytest.raises(ImportFileError, match="not a regular file"):
+        imports.read_import_file(tmp_path)
