@@ -105,4 +105,95 @@ TEXTS: dict[str, str] = {
     "report.why.no_email": "Deben facturas vencidas pero ningún recordatorio les llega: {names}.",
     "report.rec.write_off": "Dar por perdidos {n} saldo(s) pequeño(s) o reclamarlos con la próxima factura",
     "report.why.write_off": "Por debajo de la tolerancia de pérdida, no compensa reclamarlos: {names} ({amounts}).",
+    # reminders: why something due is not sent (cobro.reminders.Skip)
+    "skip.paused": "cliente en pausa",
+    "skip.legal": "cliente en vía legal",
+    "skip.closed": "cliente cerrado",
+    "skip.dispute": "en disputa",
+    "skip.promise": "promesa de pago hasta el {until}",
+    "skip.paid_claim": "el cliente dice que está pagado; se espera hasta el {until}",
+    "skip.plan": "acuerdo de pago al día (próximo plazo {until})",
+    "skip.below_minimum": "por debajo del importe mínimo para recordar ({detail})",
+    "skip.no_address": "sin dirección utilizable: corregir datos de contacto ({detail})",
+    "skip.covered_by_credit": "cubierto por abonos y anticipos pendientes del cliente ({detail})",
+    "skip.below_formal_minimum": "por debajo del importe mínimo para una carta o aviso final ({detail})",
+    "skip.write_off": "dar por perdido o reclamar con la próxima factura ({detail})",
+    # reminders: contact data to fix (cobro.reminders.ContactFix)
+    "fix.no_email": "no hay email en Clientes",
+    "fix.invalid_email": "ningún email válido en Clientes: {value}",
+    "fix.no_phone": "no hay teléfono en Clientes",
+    "fix.invalid_phone": "el teléfono no sirve para WhatsApp (añada el prefijo del país, p. ej. +34): {value}",
+    # reminders: what happens next for a customer (cobro.reminders.NextStep)
+    "next.today": "hoy: {level} ({channel})",
+    "next.due": "pendiente: {level} ({channel}), sale el {date} (el próximo día laborable)",
+    "next.level": "siguiente: {level} ({channel}) el {date}",
+    "next.handover": "en manos de {who} tras el nivel {level}: sigue una persona",
+    "next.nobody": "el gestor de cobro",
+    "next.end": "sin más pasos automáticos: la escalera ha terminado",
+    # reminders: a phone call's subject and notes when no template exists
+    "call.subject": "Llamar a {name}",
+    "call.notes": "Llamar a {name}{phone} por {n} factura(s) pendiente(s): {ids}. Total: {total}. Máximo retraso: "
+                  "{days} días.",
+    # short month names (worklist dates: 9 Dec / 9 dic)
+    "month.short.1": "ene",
+    "month.short.2": "feb",
+    "month.short.3": "mar",
+    "month.short.4": "abr",
+    "month.short.5": "may",
+    "month.short.6": "jun",
+    "month.short.7": "jul",
+    "month.short.8": "ago",
+    "month.short.9": "sep",
+    "month.short.10": "oct",
+    "month.short.11": "nov",
+    "month.short.12": "dic",
+    # worklist: the next action (cobro.worklist.action_label)
+    "worklist.action.chase_promise": "reclamar promesa incumplida",
+    "worklist.action.fix_contact": "corregir datos de contacto",
+    "worklist.action.call": "llamar",
+    "worklist.action.send_reminder": "enviar recordatorio {level}",
+    "worklist.action.send_letter": "enviar carta",
+    "worklist.action.send_whatsapp": "enviar WhatsApp",
+    "worklist.action.review_dispute": "revisar disputa",
+    "worklist.action.wait_promise": "esperar el pago prometido",
+    "worklist.action.promise_kept": "ninguna: promesa cumplida",
+    "worklist.action.on_hold": "ninguna: {status}",
+    "worklist.action.apply_credit": "aplicar el saldo a favor a las facturas",
+    "worklist.action.write_off": "dar por perdido o reclamar con la próxima factura",
+    "worklist.action.below_minimum": "ninguna: por debajo del mínimo para recordar",
+    # worklist: the reason in words, and the note on how rows are ranked
+    "worklist.reason.overdue_1": "1 factura vencida hace {a} días ({amounts})",
+    "worklist.reason.overdue_n_same": "{n} facturas vencidas hace {a} días ({amounts})",
+    "worklist.reason.overdue_n": "{n} facturas vencidas hace {a}–{b} días ({amounts})",
+    "worklist.reason.disputed_1": "1 factura en disputa ({amounts})",
+    "worklist.reason.disputed_n": "{n} facturas en disputa ({amounts})",
+    "worklist.reason.broken": "promesa del {date} incumplida",
+    "worklist.reason.pending": "prometió pagar el {date}",
+    "worklist.reason.kept": "promesa del {date} cumplida",
+    "worklist.reason.no_contact": "sin email ni teléfono",
+    "worklist.reason.no_email": "sin email",
+    "worklist.reason.last_level": "último recordatorio {level}",
+    "worklist.reason.ladder_done": "recordatorios automáticos terminados",
+    "worklist.reason.covered": "cubierto por abonos/anticipos ({amounts})",
+    "worklist.reason.write_off": "pendiente de dar por perdido o reclamar con la próxima factura: {items}",
+    "worklist.on_date": "el {date}",
+    "worklist.status.paused": "cliente en pausa",
+    "worklist.status.legal": "cliente en vía legal",
+    "worklist.status.closed": "cliente cerrado",
+    "worklist.note": "Orden por una puntuación que crece con la antigüedad y el importe: por moneda log2(1 + cuota) "
+                     "× (1 + días de retraso de la más antigua / 30), cuota = vencido reclamable ÷ la media de los "
+                     "deudores de esa moneda (las monedas nunca se suman, solo estas cuotas); al menos 4 a partir "
+                     "de 90 días; promesas incumplidas × 1,5 + 2; disputas, clientes en pausa/vía legal y promesas "
+                     "cumplidas van al final con una décima parte de su puntuación.",
+    # KPIs: notes on how a figure was computed or why it is undefined (cobro.kpis)
+    "kpi.note.cei": "CEI = (SI + VC/N − SFT) ÷ (SI + VC/N − SFC) × 100 con N = {n} mes(es), la convención de "
+                    "creditguru / Oracle; SI = saldo de clientes al cierre del {br}, VC = ventas a crédito del "
+                    "{start} al {end}, SFT = saldo total y SFC = saldo corriente (aún no vencido) el {end}.",
+    "kpi.undefined.no_sales": "sin ventas a crédito en el periodo: DSO, DSO óptimo y ADD no están definidos",
+    "kpi.undefined.negative_sales": "los abonos superan a las facturas del periodo: DSO, DSO óptimo y ADD no están "
+                                    "definidos",
+    "kpi.undefined.countback": "DSO por countback no definido: el saldo supera todas las ventas registradas desde "
+                               "{first}",
+    "kpi.undefined.cei": "CEI no definido: no había nada que cobrar en el periodo (SI + VC/N − SFC = 0)",
+    "kpi.note.negative_ar": "el saldo es negativo: anticipos y abonos superan a las facturas abiertas",
 }
