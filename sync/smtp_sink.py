@@ -32,6 +32,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from cobro.errors import ConflictError
 from sync.config import DeliveryProbe, SmtpConfig
 from sync.fileio import fsync_folder, open_private
 
@@ -46,7 +47,7 @@ def safe_name(message_id: str) -> str:
     return f"{readable}-{hashlib.sha256(exact.encode('utf-8', 'surrogateescape')).hexdigest()[:12]}"
 
 
-class MessageIdClashError(Exception):
+class MessageIdClashError(ConflictError):
     """The outbox already holds another message under this Message-ID."""
 
 

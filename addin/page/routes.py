@@ -152,7 +152,7 @@ class PageState:
 
     def _entry(self, path: Path) -> _Cached:
         from cobro.ledger import LedgerError
-        from sync.xlsx_store import store_for
+        from sync.stores import open_store
 
         key = str(path)
         with self.guard:
@@ -164,7 +164,7 @@ class PageState:
             if hit is not None and hit.fingerprint == fp:
                 return hit
             try:
-                led = store_for(path).load()  # every problem of the workbook: nothing is cached then
+                led = open_store(path).load()  # every problem of the workbook: nothing is cached then
             except LedgerError as e:
                 raise WorkbookProblems(e) from None
             entry = _Cached(fp, led)
@@ -183,7 +183,12 @@ class PageState:
             return entry.results[key]
 
 
-def _fingerprint(path: Path) -> tuple[int, int]:
+SHEET_CACHE_SECONDS = 20  # a Google Sheet has no cheap "changed?": its parsed copy is kept this long
+
+
+def _fingerprint(path: Path | str) -> tuple[int, int]:
+    if isinstance(path, str):  # "gsheet:KEY": re-read at most every SHEET_CACHE_SECONDS (one API call a read)
+        return (int(time.monotonic() // SHEET_CACHE_SECONDS), -2)
     try:
         st = path.stat()
     except OSError:
@@ -204,9 +209,16 @@ def _served() -> Any:
 
 
 def _store() -> Any:
-    from sync.xlsx_store import store_for
+    from sync.stores import open_store
 
-    return store_for(_served().path)
+    return open_store(_served().path)
+
+
+def _cycle_paths() -> dict[str, Any]:
+    """Where a served Google Sheet keeps its journal, outbox and letters (a workbook keeps them beside it)."""
+    from sync.stores import cycle_paths
+
+    return cycle_paths(str(_served().path))
 
 
 def _today(led: Any) -> dt.date:
@@ -604,7 +616,7 @@ def preview() -> Any:
     store = _store()
     led = _state().ledger(_served().path)
     day = as_of or _today(led)
-    result = collect(store, day, dry_run=True, config=svc.smtp_config, use_env=False)
+    result = collect(store, day, dry_run=True, config=svc.smtp_config, use_env=False, **_cycle_paths())
     locale = led.settings.locale
     body = result.to_json(locale)
     run = _state().runs.get(_served().canonical)
@@ -630,12 +642,12 @@ def send() -> Any:
         led = store.load()
         day = as_of or _today(led)
         plan = collect(store, day, dry_run=True, config=current_app.extensions["cobro"].smtp_config,
-                       use_env=False).plan
+                       use_env=False, **_cycle_paths()).plan
         if expect is not None and expect != len(plan.items):
             raise ConflictError(f"the plan changed since the preview ({len(plan.items)} reminders now, "
                                 f"{expect} confirmed); nothing was sent: look at the preview again")
         run = SendRun(started=time.monotonic(), total=sum(1 for it in plan.items if it.channel == "email"))
-        kwargs = current_app.extensions["cobro"].collect_kwargs()
+        kwargs = {**current_app.extensions["cobro"].collect_kwargs(), **_cycle_paths()}
         locale = led.settings.locale
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         with st.guard:
