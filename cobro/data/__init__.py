@@ -1,0 +1,1 @@
+"""Reference data shipped with cobro (as Python modules: no file is read at run time)."""
