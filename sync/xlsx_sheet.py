@@ -729,7 +729,12 @@ def stream_sheet(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: Share
     buf: list[bytes] = []
     size = 0
     for r, m in scan.rows_at(targets):
-        if m.start() > pos:  # everything before this row passes through
+        if m.start() - pos > chunk:  # a long run of untouched rows passes through without being copied
+            if buf:
+                yield b"".join(buf)
+                buf, size = [], 0
+            yield from _through(xml, pos, m.start(), chunk)
+        elif m.start() > pos:
             buf.append(xml[pos:m.start()])
             size += m.start() - pos
         while pi < len(pending) and pending[pi] < r:
@@ -743,7 +748,10 @@ def stream_sheet(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: Share
             yield b"".join(buf)
             buf, size = [], 0
     if scan.body_end > pos:
-        buf.append(xml[pos:scan.body_end])
+        if buf:
+            yield b"".join(buf)
+            buf = []
+        yield from _through(xml, pos, scan.body_end, chunk)
     while pi < len(pending):
         buf.append(_row_xml(scan, plan, writer, sst, pending[pi], None))
         pi += 1
@@ -755,6 +763,12 @@ def stream_sheet(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: Share
     if scan.empty_tag is not None:
         tail = b"</" + scan.prefix + b"sheetData>" + tail
     yield grow_ranges(tail, plan)
+
+
+def _through(xml: bytes, start: int, end: int, chunk: int) -> Iterator[bytes]:
+    view = memoryview(xml)
+    for at in range(start, end, chunk):
+        yield view[at:min(at + chunk, end)]  # type: ignore[misc]
 
 
 def _with_dimension(head: bytes, plan: EditPlan) -> bytes:
