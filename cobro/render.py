@@ -713,13 +713,14 @@ class _RunBudget:
 class _Budget:
     """What is left of one render's allowance; hooks charge it and refuse when it runs out."""
 
-    __slots__ = ("deadline", "limits", "output", "run", "steps", "tick")
+    __slots__ = ("deadline", "limits", "made", "output", "run", "steps", "tick")
 
     def __init__(self, run: _RunBudget) -> None:
         self.run = run
         self.limits = run.limits
         self.steps = run.limits.steps_per_message
         self.output = run.limits.output_per_message
+        self.made = run.limits.output_per_message * 8  # text made anywhere: macros, {% set %} blocks, output
         self.tick = 0
         self.deadline = None
         if run.clock is not None:
@@ -736,6 +737,14 @@ class _Budget:
         self.tick += 1
         if self.deadline is not None and not self.tick & 1023 and self.run.clock() > self.deadline:
             raise TemplateLimitError(f"rendering took longer than {self.limits.seconds_per_message:g} s")
+
+    def make(self, n: int) -> None:
+        """Text a template makes anywhere (a macro's or a block's body too, not only what reaches the message)."""
+        self.made -= n
+        self.charge(1 + (n >> 10))
+        if self.made < 0:
+            raise TemplateLimitError(f"more than {self.limits.output_per_message * 8:,} characters of text made "
+                                     "for one message (macros or blocks building text in a loop)")
 
     def emit(self, n: int) -> None:
         self.output -= n
@@ -882,7 +891,19 @@ def _guard_filter(name: str, f: Any) -> Any:
 
 
 class _BoundedCodeGenerator(jinja2.compiler.CodeGenerator):
-    """Jinja's code generator with ``~`` (string concatenation) checked against the caps before it joins."""
+    """Jinja's code generator with ``~`` (string concatenation) checked against the caps before it joins, and every
+    piece of output — literal or computed, in the message, a macro or a ``{% set %}`` block — counted as made."""
+
+    def _output_const_repr(self, group: Any) -> str:
+        return f"environment.bounded_text({super()._output_const_repr(group)})"
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        self.write("environment.bounded_text(")
+        super()._output_child_pre(node, frame, finalize)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        super()._output_child_post(node, frame, finalize)
+        self.write(")")
 
     def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
         self.write("environment.bounded_concat(")
@@ -969,6 +990,10 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
     def getitem(self, obj: Any, argument: Any) -> Any:
         _budget().charge(1)
         return super().getitem(obj, argument)
+
+    def bounded_text(self, value: Any) -> Any:
+        _budget().make(len(value))
+        return value
 
     def bounded_concat(self, value: Any) -> Any:
         n = _size(value)

@@ -58,6 +58,10 @@ BOMBS = {
     "join blow-up": "{% set s = 'a'*100000 %}{{ ([s]*100000)|join }}",
     "output too long": "{% for i in range(100000) %}{{ 'x'*1000 }}{% endfor %}",
     "literal output too long": "{% for i in range(100000) %}" + "y" * 200 + "{% endfor %}",
+    "a macro building text": "{% macro m() %}{% for i in range(100000) %}" + "z" * 2000 + "{% endfor %}"
+                             "{% endmacro %}{% set x = m() %}{{ x|length }}",
+    "a set block building text": "{% set x %}{% for i in range(100000) %}" + "w" * 2000 + "{% endfor %}"
+                                 "{% endset %}{{ x|length }}",
     "loops over the invoices": "{% for a in invoices %}{% for b in range(100000) %}{% for c in range(100000) %}"
                                "{% endfor %}{% endfor %}{% endfor %}",
 }
