@@ -140,7 +140,10 @@ def _svg(fig: Any) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
-    return svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg"):]
+    # the RDF metadata block names purl.org/creativecommons namespaces: not requests, but not needed either
+    a, b = svg.find("<metadata>"), svg.find("</metadata>")
+    return svg[:a] + svg[b + len("</metadata>"):] if a >= 0 and b > a else svg
 
 
 def _png(fig: Any, dpi: int = 150) -> bytes:
