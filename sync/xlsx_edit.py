@@ -293,11 +293,9 @@ def _new_sheet_parts(parts: WorkbookParts, spec: Sheet, locale: str) -> tuple[di
     if m is None:
         raise WorkbookError(f"{pkg.name}: the workbook part lists no sheets", source=pkg.name)
     p = m.group(1) or b""
-    rprefix = re.search(rb'xmlns:(\w+)="' + re.escape(NS_REL.encode()) + rb'"', wb)
-    rp = rprefix.group(1).decode() if rprefix else "r"
-    decl = "" if rprefix else f' xmlns:r="{NS_REL}"'
+    # the relationships namespace is declared on the new element itself: valid whatever the others declare
     entry = (f'<{p.decode()}sheet name="{xml_text(title)}" sheetId="{max(sheet_ids, default=0) + 1}"'
-             f'{decl} {rp}:id="{rid}"/>').encode()
+             f' xmlns:r="{NS_REL}" r:id="{rid}"/>').encode()
     wb = wb[:m.start()] + entry + wb[m.start():]
     ct = pkg.read("[Content_Types].xml")
     over = (f'<Override PartName="/{part}" ContentType="application/vnd.openxmlformats-officedocument.'

@@ -383,3 +383,39 @@ def test_appended_rows_take_validations_and_conditional_formats(tmp_path: Path) 
     assert 'sqref="G2:G5"' in sheet and 'sqref="E2:E5"' in sheet and 'sqref="M11"' in sheet
     wb2 = openpyxl.load_workbook(path)
     assert wb2["Pagos"].tables["Payments"].ref == "A1:J5"
+
+
+def test_a_missing_cobro_sheet_is_added_with_only_the_bookkeeping_it_needs(tmp_path: Path) -> None:
+    """A ledger without the Matches sheet: the write adds it (a new worksheet part, its relationship, its
+    content type, its entry in the workbook part); every other part is unchanged."""
+    import pandas as pd
+
+    from sync.store import Changes
+    from sync.xlsx_store import commit_with_openpyxl
+    from tests.conftest import write_user_workbook
+
+    base = write_user_workbook(tmp_path / "base.xlsx")
+    wb = openpyxl.load_workbook(base)
+    del wb["Conciliación"]
+    path = tmp_path / "sin-conciliacion.xlsx"
+    wb.save(path)
+    ref = tmp_path / "ref.xlsx"
+    ref.write_bytes(path.read_bytes())
+    frame = pd.DataFrame({"statement_line": ["L1", "L2"], "date": [pd.Timestamp("2026-11-18")] * 2,
+                          "amount": [10000, 2550], "currency": ["EUR", "EUR"], "text": ["TRF F-2", "=1+1"],
+                          "invoice_ids": [("F-2",), ()], "action": ["accept", ""]})
+    before = members(path)
+    store = XlsxStore(path)
+    store.load_raw()
+    store.commit(Changes(replace={"Matches": frame}))
+    commit_with_openpyxl(ref, Changes(replace={"Matches": frame}), "es")
+    after = members(path)
+    added = [n for n in after if n not in before]
+    assert len(added) == 1 and added[0].startswith("xl/worksheets/sheet")
+    assert list(after)[:len(before)] == list(before)  # the old members keep their order; the new one comes last
+    changed = {n for n in before if before[n] != after[n]}
+    assert changed == {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"}
+    got, want = openpyxl.load_workbook(path)["Conciliación"], openpyxl.load_workbook(ref)["Conciliación"]
+    assert [[c.value for c in r] for r in got.iter_rows()] == [[c.value for c in r] for r in want.iter_rows()]
+    led = XlsxStore(path).load()
+    assert led.matches["statement_line"].tolist() == ["L1", "L2"]
