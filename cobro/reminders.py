@@ -103,7 +103,7 @@ import pandas as pd
 
 from cobro.addresses import is_valid_email
 
-from . import money
+from . import i18n, money
 from .balances import advances, invoice_balances
 from .ledger import Ledger, Problem, Settings, make_frame
 from .letters import render_letter
@@ -260,27 +260,8 @@ def ladder(levels: pd.DataFrame, problems: list[Problem] | None = None) -> list[
 
 # ----------------------------------------------------------------------------------- plan objects
 
-_SKIP_TEXT = {
-    "paused": ("customer paused", "cliente en pausa"),
-    "legal": ("customer in legal proceedings", "cliente en vía legal"),
-    "closed": ("customer closed", "cliente cerrado"),
-    "dispute": ("disputed", "en disputa"),
-    "promise": ("promise to pay until {until}", "promesa de pago hasta el {until}"),
-    "paid_claim": ("customer says it is paid; waiting until {until}",
-                   "el cliente dice que está pagado; se espera hasta el {until}"),
-    "plan": ("payment plan being kept (next installment {until})",
-             "acuerdo de pago al día (próximo plazo {until})"),
-    "below_minimum": ("below the minimum amount for a reminder ({detail})",
-                      "por debajo del importe mínimo para recordar ({detail})"),
-    "no_address": ("no usable address: fix contact data ({detail})",
-                   "sin dirección utilizable: corregir datos de contacto ({detail})"),
-    "covered_by_credit": ("covered by the customer's open credit notes and advances ({detail})",
-                          "cubierto por abonos y anticipos pendientes del cliente ({detail})"),
-    "below_formal_minimum": ("below the minimum amount for a letter or final notice ({detail})",
-                             "por debajo del importe mínimo para una carta o aviso final ({detail})"),
-    "write_off": ("write off or claim with the next invoice ({detail})",
-                  "dar por perdido o reclamar con la próxima factura ({detail})"),
-}
+# The texts a person reads live in the translation catalogue (cobro.i18n): skip.<reason>, fix.<problem>,
+# next.<kind>, call.subject / call.notes.
 
 
 @dataclass
@@ -296,23 +277,16 @@ class Skip:
     detail: str = ""
 
     def message(self, locale: str = "en") -> str:
-        idx = 1 if locale == "es" else 0
-        text = _SKIP_TEXT.get(self.reason, (self.reason, self.reason))[idx]
-        return text.format(until=format_date(self.until, "es" if idx else "en"), detail=self.detail)
+        """Why it is not sent, in the customer's language (``skip.<reason>``; an unknown reason as itself)."""
+        key = f"skip.{self.reason}"
+        if key not in i18n.catalog(i18n.FALLBACK):
+            return self.reason
+        return i18n.text(key, locale, until=format_date(self.until, i18n.language(locale)), detail=self.detail)
 
     def to_json(self, locale: str = "en") -> dict[str, Any]:
         return {"customer_id": self.customer_id, "customer_name": self.customer_name, "reason": self.reason,
                 "invoice_ids": list(self.invoice_ids), "until": self.until.isoformat() if self.until else None,
                 "detail": self.detail, "message": self.message(locale)}
-
-
-_FIX_TEXT = {
-    "no_email": ("no e-mail address in Customers", "no hay email en Clientes"),
-    "invalid_email": ("no valid e-mail address in Customers: {value}", "ningún email válido en Clientes: {value}"),
-    "no_phone": ("no phone number in Customers", "no hay teléfono en Clientes"),
-    "invalid_phone": ("the phone number cannot be used for WhatsApp (add the country code, e.g. +34): {value}",
-                      "el teléfono no sirve para WhatsApp (añada el prefijo del país, p. ej. +34): {value}"),
-}
 
 
 @dataclass
@@ -329,8 +303,8 @@ class ContactFix:
     value: str = ""
 
     def message(self, locale: str = "en") -> str:
-        idx = 1 if locale == "es" else 0
-        return _FIX_TEXT[self.problem][idx].format(value=self.value)
+        """What to fix, for a person (``fix.<problem>``)."""
+        return i18n.text(f"fix.{self.problem}", locale, value=self.value)
 
     def to_json(self, locale: str = "en") -> dict[str, Any]:
         return {"customer_id": self.customer_id, "customer_name": self.customer_name, "channel": self.channel,
@@ -1024,16 +998,7 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
 # ----------------------------------------------------------------------------------- what next
 
 
-_NEXT_TEXT = {
-    "today": ("today: {level} ({channel})", "hoy: {level} ({channel})"),
-    "due": ("due now: {level} ({channel}), goes out on {date} (the next working day)",
-            "pendiente: {level} ({channel}), sale el {date} (el próximo día laborable)"),
-    "level": ("next: {level} ({channel}) on {date}", "siguiente: {level} ({channel}) el {date}"),
-    "handover": ("handed over to {who} after level {level}: a person follows up",
-                 "en manos de {who} tras el nivel {level}: sigue una persona"),
-    "nobody": ("the collector", "el gestor de cobro"),
-    "end": ("no further automatic step: the ladder has ended", "sin más pasos automáticos: la escalera ha terminado"),
-}
+_NEXT_KINDS = frozenset({"today", "due", "level", "handover", "end"})  # the planner's own steps (next.<kind>)
 
 
 @dataclass(frozen=True)
@@ -1060,12 +1025,10 @@ class NextStep:
 
     def message(self, locale: str = "en") -> str:
         """One line for a person: ``next: r1 (email) on 9 Dec 2026`` / ``siguiente: r1 (email) el 09/12/2026``."""
-        idx = 1 if locale == "es" else 0
-        lang = "es" if idx else "en"
-        if self.kind in _NEXT_TEXT:
-            who = self.collector or _NEXT_TEXT["nobody"][idx]
-            return _NEXT_TEXT[self.kind][idx].format(level=self.level, channel=self.channel,
-                                                     date=format_date(self.date, lang), who=who)
+        if self.kind in _NEXT_KINDS:
+            who = self.collector or i18n.text("next.nobody", locale)
+            return i18n.text(f"next.{self.kind}", locale, level=self.level, channel=self.channel,
+                             date=format_date(self.date, i18n.language(locale)), who=who)
         until = self.date - dt.timedelta(days=1) if self.date else None
         return Skip(self.customer_id, self.customer_name, self.kind, self.invoice_ids, until, self.detail).message(
             locale)
@@ -1280,14 +1243,6 @@ def _make_item(cid: str, cust: Mapping[str, Any], channel: str, group: list[tupl
     return _Pending(item, lines, statement, dict(cust))
 
 
-_CALL_TEXT = {
-    "es": ("Llamar a {name}", "Llamar a {name}{phone} por {n} factura(s) pendiente(s): {ids}. Total: {total}. "
-           "Máximo retraso: {days} días."),
-    "en": ("Call {name}", "Call {name}{phone} about {n} open invoice(s): {ids}. Total: {total}. "
-           "Most overdue: {days} days."),
-}
-
-
 def _render_item(pending: _Pending, templates: TemplateSet, settings: Settings, plan: ReminderPlan) -> None:
     item = pending.item
     src = templates.pick(item.template, item.language)
@@ -1306,13 +1261,12 @@ def _render_item(pending: _Pending, templates: TemplateSet, settings: Settings, 
         item.text = rendered.text
     if item.channel == "phone":
         if rendered is None:
-            la = "es" if lang == "es" else "en"
+            la = i18n.language(lang)
             total = " + ".join(money.format_money(v, c, la) for c, v in item.totals.items())
-            subject, notes = _CALL_TEXT[la]
-            item.subject = one_line(subject.format(name=item.customer_name))
-            item.call_notes = notes.format(name=item.customer_name, phone=f" ({item.phone})" if item.phone else "",
-                                           n=len(item.invoice_ids), ids=", ".join(item.invoice_ids), total=total,
-                                           days=item.max_days_overdue)
+            item.subject = one_line(i18n.text("call.subject", la, name=item.customer_name))
+            item.call_notes = i18n.text("call.notes", la, name=item.customer_name,
+                                        phone=f" ({item.phone})" if item.phone else "", n=len(item.invoice_ids),
+                                        ids=", ".join(item.invoice_ids), total=total, days=item.max_days_overdue)
             item.text = item.call_notes + "\n"
         else:
             item.call_notes = item.text
