@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import money
+from . import i18n, money
 from .aging import KINDS, _open_arrays, _order
 from .balances import as_timestamp, group_sum, match_rows
 from .ledger import Ledger
@@ -55,70 +55,14 @@ OLD_FLOOR = 4.0
 AGE_CAP = 360
 HELD_FACTOR = 0.1
 
-_MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"),
-}
-
-_ACTIONS = {
-    "chase_promise": ("chase broken promise", "reclamar promesa incumplida"),
-    "fix_contact": ("fix contact data", "corregir datos de contacto"),
-    "call": ("call", "llamar"),
-    "send_reminder": ("send reminder {level}", "enviar recordatorio {level}"),
-    "send_letter": ("send letter", "enviar carta"),
-    "send_whatsapp": ("send WhatsApp message", "enviar WhatsApp"),
-    "review_dispute": ("review dispute", "revisar disputa"),
-    "wait_promise": ("wait for the promised payment", "esperar el pago prometido"),
-    "promise_kept": ("none: promise kept", "ninguna: promesa cumplida"),
-    "on_hold": ("none: {status}", "ninguna: {status}"),
-    "apply_credit": ("apply credit to invoices", "aplicar el saldo a favor a las facturas"),
-    "write_off": ("write off or claim with the next invoice", "dar por perdido o reclamar con la próxima factura"),
-    "below_minimum": ("none: below the minimum for a reminder", "ninguna: por debajo del mínimo para recordar"),
-}
-
-_TEXT = {
-    "overdue_1": ("1 invoice {a} days overdue ({amounts})", "1 factura vencida hace {a} días ({amounts})"),
-    "overdue_n_same": ("{n} invoices {a} days overdue ({amounts})", "{n} facturas vencidas hace {a} días ({amounts})"),
-    "overdue_n": ("{n} invoices {a}–{b} days overdue ({amounts})",
-                  "{n} facturas vencidas hace {a}–{b} días ({amounts})"),
-    "disputed_1": ("1 invoice in dispute ({amounts})", "1 factura en disputa ({amounts})"),
-    "disputed_n": ("{n} invoices in dispute ({amounts})", "{n} facturas en disputa ({amounts})"),
-    "broken": ("promise of {date} broken", "promesa del {date} incumplida"),
-    "pending": ("promised to pay by {date}", "prometió pagar el {date}"),
-    "kept": ("promise of {date} kept", "promesa del {date} cumplida"),
-    "no_contact": ("no email or phone", "sin email ni teléfono"),
-    "no_email": ("no email address", "sin email"),
-    "last_level": ("last reminder {level}", "último recordatorio {level}"),
-    "ladder_done": ("automatic reminders finished", "recordatorios automáticos terminados"),
-    "covered": ("covered by credit notes/advances ({amounts})", "cubierto por abonos/anticipos ({amounts})"),
-    "write_off": ("left to write off or claim with the next invoice: {items}",
-                  "pendiente de dar por perdido o reclamar con la próxima factura: {items}"),
-    "on_date": ("on {date}", "el {date}"),
-    "paused": ("customer paused", "cliente en pausa"),
-    "legal": ("customer in legal proceedings", "cliente en vía legal"),
-    "closed": ("customer closed", "cliente cerrado"),
-    "note": (
-        "Ranked by a score that grows with age and amount: per currency log2(1 + share) × (1 + oldest days "
-        "overdue / 30), share = chaseable overdue ÷ the mean of that currency's debtors (currencies are never "
-        "added, only these shares); at least 4 beyond 90 days; broken promises × 1.5 + 2; disputes, paused/"
-        "legal customers and kept promises are listed last at a tenth of their score.",
-        "Orden por una puntuación que crece con la antigüedad y el importe: por moneda log2(1 + cuota) × (1 + días "
-        "de retraso de la más antigua / 30), cuota = vencido reclamable ÷ la media de los deudores de esa moneda "
-        "(las monedas nunca se suman, solo estas cuotas); al menos 4 a partir de 90 días; promesas incumplidas "
-        "× 1,5 + 2; disputas, clientes en pausa/vía legal y promesas cumplidas van al final con una décima parte "
-        "de su puntuación.",
-    ),
-}
-
-
-def _t(key: str, locale: str, **kw: object) -> str:
-    return _TEXT[key][1 if locale == "es" else 0].format(**kw)
+# The texts a person reads live in the translation catalogue (cobro.i18n): worklist.action.<action>,
+# worklist.reason.<what>, worklist.status.<status>, worklist.on_date, worklist.note, month.short.<1-12>.
 
 
 def action_label(action: str, locale: str = "en", level: str = "", status: str = "") -> str:
     """The next action as a person reads it (``send_reminder``, ``r1`` -> "send reminder r1")."""
-    text = _ACTIONS[action][1 if locale == "es" else 0]
-    return " ".join(text.format(level=level, status=status).split())
+    label = i18n.text(f"worklist.action.{action}", locale, level=level, status=status)
+    return " ".join(label.split())
 
 
 def _money_text(minor: int, currency: str, locale: str) -> str:
@@ -132,8 +76,7 @@ def _money_text(minor: int, currency: str, locale: str) -> str:
 
 
 def _date(day: dt.date, as_of: dt.date, locale: str) -> str:
-    names = _MONTHS["es" if locale == "es" else "en"]
-    text = f"{day.day} {names[day.month - 1]}"
+    text = f"{day.day} {i18n.text(f'month.short.{day.month}', locale)}"
     return text if day.year == as_of.year else f"{text} {day.year}"
 
 
@@ -401,7 +344,7 @@ class _Story:
 
 def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | None = None) -> WorklistReport:
     """Customers ranked by whom to contact first (see the module docstring for the rules)."""
-    locale = "es" if (locale or ledger.settings.locale) == "es" else "en"
+    locale = i18n.language(locale or ledger.settings.locale)
     ts = as_timestamp(as_of)
     day = ts.date()
     items = _open_arrays(ledger, ts, "due_date", full=True)
@@ -433,7 +376,7 @@ def worklist(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, locale: str | 
     out = [((r["held"], -round(r["score"], 9), -r["oldest_days"], r["customer_id"]), r) for r in rows.values()]
     out.sort(key=lambda x: x[0])
     rows = tuple(WorklistItem(rank=i + 1, **r) for i, (_, r) in enumerate(out))
-    return WorklistReport(as_of=day, locale=locale, rows=rows, note=_t("note", locale))
+    return WorklistReport(as_of=day, locale=locale, rows=rows, note=i18n.text("worklist.note", locale))
 
 
 _STEP_ACTIONS = {"phone": "call", "letter": "send_letter", "whatsapp": "send_whatsapp", "email": "send_reminder"}
@@ -466,24 +409,24 @@ def _customer_row(ci: int, t: _Totals, s: _Story) -> dict[str, Any]:
     if chase_n:
         a, b = t.c_min[ci], oldest
         key = "overdue_1" if chase_n == 1 else ("overdue_n_same" if a == b else "overdue_n")
-        parts.append(_t(key, locale, n=chase_n, a=a, b=b,
-                        amounts=amounts({cur_of[g]: t.gross[g] for g in gs if t.gross[g] > 0})))
+        parts.append(i18n.text(f"worklist.reason.{key}", locale, n=chase_n, a=a, b=b,
+                               amounts=amounts({cur_of[g]: t.gross[g] for g in gs if t.gross[g] > 0})))
     if t.n_disp[ci]:
-        parts.append(_t("disputed_1" if t.n_disp[ci] == 1 else "disputed_n", locale, n=t.n_disp[ci],
-                        amounts=amounts(disp_by_cur)))
+        key = "disputed_1" if t.n_disp[ci] == 1 else "disputed_n"
+        parts.append(i18n.text(f"worklist.reason.{key}", locale, n=t.n_disp[ci], amounts=amounts(disp_by_cur)))
     residuals = t.residuals.get(ci, [])
     if residuals:
-        parts.append(_t("write_off", locale, items="; ".join(f"{i}: {_money_text(v, c, locale)}"
-                                                             for i, v, c, _ in residuals)))
+        parts.append(i18n.text("worklist.reason.write_off", locale,
+                               items="; ".join(f"{i}: {_money_text(v, c, locale)}" for i, v, c, _ in residuals)))
 
     promise = _promise_state(cid, chase_by_cur, s, parts)
     level, held, when = "", False, s.day
     if status in ("paused", "legal", "closed"):
         held, action = True, "on_hold"
-        parts.append(_t(status, locale))
+        parts.append(i18n.text(f"worklist.status.{status}", locale))
     elif not chase_by_cur and covered_by_cur:
         held, action = True, "apply_credit"
-        parts.append(_t("covered", locale, amounts=amounts(covered_by_cur)))
+        parts.append(i18n.text("worklist.reason.covered", locale, amounts=amounts(covered_by_cur)))
     elif not chase_by_cur and not t.n_disp[ci]:
         held, action = True, "write_off"
     elif not chase_by_cur:
@@ -497,17 +440,17 @@ def _customer_row(ci: int, t: _Totals, s: _Story) -> dict[str, Any]:
         action = "chase_promise"
     elif not has_contact:
         action = "fix_contact"
-        parts.append(_t("no_contact", locale))
+        parts.append(i18n.text("worklist.reason.no_contact", locale))
     else:
         action, level, when, held = _next_action(cid, ci, oldest, s, parts)
         if action == "send_reminder" and not has_email:
             action, level = "call", ""
-            parts.append(_t("no_email", locale))
+            parts.append(i18n.text("worklist.reason.no_email", locale))
     score = base * HELD_FACTOR if held else (base * 1.5 + 2.0 if promise == "broken" else base)
-    status_text = _t(status, locale) if status in ("paused", "legal", "closed") else ""
+    status_text = i18n.text(f"worklist.status.{status}", locale) if status in ("paused", "legal", "closed") else ""
     label = action_label(action, locale, level=level, status=status_text)
     if when > s.day:
-        label += " " + _t("on_date", locale, date=_date(when, s.day, locale))
+        label += " " + i18n.text("worklist.on_date", locale, date=_date(when, s.day, locale))
     return {
         "customer_id": cid, "name": name, "score": score, "held": held, "action": action, "next_action": label,
         "level": level, "reason": "; ".join(parts),
@@ -526,15 +469,15 @@ def _promise_state(cid: str, chase_by_cur: dict[str, int], s: _Story, parts: lis
     when = _date(pdate, s.day, s.locale)
     if s.day <= deadline:
         promise = "kept" if kept else "pending"
-        parts.append(_t(promise, s.locale, date=when))
+        parts.append(i18n.text(f"worklist.reason.{promise}", s.locale, date=when))
         return promise
     if kept:
         if s.day <= deadline + dt.timedelta(days=KEPT_PROMISE_HOLD_DAYS):
-            parts.append(_t("kept", s.locale, date=when))
+            parts.append(i18n.text("worklist.reason.kept", s.locale, date=when))
             return "kept"
         return ""
     if chase_by_cur:
-        parts.append(_t("broken", s.locale, date=when))
+        parts.append(i18n.text("worklist.reason.broken", s.locale, date=when))
         return "broken"
     return ""
 
@@ -546,9 +489,9 @@ def _next_action(cid: str, ci: int, oldest: int, s: _Story, parts: list[str]) ->
     ladder, level_idx = s.ladder, s.c_level[ci]
     action, level = _ladder_action(ladder, level_idx, oldest)
     if level_idx >= 0:
-        parts.append(_t("last_level", s.locale, level=ladder[level_idx][0]))
+        parts.append(i18n.text("worklist.reason.last_level", s.locale, level=ladder[level_idx][0]))
         if ladder[level_idx][3]:
-            parts.append(_t("ladder_done", s.locale))
+            parts.append(i18n.text("worklist.reason.ladder_done", s.locale))
     if action not in ("send_reminder", "send_letter", "send_whatsapp") or not ladder:
         return action, level, s.day, False  # a person follows up: no message for the planner to date
     if s.outlook is None:
