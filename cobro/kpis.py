@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import money
+from . import i18n, money
 from .balances import as_timestamp, closed_mask, group_sum, paid_arrays, string_codes
 from .ledger import Ledger
 
@@ -120,30 +120,7 @@ def cei(br: Number, cs: Number, n: int, etr: Number, ecr: Number) -> Decimal | N
 
 # ----------------------------------------------------------------------------------- report
 
-_TEXT = {
-    "cei_note": (
-        "CEI = (BR + CS/N − ETR) ÷ (BR + CS/N − ECR) × 100 with N = {n} month(s), the creditguru / Oracle "
-        "convention; BR = receivables at the end of {br}, CS = credit sales {start} to {end}, ETR = total and "
-        "ECR = current (not yet due) receivables on {end}.",
-        "CEI = (SI + VC/N − SFT) ÷ (SI + VC/N − SFC) × 100 con N = {n} mes(es), la convención de creditguru / "
-        "Oracle; SI = saldo de clientes al cierre del {br}, VC = ventas a crédito del {start} al {end}, SFT = saldo "
-        "total y SFC = saldo corriente (aún no vencido) el {end}.",
-    ),
-    "no_sales": ("no credit sales in the period: DSO, best possible DSO and ADD are undefined",
-                 "sin ventas a crédito en el periodo: DSO, DSO óptimo y ADD no están definidos"),
-    "negative_sales": ("credit notes exceed invoices in the period: DSO, best possible DSO and ADD are undefined",
-                       "los abonos superan a las facturas del periodo: DSO, DSO óptimo y ADD no están definidos"),
-    "countback": ("countback DSO undefined: receivables exceed all sales recorded since {first}",
-                  "DSO por countback no definido: el saldo supera todas las ventas registradas desde {first}"),
-    "cei": ("CEI undefined: nothing was collectable in the period (BR + CS/N − ECR = 0)",
-            "CEI no definido: no había nada que cobrar en el periodo (SI + VC/N − SFC = 0)"),
-    "negative_ar": ("receivables are negative: advances and credit notes exceed open invoices",
-                    "el saldo es negativo: anticipos y abonos superan a las facturas abiertas"),
-}
-
-
-def _t(key: str, locale: str, **kw: object) -> str:
-    return _TEXT[key][1 if locale == "es" else 0].format(**kw)
+# The notes a person reads live in the translation catalogue (cobro.i18n): kpi.note.*, kpi.undefined.*.
 
 
 @dataclass(frozen=True)
@@ -304,7 +281,7 @@ def kpis(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 3,
         cs, ar, cur_ar = int(sales_period[c]), int(etr[c]), int(ecr[c])
         notes = []
         if cs <= 0:
-            notes.append(_t("no_sales" if cs == 0 else "negative_sales", locale))
+            notes.append(i18n.text("kpi.undefined.no_sales" if cs == 0 else "kpi.undefined.negative_sales", locale))
         back = span - int(first_sale[c]) if has[c] else 0
         monthly = [(int(by_month[c, span - 1 - k]), month_days[k]) for k in range(back)]
         cb = countback_dso(ar, monthly)
@@ -312,12 +289,12 @@ def kpis(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 3,
         if cb is None:
             first = dt.date(1970 + (first_month + int(first_sale[c])) // 12,
                             (first_month + int(first_sale[c])) % 12 + 1, 1) if has[c] else start
-            notes.append(_t("countback", locale, first=first.strftime("%Y-%m")))
+            notes.append(i18n.text("kpi.undefined.countback", locale, first=first.strftime("%Y-%m")))
         if ar < 0:
-            notes.append(_t("negative_ar", locale))
+            notes.append(i18n.text("kpi.note.negative_ar", locale))
         ce = cei(int(br[c]), cs, months, ar, cur_ar)
         if ce is None:
-            notes.append(_t("cei", locale))
+            notes.append(i18n.text("kpi.undefined.cei", locale))
         ok = cs > 0
         rows.append(CurrencyKpis(
             currency=cur, ar=ar, current_ar=cur_ar, beginning_ar=int(br[c]), credit_sales=cs,
@@ -326,7 +303,8 @@ def kpis(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 3,
             add=average_days_delinquent(ar, cur_ar, cs, days) if ok else None, cei=ce,
             countback_months=used, notes=tuple(notes)))
         all_notes.extend(f"{cur}: {n}" for n in notes)
-    note = _t("cei_note", locale, n=months, br=br_day.isoformat(), start=start.isoformat(), end=day.isoformat())
+    note = i18n.text("kpi.note.cei", locale, n=months, br=br_day.isoformat(), start=start.isoformat(),
+                     end=day.isoformat())
     return KpiReport(as_of=day, months=months, period_start=start, days=days, beginning_date=br_day,
                      currencies=tuple(rows), note=note, locale=locale, notes=tuple(all_notes))
 
