@@ -624,6 +624,10 @@ from cobro_cli.serve import serve_cmd, token_cmd  # noqa: E402
 main.add_command(serve_cmd)
 main.add_command(token_cmd)
 
+from cobro_cli.addin import addin_cmd  # noqa: E402
+
+main.add_command(addin_cmd)
+
 from cobro_cli.report import forecast_cmd, report_cmd  # noqa: E402
 
 main.add_command(report_cmd)

@@ -31,9 +31,27 @@ def _schedule_option(ctx: click.Context, param: click.Parameter, value: str | No
         raise click.BadParameter(str(e)) from None
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/"
+    return f"{scheme}://{shown}:{port}/"
+
+
+def _tls_context(cert: str | None, key: str | None) -> Any:
+    """The TLS context of ``--tls-cert``/``--tls-key`` (both or neither), or None; a clear error for a bad file."""
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise UserError("give both --tls-cert and --tls-key (make a local pair with `cobro addin certs`)")
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as e:
+        raise UserError(f"--tls-cert {cert} / --tls-key {key}: cannot be used ({getattr(e, 'strerror', None) or e}); "
+                        "expected a PEM certificate (chain) and its PEM private key") from None
+    return context
 
 
 @click.command("serve")
@@ -49,8 +67,12 @@ def _url(host: str, port: int) -> str:
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Requests handled at once.")
 @click.option("--quiet", is_flag=True, help="Log warnings and errors only (no line per request).")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None,
+              help="Serve HTTPS with this PEM certificate (chain), e.g. for the Office add-in on this machine "
+                   "(`cobro addin certs` makes one). A team puts a TLS reverse proxy in front instead.")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None, help="The private key of --tls-cert.")
 def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time | None, threads: int,
-              quiet: bool) -> None:
+              quiet: bool, tls_cert: str | None = None, tls_key: str | None = None) -> None:
     """Serve ledger workbooks as a JSON API (waitress), for the spreadsheet add-ins and scripts.
 
     Every route but /health wants the header 'Authorization: Bearer TOKEN'; print a ledger's
@@ -73,6 +95,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     from sync.tokens import TokenStoreError
 
     _setup_logging(quiet)
+    tls = _tls_context(tls_cert, tls_key)
     try:
         smtp = SmtpConfig.from_env()
     except ConfigError as e:
@@ -91,22 +114,30 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     served = list(service.ledgers.values())
     checked = {entry.canonical: _check_ledger(entry.path) for entry in served}
 
-    try:
-        # waitress refuses absurd bodies itself; anything up to the app's limit (+ slack for headers) reaches the
-        # app, which answers 413 in JSON.
-        server = create_server(app, host=host, port=port, threads=threads, ident="cobro",
-                               max_request_body_size=max(DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TABLES_BYTES) + 65_536)
-    except OSError as e:
-        raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    actual_port = int(getattr(server, "effective_port", port))
+    if tls is not None:
+        server = _tls_server(app, host, port, tls)
+        actual_port = int(server.server_port)
+    else:
+        try:
+            # waitress refuses absurd bodies itself; anything up to the app's limit (+ slack for headers) reaches
+            # the app, which answers 413 in JSON.
+            server = create_server(app, host=host, port=port, threads=threads, ident="cobro",
+                                   max_request_body_size=max(DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TABLES_BYTES)
+                                   + 65_536)
+        except OSError as e:
+            raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        actual_port = int(getattr(server, "effective_port", port))
 
-    click.echo(f"cobro {_version()} serving {len(served)} ledger(s) at {_url(host, actual_port)}")
+    click.echo(f"cobro {_version()} serving {len(served)} ledger(s) at "
+               f"{_url(host, actual_port, 'https' if tls is not None else 'http')}")
     for entry in served:
         click.echo(f"  - {entry.name}: {entry.path}")
     click.echo("API token of a ledger: cobro token LEDGER   (routes: /api/openapi.yaml)")
     mail = f"SMTP {smtp.address()} ({smtp.source})" if smtp else "local sink (outbox/ beside each workbook)"
     click.echo(f"E-mail: {mail}")
-    if host not in LOOPBACK:
+    if tls is not None:
+        click.echo(f"Office add-in manifest: {_url(host, actual_port, 'https')}addin/manifest.xml")
+    if host not in LOOPBACK and tls is None:
         click.echo(f"Warning: listening on {host} over plain HTTP: tokens cross the network unencrypted. "
                    "Put a TLS reverse proxy in front, or keep --host 127.0.0.1.", err=True)
 
@@ -121,13 +152,24 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        server.run()
+        server.serve_forever() if tls is not None else server.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
         if scheduler is not None:
             scheduler.stop()
-        server.close()
+        server.server_close() if tls is not None else server.close()
         click.echo("cobro serve stopped.")
+
+
+def _tls_server(app: Any, host: str, port: int, tls: Any) -> Any:
+    """HTTPS for the local case (the Office add-in on this machine): werkzeug's threaded WSGI server with the TLS
+    context (waitress speaks plain HTTP only). A team runs plain ``cobro serve`` behind a TLS reverse proxy."""
+    from werkzeug.serving import make_server
+
+    try:
+        return make_server(host, port, app, threaded=True, ssl_context=tls)
+    except OSError as e:
+        raise UserError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def _start_scheduler(served: list[Any], checked: dict[str, tuple[str, Any]], at: dt.time, smtp: Any) -> Any:

@@ -1,11 +1,12 @@
-"""Cell functions for desktop Excel (xlwings UDFs). Each is one line over ``addin.sheet_api``.
+"""Cell functions for desktop Excel (xlwings UDFs), loaded by the add-in ``cobro_excel.xlam`` (its configuration
+sheet lists the module ``cobro_excel``, which re-exports these):
 
-Import in Excel via the xlwings add-in ("Import Functions", UDF module ``addin.xlwings.functions``):
-
-    =COBRO_AGING(TODAY())            spills the aging per customer and currency
+    =COBRO_AGING(TODAY())            spills the aging per customer and currency (amounts as numbers)
     =COBRO_AGING(TODAY(), "invoice") one row per open item
     =COBRO_KPIS(TODAY(), 3)          DSO, countback DSO, best possible DSO, ADD, CEI
     =COBRO_WORKLIST(TODAY(), 20)     whom to call first
+
+Each reads only the Excel tables it needs (``addin.xlwings.actions``), never every sheet's used range.
 """
 
 from __future__ import annotations
@@ -15,21 +16,12 @@ from typing import Any
 import xlwings as xw
 
 from addin import sheet_api
-
-
-def _book_rows(book: Any) -> list[tuple[str, list[list[Any]], int]]:
-    out = []
-    for sheet in book.sheets:
-        used = sheet.used_range
-        rows = used.options(ndim=2).value or []
-        out.append((sheet.name, rows, used.row))
-    return out
+from addin.xlwings import actions
 
 
 def _run(caller: Any, fn: Any, *args: Any) -> list[list[Any]]:
     try:
-        ledger = sheet_api.ledger_from_sheets(_book_rows(caller.sheet.book))
-        return sheet_api.pad(fn(ledger, *args))
+        return sheet_api.pad(fn(caller.sheet.book, *args))
     except Exception as e:  # shown in the cells, never a #VALUE! without a reason
         return sheet_api.pad(sheet_api.error_cells(e))
 
@@ -37,16 +29,19 @@ def _run(caller: Any, fn: Any, *args: Any) -> list[list[Any]]:
 @xw.func
 @xw.ret(expand="table")
 def COBRO_AGING(as_of: Any, by: str = "customer", caller: Any = None) -> list[list[Any]]:  # noqa: N802
-    return _run(caller, sheet_api.aging_cells, as_of, by)
+    """The aging per customer and currency (or per open item with by="invoice"), amounts as numbers."""
+    return _run(caller, actions.aging_cells, as_of, by)
 
 
 @xw.func
 @xw.ret(expand="table")
 def COBRO_KPIS(as_of: Any, months: int = 3, caller: Any = None) -> list[list[Any]]:  # noqa: N802
-    return _run(caller, sheet_api.kpi_cells, as_of, months)
+    """DSO, countback DSO, best possible DSO, ADD and CEI per currency."""
+    return _run(caller, actions.kpi_cells, as_of, months)
 
 
 @xw.func
 @xw.ret(expand="table")
 def COBRO_WORKLIST(as_of: Any, limit: int = 0, caller: Any = None) -> list[list[Any]]:  # noqa: N802
-    return _run(caller, sheet_api.worklist_cells, as_of, limit)
+    """Whom to contact first, why, and what to do next."""
+    return _run(caller, actions.worklist_cells, as_of, limit)
