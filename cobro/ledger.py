@@ -63,7 +63,7 @@ class Problem:
     column: str  # canonical column key
     value: object
     code: str  # "expected.<code>" in the translation catalogue (cobro.i18n)
-    detail: Mapping[str, object] = field(default_factory=dict)
+    detail: Mapping[str, object] = field(default_factory=dict)  # its values; "expected": a finer catalogue key
 
     def message(self, locale: str = "en") -> str:
         spec = SHEETS_BY_KEY.get(self.sheet)
@@ -75,7 +75,7 @@ class Problem:
         detail = dict(self.detail)
         if "sheet" in detail and detail["sheet"] in SHEETS_BY_KEY:
             detail["sheet"] = SHEETS_BY_KEY[str(detail["sheet"])].title(locale)
-        key = f"expected.{self.code}"
+        key = f"expected.{detail.pop('expected', self.code)}"
         expected = text(key, locale, **detail) if text(key, "en") != key else self.code.format(**detail)
         value = "" if self.value is None else str(self.value)
         got = f' "{value}"' if value != "" else text("problem.blank", locale)
@@ -152,8 +152,11 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
             v = v[:-2]
         return v if v != "" else SETTINGS_DEFAULTS.get(key, "")
 
-    def bad(key: str, what: str) -> None:
-        problems.append(Problem("Settings", rows.get(key, 0), "value", values.get(key), "setting", {"what": what}))
+    def bad(key: str, expected: str, **fields: object) -> None:
+        # the text a person reads is "expected.setting.<expected>" in the catalogue; "what" keeps it in English
+        what = text(f"expected.setting.{expected}", "en", **fields)
+        problems.append(Problem("Settings", rows.get(key, 0), "value", values.get(key), "setting",
+                                {"what": what, "expected": f"setting.{expected}", **fields}))
 
     kw: dict[str, object] = {}
     for key in ("company_name", "sender_name", "sender_email", "reply_to", "timezone", "country",
@@ -161,12 +164,12 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
         kw[key] = get(key)
     locale = get("locale").lower()[:2]
     if locale not in ("es", "en"):
-        bad("locale", "es or en")
+        bad("locale", "locale")
         locale = "es"
     kw["locale"] = locale
     base = get("base_currency").upper()
     if not money.is_known_currency(base):
-        bad("base_currency", "an ISO 4217 currency code such as EUR")
+        bad("base_currency", "base_currency")
         base = "EUR"
     kw["base_currency"] = base
     try:
@@ -175,10 +178,10 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
             raise ValueError
         kw["aging_buckets"] = buckets
     except ValueError:
-        bad("aging_buckets", "increasing whole numbers of days such as 30,60,90,120")
+        bad("aging_buckets", "aging_buckets")
     basis = get("aging_basis")
     if basis not in ("due_date", "issue_date"):
-        bad("aging_basis", "due_date or issue_date")
+        bad("aging_basis", "aging_basis")
     else:
         kw["aging_basis"] = basis
     bdo = canonical_enum(Column("x", "bool", "", ""), get("business_days_only"))
@@ -188,32 +191,32 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
         end = dt.time(23, 59) if int(m[3]) == 24 else dt.time(int(m[3]), int(m[4]))
         kw["send_window"] = (dt.time(int(m[1]), int(m[2])), end)
     else:
-        bad("send_window", "a time range such as 08:00-18:00")
+        bad("send_window", "send_window")
     for key in ("min_reminder_amount", "bank_fee_tolerance"):
         try:
             kw[key] = money.parse_money(get(key) or "0", base)
         except money.MoneyError:
-            bad(key, f"an amount in {base}")
+            bad(key, "amount", currency=base)
     for key in ("min_reminder_amounts", "min_formal_amounts", "write_off_tolerance"):
         try:
             kw[key] = parse_amounts_by_currency(get(key))
         except (ValueError, money.MoneyError):
-            bad(key, "amounts per currency such as EUR 20; USD 20; CLP 20000 (or none)")
+            bad(key, "amounts")
     epd = get("early_payment_discount")
     if epd:
         m2 = re.fullmatch(r"\s*(\d+(?:[.,]\d+)?)\s*%?\s*/\s*(\d+)\s*", epd)
         if m2:
             kw["early_payment_discount"] = (Decimal(m2[1].replace(",", ".")), int(m2[2]))
         else:
-            bad("early_payment_discount", "percent/days such as 2/10")
+            bad("early_payment_discount", "early_payment_discount")
     try:
         kw["late_interest_annual_pct"] = Decimal(get("late_interest_annual_pct").replace(",", ".") or "0")
     except InvalidOperation:
-        bad("late_interest_annual_pct", "a number such as 8.5")
+        bad("late_interest_annual_pct", "late_interest_annual_pct")
     try:
         kw["promise_grace_days"] = int(get("promise_grace_days") or "0")
     except ValueError:
-        bad("promise_grace_days", "a whole number of days")
+        bad("promise_grace_days", "promise_grace_days")
     known = set(SETTINGS_DEFAULTS)
     kw["extra"] = {k: v for k, v in values.items() if k not in known}
     return Settings(**kw)  # type: ignore[arg-type]
