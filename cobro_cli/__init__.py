@@ -632,3 +632,7 @@ from cobro_cli.report import forecast_cmd, report_cmd  # noqa: E402
 
 main.add_command(report_cmd)
 main.add_command(forecast_cmd)
+
+from cobro_cli.statement import statement_cmd  # noqa: E402
+
+main.add_command(statement_cmd)
