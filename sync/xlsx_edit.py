@@ -71,9 +71,16 @@ def same_value(old: object, new: object) -> bool:
     return False
 
 
-def _currency(frame: pd.DataFrame, i: int) -> str:
+# The currency of money in a row without a currency column: the customer's (by customer id), else the ledger's base.
+CurrencyOf = Callable[[object], str]
+
+
+def _currency(frame: pd.DataFrame, i: int, currency_of: CurrencyOf | None = None) -> str:
     if "currency" in frame.columns and not is_missing(frame["currency"].iat[i]):
         return str(frame["currency"].iat[i])
+    if currency_of is not None:
+        customer = frame["customer_id"].iat[i] if "customer_id" in frame.columns else None
+        return currency_of(None if is_missing(customer) else customer)
     return "EUR"
 
 
@@ -81,8 +88,9 @@ class _SheetEdit:
     """One sheet's edits, planned as ``_SheetWriter`` in the openpyxl path performs them."""
 
     def __init__(self, parts: WorkbookParts, sheet: SheetPart, spec: Sheet, locale: str,
-                 head: list[list[object]] | None = None):
+                 head: list[list[object]] | None = None, currency_of: CurrencyOf | None = None):
         self.parts, self.sheet, self.spec, self.locale = parts, sheet, spec, locale
+        self.currency_of = currency_of
         pkg = parts.pkg
         self.scan = SheetScan(pkg.read(sheet.part), pkg.name, sheet.part)
         self.sst: SharedStrings = parts.shared_strings
@@ -200,7 +208,7 @@ class _SheetEdit:
         has_cur = "currency" in frame.columns
         for i in range(len(frame)):
             row = int(rows[i])
-            cur = _currency(frame, i) if has_cur else "EUR"
+            cur = _currency(frame, i, self.currency_of) if has_cur or self.currency_of else "EUR"
             for key in keys:
                 value = to_cell(columns[key], values[key][i], cur, self.locale)
                 if known is not None and same_value(known(self.spec.key, row, key), value):
@@ -215,7 +223,7 @@ class _SheetEdit:
         keys = [k for k in frame.columns if k in self.col_of]
         end = start + len(frame) - 1
         for i in range(len(frame)):
-            cur = _currency(frame, i)
+            cur = _currency(frame, i, self.currency_of)
             for key in keys:
                 self._set(start + i, self.col_of[key],
                           to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale))
@@ -237,7 +245,7 @@ class _SheetEdit:
         if len(frame):
             keys = [k for k in frame.columns if k in self.col_of]
             for i in range(len(frame)):
-                cur = _currency(frame, i)
+                cur = _currency(frame, i, self.currency_of)
                 for key in keys:
                     self._set(self.header_row + 1 + i, self.col_of[key],
                               to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale))
@@ -311,11 +319,13 @@ def _new_sheet_parts(parts: WorkbookParts, spec: Sheet, locale: str) -> tuple[di
 
 
 def write_changes(pkg: Package, changes: Changes, locale: str, out: BinaryIO,
-                  known: KnownValue | None = None, heads: dict[str, list[list[object]]] | None = None) -> None:
+                  known: KnownValue | None = None, heads: dict[str, list[list[object]]] | None = None,
+                  currency_of: CurrencyOf | None = None) -> None:
     """Stream ``pkg`` with ``changes`` applied to ``out``. ``known(sheet key, row, column key)``: the value a cell
     held when the ledger was read (or ``UNKNOWN``), so updates that change nothing are not written; ``heads``: per
     sheet title, its first rows as read (so headers need no shared-string lookups). Both only for the very bytes
-    in ``pkg``. A sheet whose edits change nothing is not rewritten."""
+    in ``pkg``. ``currency_of(customer id or None)``: the currency of money in rows without a currency column
+    (without it, EUR as the openpyxl path assumed). A sheet whose edits change nothing is not rewritten."""
     parts = WorkbookParts(pkg)
     keys = list(dict.fromkeys([*changes.replace, *changes.update, *changes.append]))
     missing = [SHEETS_BY_KEY[k] for k in keys if not any(find_sheet(s.title) is SHEETS_BY_KEY[k]
@@ -342,7 +352,8 @@ def write_changes(pkg: Package, changes: Changes, locale: str, out: BinaryIO,
     for key in keys:
         spec = SHEETS_BY_KEY[key]
         sheet = next(s for s in parts.sheets if find_sheet(s.title) is spec)
-        edit = _SheetEdit(parts, sheet, spec, locale, (heads or {}).get(sheet.title) if not missing else None)
+        edit = _SheetEdit(parts, sheet, spec, locale, (heads or {}).get(sheet.title) if not missing else None,
+                          currency_of)
         if key in changes.replace:
             edit.replace(changes.replace[key])
         if key in changes.update and len(changes.update[key]):

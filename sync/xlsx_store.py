@@ -356,8 +356,9 @@ class XlsxStore:
             self._backup(target)
 
         heads = self._heads() if known is not None else None
-        atomic_write(target, lambda fh: write_changes(pkg, changes, locale, fh, known, heads),  # type: ignore
-                     before_replace=before_replace)
+        currency_of = self._currency_of()
+        atomic_write(target, lambda fh: write_changes(pkg, changes, locale, fh, known, heads,  # type: ignore
+                                                      currency_of), before_replace=before_replace)
         self.read_bytes()  # new fingerprint: the next commit in this run compares against our own write
 
     def _heads(self) -> dict[str, list[list[object]]] | None:
@@ -368,6 +369,31 @@ class XlsxStore:
         for future in getattr(raw.tables, "_futures", {}).values():
             future.result()  # the reader thread records each sheet's first rows as it reads it
         return dict(raw.heads)
+
+    def _currency_of(self) -> object:
+        """Customer id -> currency as the ledger reads it (the customer's, else the base currency): money in a row
+        without a currency column (a Contacts promise) is in its customer's currency, never silently in EUR."""
+        raw = self.raw
+        base = "EUR"
+        if raw is not None:
+            base = str(raw.settings.get("base_currency") or "").strip().upper() or "EUR"
+        by_customer: dict[str, str] = {}
+        if raw is not None and "Customers" in raw.titles:
+            try:
+                cust = raw.tables["Customers"]
+            except KeyError:
+                cust = None
+            if cust is not None and "customer_id" in cust.columns:
+                currencies = cust["currency"].tolist() if "currency" in cust.columns else [None] * len(cust)
+                for cid, cur in zip(cust["customer_id"].tolist(), currencies, strict=True):
+                    key = str(cid).strip() if not is_missing(cid) else ""
+                    if key and key not in by_customer:
+                        by_customer[key] = (str(cur).strip().upper() if not is_missing(cur) else "") or base
+
+        def currency_of(customer: object) -> str:
+            return by_customer.get(str(customer).strip(), base) if customer is not None else base
+
+        return currency_of
 
     def _known_values(self) -> object:
         """``known(sheet, row, key)``: the value calamine read for a cell, so updates that change nothing are

@@ -241,10 +241,6 @@ def test_money_of_a_row_without_currency_is_in_its_customers_currency(kit: Kit, 
                                                                         ) -> None:
     """A Contacts row has no currency column: its promised amount is in the customer's currency (CLP here), as
     ``POST /api/contacts`` and ``cobro log`` hand it over."""
-    if kit.name == "xlsx":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "sync/xlsx_edit.py prices money of a row without a currency column in EUR: 5000 CLP is written as "
-            "50.00 and read back as 50 CLP (reported to the xlsx store's owner)")))
     store = kit.store()
     store.load()
     store.commit(Changes(append={"Contacts": make_frame(CONTACTS, [
