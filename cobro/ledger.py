@@ -217,6 +217,11 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
         kw["promise_grace_days"] = int(get("promise_grace_days") or "0")
     except ValueError:
         bad("promise_grace_days", "promise_grace_days")
+    from .interest import check_interest_settings  # issue 13: payment details and interest rows (kept in extra)
+    from .payment import check_payment_settings
+
+    for key, what in (*check_payment_settings(values), *check_interest_settings(values)):
+        problems.append(Problem("Settings", rows.get(key, 0), "value", values.get(key), "setting", {"what": what}))
     known = set(SETTINGS_DEFAULTS)
     kw["extra"] = {k: v for k, v in values.items() if k not in known}
     return Settings(**kw)  # type: ignore[arg-type]

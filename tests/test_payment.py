@@ -103,3 +103,17 @@ def test_qr_png_decodes_to_the_exact_payload(tmp_path) -> None:  # noqa: ANN001
     # -Sbinary: the bytes as encoded (UTF-8, as line 3 of the payload declares), not zbar's guess of a charset
     out = subprocess.run(["zbarimg", "-q", "--raw", "-Sbinary", str(png)], capture_output=True, check=True).stdout
     assert out.decode("utf-8").rstrip("\n") == p
+
+
+def test_a_bad_iban_in_settings_is_a_located_problem() -> None:
+    from cobro.ledger import parse_settings
+
+    problems: list = []
+    s = parse_settings({"iban": "ES92 2100 0418 4502 0005 1332", "company_name": "ACME"}, problems, {"iban": 24})
+    (p,) = problems
+    assert (p.sheet, p.row, p.column) == ("Settings", 24, "value")
+    assert "checksum" in p.message("en") and "ES92 2100" in p.message("en")
+    assert payment_details(s.extra, company_name=s.company_name).iban == ""  # never printed
+    problems.clear()
+    s = parse_settings({"iban": "ES91 2100 0418 4502 0005 1332", "bic": "CAIXESBBXXX"}, problems)
+    assert problems == [] and payment_details(s.extra).iban == "ES9121000418450200051332"
