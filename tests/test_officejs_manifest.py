@@ -154,3 +154,48 @@ def test_the_service_serves_every_file_the_manifest_names(manifest: ET.Element, 
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     assert not re.search(rb'src="https?://', r.data)
     assert client.get("/addin/../server.py").status_code == 404
+
+
+def test_cobro_serve_over_https_with_the_dev_certificates(tmp_path: Path) -> None:
+    """`cobro addin certs` + `cobro serve --tls-cert/--tls-key`: a client that trusts only the dev CA reaches the
+    service over HTTPS, and the manifest it hands out names that HTTPS address."""
+    import os
+    import ssl
+    import sys
+    import time
+    import urllib.request
+
+    from cobro_cli.addin import make_dev_certs
+    from tests.test_officejs import demo_ledger
+
+    COBRO = [sys.executable, "-c", "import sys; from cobro_cli import main; main()"]  # noqa: N806
+    certs = make_dev_certs(tmp_path / "certs")
+    ledger = demo_ledger(tmp_path / "cobranza.xlsx", invoices=30, customers=4)
+    env = {**os.environ, "COBRO_HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    proc = subprocess.Popen(COBRO + ["serve", "--ledger", str(ledger), "--port", "0",
+                             "--tls-cert", str(certs["certificate"]), "--tls-key", str(certs["key"])],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not url:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            m = re.search(r"at (https://\S+)", line)
+            url = m.group(1).rstrip("/") if m else ""
+            assert line or proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+        assert url.startswith("https://127.0.0.1:"), url
+        trust = ssl.create_default_context(cafile=str(certs["ca"]))
+        with urllib.request.urlopen(f"{url}/health", context=trust, timeout=30) as r:
+            assert json.loads(r.read())["status"] == "ok"
+        with urllib.request.urlopen(f"{url}/addin/manifest.xml", context=trust, timeout=30) as r:
+            assert f"{url}/addin/runtime.html".encode() in r.read()
+        # A client that does not trust the dev CA is refused by TLS itself.
+        with pytest.raises(urllib.error.URLError):
+            urllib.request.urlopen(f"{url}/health", context=ssl.create_default_context(), timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    r = subprocess.run(COBRO + ["serve", "--ledger", str(ledger), "--port", "0",
+                        "--tls-cert", str(certs["certificate"])], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and "--tls-key" in r.stderr and "Traceback" not in r.stderr
