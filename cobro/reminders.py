@@ -534,7 +534,8 @@ def _levels_reached(all_contacts: pd.DataFrame, upto: pd.Series, invoices: pd.Da
             found = by_key.get(str(lvl).strip().casefold())
             if found is None:
                 warnings.append(Problem("Invoices", int(row), "reminder_level", lvl, "setting",
-                                        {"what": "the key of a level of the Levels sheet"}))
+                                        {"what": "the key of a level of the Levels sheet", "expected": "level_key",
+                                         "sheet": "Levels"}))
                 continue
             day = last_day if last_day != _NAT else (base_day + offsets[found] if base_day != _NAT else _NAT)
             state[inv] = (found, day)
@@ -963,7 +964,8 @@ def _check_sender(ledger: Ledger, plan: ReminderPlan) -> None:
     for key, value in (("sender_email", settings.sender_email), ("reply_to", settings.reply_to)):
         if value.strip() and not is_valid_email(value):
             plan.errors.append(Problem("Settings", ledger.settings_rows.get(key, 0), "value", value, "setting",
-                                       {"what": f"{key}: one e-mail address such as cobros@empresa.es"}))
+                                       {"what": f"{key}: one e-mail address such as cobros@empresa.es",
+                                        "expected": "setting.email", "key": key}))
 
 
 def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:

@@ -148,7 +148,8 @@ def test_every_key_built_from_a_code_exists() -> None:
                                                 "disputed_n", "pending", "kept", "broken")]
     wanted += [f"expected.setting.{s}" for s in (
         "locale", "base_currency", "aging_buckets", "aging_basis", "send_window", "amount", "amounts",
-        "early_payment_discount", "late_interest_annual_pct", "promise_grace_days")]
+        "early_payment_discount", "late_interest_annual_pct", "promise_grace_days", "email")]
+    wanted += ["expected.level_key"]
     assert [k for k in wanted if k not in en] == []
 
 

@@ -27,6 +27,8 @@ TEXTS: dict[str, str] = {
     "expected.overpaid": "payments that add up to no more than the invoice ({amount})",
     "expected.currency_mismatch": "the invoice's currency ({currency})",
     "expected.setting": "{what}",
+    "expected.setting.email": "{key}: one e-mail address such as cobros@empresa.es",
+    "expected.level_key": "the key of a level of the {sheet} sheet",
     "expected.setting.locale": "es or en",
     "expected.setting.base_currency": "an ISO 4217 currency code such as EUR",
     "expected.setting.aging_buckets": "increasing whole numbers of days such as 30,60,90,120",

@@ -26,6 +26,8 @@ TEXTS: dict[str, str] = {
     "expected.overpaid": "pagos que no superen el importe de la factura ({amount})",
     "expected.currency_mismatch": "la moneda de la factura ({currency})",
     "expected.setting": "{what}",
+    "expected.setting.email": "{key}: una sola dirección de email como cobros@empresa.es",
+    "expected.level_key": "la clave de un nivel de la hoja {sheet}",
     "expected.setting.locale": "es o en",
     "expected.setting.base_currency": "un código de moneda ISO 4217 como EUR",
     "expected.setting.aging_buckets": "números enteros de días en orden creciente como 30,60,90,120",
