@@ -176,6 +176,18 @@ SHEETS: tuple[Sheet, ...] = (
 )
 SHEETS_BY_KEY = {s.key: s for s in SHEETS}
 
+# Dashboard (issue 14): written by ``cobro refresh`` (``Changes.replace``), never read into the ledger. The template
+# (sheets_templates/dashboard.py) puts this table under a native chart over the Summary's formulas.
+DASHBOARD = Sheet("Dashboard", "Panel", "Dashboard", (
+    C("section", "text", "Sección", "Section"),  # kpi, worklist, forecast
+    C("label", "text", "Concepto", "Item"),
+    C("currency", "text", "Moneda", "Currency"),
+    C("amount", "money", "Importe", "Amount"),
+    C("figure", "number", "Cifra", "Figure"),
+    C("detail", "text", "Detalle", "Detail"),
+))
+SHEETS_BY_KEY[DASHBOARD.key] = DASHBOARD
+
 # Summary sheet (formulas only, built by sheets_templates); not a data table.
 SUMMARY_TITLE = {"es": "Resumen", "en": "Summary"}
 
@@ -268,7 +280,7 @@ def header_map(sheet: Sheet) -> dict[str, str]:
 def find_sheet(title: str) -> Sheet | None:
     """The sheet spec whose canonical, Spanish or English title matches ``title``."""
     n = normalize_header(title)
-    for s in SHEETS:
+    for s in (*SHEETS, DASHBOARD):
         if n in (normalize_header(s.key), normalize_header(s.es), normalize_header(s.en)):
             return s
     return None

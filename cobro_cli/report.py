@@ -10,54 +10,17 @@ import click
 from cobro.errors import UserError
 
 
-class _Date(click.ParamType):
-    """``--as-of``: ISO ``2024-03-31`` or ``31/03/2024`` (the same rule as the other commands)."""
+def _cli() -> Any:
+    """The command-line host's shared helpers (``cobro_cli.common``: never the package, which imports us)."""
+    from cobro_cli import common
 
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        from cobro.ledger import parse_date_text
-
-        parsed = parse_date_text(str(value), day_first=True)
-        if parsed is None:
-            self.fail(f"{value!r} is not a date from the years 1900 to 9999; use 2024-03-31 or 31/03/2024", param, ctx)
-        return parsed.date()
-
-
-class _Host:
-    """What the commands need from the command-line host, without importing ``cobro_cli`` (no import cycle)."""
-
-    @staticmethod
-    def load_ledger(path: str) -> tuple[Any, Any]:
-        from sync.stores import open_store
-
-        store = open_store(path)
-        return store, store.load()
-
-    @staticmethod
-    def _today_if_none(d: dt.date | None, ledger: Any = None) -> dt.date:
-        if d is not None:
-            return d
-        from sync.clock import company_today
-
-        return company_today(ledger.settings if ledger is not None else None)
-
-    @staticmethod
-    def emit_json(obj: Any) -> None:
-        import json
-
-        click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
-
-
-def _cli() -> type[_Host]:
-    return _Host
+    return common
 
 
 def _as_of(f: Any) -> Any:
-    return click.option("--as-of", "as_of", type=_Date(), default=None,
-                        help="Compute as of this date (2024-03-31 or 31/03/2024). Default: today.")(f)
+    from cobro_cli.common import _as_of_option
+
+    return _as_of_option(f)
 
 
 @click.command("report")

@@ -799,13 +799,14 @@ def _summary_sheet(wb: xlsxwriter.Workbook, fmts: _Formats, locale: str, currenc
 
 
 def build_workbook(target: str | os.PathLike[str] | IO[bytes], locale: str = "es", ledger: Ledger | None = None,
-                   as_of: dt.date | None = None) -> None:
+                   as_of: dt.date | None = None, dashboard: bool = False) -> None:
     """Write a cobro ledger workbook to ``target`` (a path, overwritten, or a binary file object).
 
     Without ``ledger``: empty tables, default Settings for ``locale``, the default ladder and texts.
     With ``ledger``: its frames become the tables' rows (Levels/Templates fall back to the defaults
     when empty) and its Settings the Settings sheet. ``as_of`` fixes the Summary's as-of cell
-    (default ``=TODAY()``).
+    (default ``=TODAY()``). ``dashboard``: add the Dashboard sheet (``sheets_templates.dashboard``: the table
+    ``cobro refresh`` fills and native aging charts over the Summary's formulas).
     """
     if locale not in ("es", "en"):
         raise ValueError(f"locale must be 'es' or 'en', not {locale!r}")
@@ -845,7 +846,7 @@ def build_workbook(target: str | os.PathLike[str] | IO[bytes], locale: str = "es
                     seen.append(c)
     currencies = [base] + sorted(c for c in seen if c != base)
 
-    _summary_sheet(wb, fmts, locale, currencies, buckets, basis, as_of)
+    layout = _summary_sheet(wb, fmts, locale, currencies, buckets, basis, as_of)
     for spec in SHEETS:
         if spec.key_value:
             _settings_sheet(wb, fmts, values, locale)
@@ -854,6 +855,10 @@ def build_workbook(target: str | os.PathLike[str] | IO[bytes], locale: str = "es
                           _statement_frame(frames["Statement"]), locale, base, cust_currency)
         if spec.key == "Invoices":
             _invoice_highlights(ws, fmts, locale)
+    if dashboard:
+        from .dashboard import dashboard_sheet
+
+        dashboard_sheet(wb, locale, layout)  # issue 14: the table cobro refresh fills, charts over the Summary
     wb.close()
 
 

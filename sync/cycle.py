@@ -525,5 +525,16 @@ def refresh(store: LedgerStore, as_of: dt.date, ledger: Ledger | None = None) ->
     ids = missing_payment_ids(led)
     if len(ids):
         changes.update["Payments"] = ids
+    if holds_dashboard(store):  # issue 14: KPIs, worklist top 20 and forecast into the template's Dashboard
+        from cobro.report.dashboard import dashboard_frame
+
+        changes.replace["Dashboard"] = dashboard_frame(led, as_of)
     store.commit(changes)
     return len(upd)
+
+
+def holds_dashboard(store: LedgerStore) -> bool:
+    """Whether the ledger has the template's Dashboard sheet (``Panel``/``Dashboard``): known from a store that
+    reports the sheets it found (``raw.titles``: the file stores). A ledger without one never gets one added."""
+    titles = getattr(getattr(store, "raw", None), "titles", None)
+    return isinstance(titles, dict) and "Dashboard" in titles

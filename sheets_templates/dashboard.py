@@ -1,0 +1,76 @@
+"""The Dashboard sheet (``Panel``/``Dashboard``) of the template: a table ``cobro refresh`` fills, and native charts.
+
+- The ``Dashboard`` table (``cobro.schema.DASHBOARD``: section, item, currency, amount, figure, detail) starts
+  empty; ``cobro refresh`` replaces its rows with the KPIs, the worklist's top 20 and the 13-week forecast
+  (``cobro.report.dashboard.dashboard_frame``) through the store, as cell values only — so the in-place writer
+  never has to add a package part.
+- Beside it, one native Excel stacked-bar chart per currency of the Summary over the Summary's formula cells
+  (not due and each bucket): Excel and LibreOffice redraw it whenever the data or the as-of date change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from cobro.schema import DASHBOARD, SUMMARY_TITLE
+
+CHART_COL = 8  # the charts start in column I, right of the table
+_TEXT = {
+    "es": {"chart": "Antigüedad de saldos — {cur} (fórmulas de la hoja Resumen)",
+           "note": "cobro refresh escribe esta tabla (indicadores, los 20 primeros de la lista de trabajo y la "
+                   "previsión de 13 semanas); los gráficos siguen a las fórmulas de Resumen."},
+    "en": {"chart": "Aging — {cur} (the Summary sheet's formulas)",
+           "note": "cobro refresh writes this table (KPIs, the worklist's top 20 and the 13-week forecast); the "
+                   "charts follow the Summary's formulas."},
+}
+WIDTHS = (11, 34, 9, 15, 10, 60)
+
+
+def dashboard_sheet(wb: xlsxwriter.Workbook, locale: str, layout: Any) -> Any:
+    """Add the Dashboard sheet to ``wb``: the empty ``Dashboard`` table and the aging charts over the Summary
+    described by ``layout`` (``sheets_templates.workbook.SummaryLayout``)."""
+    tx = _TEXT["es" if locale == "es" else "en"]
+    ws = wb.add_worksheet(DASHBOARD.title(locale))
+    money = wb.add_format({"num_format": "#,##0.00"})
+    number = wb.add_format({"num_format": "0.00"})
+    columns = []
+    for col in DASHBOARD.columns:
+        entry: dict[str, Any] = {"header": col.header(locale)}
+        if col.type == "money":
+            entry["format"] = money
+        elif col.type == "number":
+            entry["format"] = number
+        columns.append(entry)
+    ws.add_table(0, 0, 1, len(columns) - 1, {"name": DASHBOARD.key, "columns": columns,
+                                             "style": "Table Style Medium 2"})
+    for j, w in enumerate(WIDTHS):
+        ws.set_column(j, j, w)
+    ws.freeze_panes(1, 0)
+    summary = SUMMARY_TITLE["es" if locale == "es" else "en"]
+    bucket_names = [c for c in layout.columns if c == "not_due" or c[:1].isdigit()]
+    colours = ["#9ECAE1", "#FDD49E", "#FDBB84", "#FC8D59", "#E34A33", "#B30000", "#7F0000", "#4D0000"]
+    for k, cur in enumerate(layout.currencies):
+        r = layout.first_currency_row + k
+        chart = wb.add_chart({"type": "bar", "subtype": "stacked"})
+        for j, name in enumerate(bucket_names):
+            c = layout.column(name)
+            head = xl_rowcol_to_cell(layout.header_row, c, row_abs=True, col_abs=True)
+            cell = xl_rowcol_to_cell(r, c, row_abs=True, col_abs=True)
+            chart.add_series({"name": f"='{summary}'!{head}",
+                              "categories": f"='{summary}'!{xl_rowcol_to_cell(r, 0, row_abs=True, col_abs=True)}",
+                              "values": f"='{summary}'!{cell}", "fill": {"color": colours[j % len(colours)]},
+                              "gap": 40})
+        chart.set_title({"name": tx["chart"].format(cur=cur), "name_font": {"size": 11}})
+        chart.set_legend({"position": "bottom"})
+        chart.set_x_axis({"num_format": "#,##0"})
+        chart.set_size({"width": 620, "height": 220})
+        ws.insert_chart(1 + 12 * k, CHART_COL, chart)
+    ws.write_string(1 + 12 * max(len(layout.currencies), 1), CHART_COL, tx["note"],
+                    wb.add_format({"italic": True, "font_color": "#595959"}))
+    return ws
+
+
+__all__ = ["dashboard_sheet", "CHART_COL"]

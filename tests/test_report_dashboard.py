@@ -1,0 +1,102 @@
+"""The workbook's Dashboard (issue 14): the template's sheet with native charts over the Summary's formulas, and
+``cobro refresh`` writing KPIs, the worklist's top 20 and the forecast into its table without dropping anything."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from cobro.demo.generate import DEFAULT_AS_OF, generate_ledger
+from cobro.forecast import forecast
+from cobro.kpis import kpis
+from cobro.report.dashboard import dashboard_frame
+from cobro.worklist import worklist
+from sheets_templates import build_workbook
+from sync.cycle import holds_dashboard, refresh
+from sync.xlsx_store import XlsxStore
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    path = tmp_path / "panel.xlsx"
+    build_workbook(path, locale="es", ledger=generate_ledger(customers=20, invoices=300), as_of=DEFAULT_AS_OF,
+                   dashboard=True)
+    return path
+
+
+def test_dashboard_rows_are_the_core_functions_figures() -> None:
+    led = generate_ledger(customers=20, invoices=300)
+    f = dashboard_frame(led, DEFAULT_AS_OF, locale="en")
+    k = kpis(led, DEFAULT_AS_OF, months=3)
+    dso = f[(f["section"] == "KPI") & (f["label"] == "DSO")]
+    assert [float(c.dso) for c in k.currencies if c.dso is not None] == dso["figure"].dropna().tolist()
+    wl = f[f["section"] == "worklist"]
+    assert len(wl) == min(20, len(worklist(led, DEFAULT_AS_OF).rows))
+    assert wl["label"].iloc[0].startswith("1. ")
+    fc = forecast(led, DEFAULT_AS_OF)
+    for cur, weeks in fc.inflow.items():
+        got = f[(f["section"] == "forecast") & (f["currency"] == cur)]["amount"].tolist()
+        assert got == [*weeks, fc.later[cur]]
+
+
+def test_refresh_fills_the_dashboard_and_keeps_everything_else(book: Path) -> None:
+    before = openpyxl.load_workbook(book)
+    names = before.sheetnames
+    assert names[-1] == "Panel" and len(before["Panel"]._charts) >= 1
+    store = XlsxStore(book)
+    led = store.load()
+    assert holds_dashboard(store)
+    n = refresh(store, DEFAULT_AS_OF, led)
+    assert n == len(led.invoices)
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == names
+    ws = wb["Panel"]
+    assert len(ws._charts) == len(before["Panel"]._charts)  # the native charts survive the in-place write
+    rows = list(ws.iter_rows(min_row=1, values_only=True))
+    assert rows[0][:6] == ("Sección", "Concepto", "Moneda", "Importe", "Cifra", "Detalle")
+    sections = {r[0] for r in rows[1:] if r[0]}
+    assert sections == {"indicador", "lista de trabajo", "previsión"}
+    assert ws.tables["Dashboard"].ref.startswith("A1:F")
+    # the chart reads the Summary's formula cells
+    chart = ws._charts[0]
+    refs = [s.val.numRef.f for s in chart.series]
+    assert all(r.startswith("'Resumen'!") for r in refs)
+    # a second refresh replaces the rows (no duplicates)
+    store2 = XlsxStore(book)
+    refresh(store2, DEFAULT_AS_OF + dt.timedelta(days=1), store2.load())
+    rows2 = list(openpyxl.load_workbook(book)["Panel"].iter_rows(min_row=2, values_only=True))
+    assert len([r for r in rows2 if r[0]]) == len([r for r in rows[1:] if r[0]])
+
+
+def test_a_ledger_without_dashboard_gets_none_added(tmp_path: Path) -> None:
+    path = tmp_path / "plain.xlsx"
+    build_workbook(path, locale="en", ledger=generate_ledger(customers=5, invoices=30, locale="en"),
+                   as_of=DEFAULT_AS_OF)
+    store = XlsxStore(path)
+    led = store.load()
+    assert not holds_dashboard(store)
+    refresh(store, DEFAULT_AS_OF, led)
+    assert "Dashboard" not in openpyxl.load_workbook(path).sheetnames
+
+
+def test_libreoffice_draws_the_chart_from_the_summary_formulas(book: Path, tmp_path: Path) -> None:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice or not shutil.which("pdftoppm"):
+        pytest.skip("LibreOffice (soffice) and pdftoppm are needed to draw the workbook")
+    store = XlsxStore(book)
+    refresh(store, DEFAULT_AS_OF, store.load())
+    # keep only the Summary and the Dashboard so the PDF is short
+    wb = openpyxl.load_workbook(book)
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
+                    "--outdir", str(out), str(book)], check=True, capture_output=True, timeout=240)
+    pdf = out / "panel.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Antigüedad de saldos — EUR" in text and "lista de trabajo" in text
+    assert wb.sheetnames[-1] == "Panel"
