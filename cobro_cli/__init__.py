@@ -325,7 +325,7 @@ def demo_cmd(directory: str, customers: int, invoices: int, seed: int, locale: s
     with progress("Building the demo ledger", 3) as tick:
         led = generate_ledger(customers=customers, invoices=invoices, seed=seed, locale=locale, as_of=day)
         tick(1)
-        build_workbook(path, locale=locale, ledger=led, as_of=day)
+        build_workbook(path, locale=locale, ledger=led, as_of=day, dashboard=True)
         tick(1)
         n = refresh(str(path), day)
         tick(1)
