@@ -97,39 +97,57 @@ _INVOICE_TABLE = {
 
 _STATEMENT = {
     "es": (
-        '{% if other_invoices %}'
+        '{% for inv in other_invoices if inv.balance[:1] != "-" %}{% if loop.first %}'
         '<p>Para su información, estas son las demás facturas pendientes de su cuenta:</p>\n'
         '<table ' + _TABLE_STYLE + '>\n'
-        '<tr><th>Factura</th><th>Referencia</th><th>Vencimiento</th><th>Pendiente</th></tr>\n'
-        '{% for inv in other_invoices %}<tr><td>{{ inv.invoice_id }}</td><td>{{ inv.reference }}</td>'
-        '<td>{{ inv.due_date }}</td><td align="right">{{ inv.balance }}</td></tr>\n{% endfor %}'
-        '</table>\n'
-        '<p>Saldo total de su cuenta: {% for t in statement_totals %}<b>{{ t.balance }}</b>'
-        '{% if not loop.last %}; {% endif %}{% endfor %}.</p>\n'
+        '<tr><th>Factura</th><th>Referencia</th><th>Vencimiento</th><th>Pendiente</th></tr>\n{% endif %}'
+        '<tr><td>{{ inv.invoice_id }}</td><td>{{ inv.reference }}</td>'
+        '<td>{{ inv.due_date }}</td><td align="right">{{ inv.balance }}</td></tr>\n'
+        '{% if loop.last %}</table>\n{% endif %}{% endfor %}'
+        '{% for inv in other_invoices if inv.balance[:1] == "-" %}{% if loop.first %}'
+        '<p>Tiene a su favor estos abonos, que descontamos del saldo de su cuenta:</p>\n'
+        '<table ' + _TABLE_STYLE + '>\n'
+        '<tr><th>Abono</th><th>Referencia</th><th>Fecha</th><th>A su favor</th></tr>\n{% endif %}'
+        '<tr><td>{{ inv.invoice_id }}</td><td>{{ inv.reference }}</td>'
+        '<td>{{ inv.issue_date }}</td><td align="right">{{ inv.balance[1:] }}</td></tr>\n'
+        '{% if loop.last %}</table>\n{% endif %}{% endfor %}'
+        '{% if other_invoices %}'
+        '<p>Saldo total de su cuenta: {% for t in statement_totals %}'
+        '{% if t.balance[:1] == "-" %}<b>{{ t.balance[1:] }}</b> a su favor{% else %}<b>{{ t.balance }}</b>'
+        '{% endif %}{% if not loop.last %}; {% endif %}{% endfor %}.</p>\n'
         '{% endif %}'
     ),
     "en": (
-        '{% if other_invoices %}'
+        '{% for inv in other_invoices if inv.balance[:1] != "-" %}{% if loop.first %}'
         '<p>For your reference, these are the other open invoices on your account:</p>\n'
         '<table ' + _TABLE_STYLE + '>\n'
-        '<tr><th>Invoice</th><th>Reference</th><th>Due date</th><th>Outstanding</th></tr>\n'
-        '{% for inv in other_invoices %}<tr><td>{{ inv.invoice_id }}</td><td>{{ inv.reference }}</td>'
-        '<td>{{ inv.due_date }}</td><td align="right">{{ inv.balance }}</td></tr>\n{% endfor %}'
-        '</table>\n'
-        '<p>Total balance of your account: {% for t in statement_totals %}<b>{{ t.balance }}</b>'
-        '{% if not loop.last %}; {% endif %}{% endfor %}.</p>\n'
+        '<tr><th>Invoice</th><th>Reference</th><th>Due date</th><th>Outstanding</th></tr>\n{% endif %}'
+        '<tr><td>{{ inv.invoice_id }}</td><td>{{ inv.reference }}</td>'
+        '<td>{{ inv.due_date }}</td><td align="right">{{ inv.balance }}</td></tr>\n'
+        '{% if loop.last %}</table>\n{% endif %}{% endfor %}'
+        '{% for inv in other_invoices if inv.balance[:1] == "-" %}{% if loop.first %}'
+        '<p>These credit notes are in your favour and are deducted from your balance:</p>\n'
+        '<table ' + _TABLE_STYLE + '>\n'
+        '<tr><th>Credit note</th><th>Reference</th><th>Date</th><th>In your favour</th></tr>\n{% endif %}'
+        '<tr><td>{{ inv.invoice_id }}</td><td>{{ inv.reference }}</td>'
+        '<td>{{ inv.issue_date }}</td><td align="right">{{ inv.balance[1:] }}</td></tr>\n'
+        '{% if loop.last %}</table>\n{% endif %}{% endfor %}'
+        '{% if other_invoices %}'
+        '<p>Total balance of your account: {% for t in statement_totals %}'
+        '{% if t.balance[:1] == "-" %}<b>{{ t.balance[1:] }}</b> in your favour{% else %}<b>{{ t.balance }}</b>'
+        '{% endif %}{% if not loop.last %}; {% endif %}{% endfor %}.</p>\n'
         '{% endif %}'
     ),
 }
 
 _PAYMENT = {
     "es": (
-        '{% if payment_instructions %}<p><b>Forma de pago:</b> {{ payment_instructions }}<br>'
-        'Le rogamos que indique el número de factura en el concepto del pago.</p>\n{% endif %}'
+        '{% if payment_instructions %}<p><b>Forma de pago</b><br>{{ payment_instructions }}</p>\n'
+        '<p>Le rogamos que indique la referencia o el número de factura en el concepto del pago.</p>\n{% endif %}'
     ),
     "en": (
-        '{% if payment_instructions %}<p><b>How to pay:</b> {{ payment_instructions }}<br>'
-        'Please quote the invoice number as the payment reference.</p>\n{% endif %}'
+        '{% if payment_instructions %}<p><b>How to pay</b><br>{{ payment_instructions }}</p>\n'
+        '<p>Please quote the reference or the invoice number with your payment.</p>\n{% endif %}'
     ),
 }
 

@@ -28,7 +28,8 @@ from . import money
 from .errors import InputError
 
 __all__ = [
-    "PaymentDetails", "PaymentError", "check_payment_settings", "epc_payload", "format_iban", "iban_problem",
+    "PaymentDetails", "PaymentError", "PaymentRequest", "check_payment_settings", "epc_payload", "format_iban",
+    "iban_problem", "payment_request", "reference_for",
     "is_valid_iban", "is_valid_rf", "normalize_iban", "payment_details", "qr_matrix", "qr_png",
 ]
 
@@ -248,3 +249,46 @@ def qr_png(payload: str, *, scale: int = 5) -> bytes:
     buf = io.BytesIO()
     _qr(payload).save(buf, kind="png", scale=scale, border=4)
     return buf.getvalue()
+
+
+def reference_for(invoice_ids: list[str] | tuple[str, ...], customer_id: str, language: str) -> str:
+    """The remittance text to quote: the invoice numbers when they fit in 140 characters (the SEPA limit), else
+    the customer's ID."""
+    if invoice_ids:
+        text = ("Fras. " if len(invoice_ids) > 1 else "Fra. ") if language == "es" else (
+            "Inv. " if len(invoice_ids) > 1 else "Invoice ")
+        text += ", ".join(invoice_ids)
+        if len(text) <= 140:
+            return text
+    return (f"Cliente {customer_id}" if language == "es" else f"Customer {customer_id}")[:140]
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What a message asks to be paid and how: the amount (one currency, credits netted), the reference, the
+    (label, value) lines to show and the EPC QR payload (euros and a valid IBAN only)."""
+
+    amount: int
+    currency: str
+    reference: str
+    lines: tuple[tuple[str, str], ...]
+    epc: str | None
+
+    def text(self) -> str:
+        """The lines as ``Label: value`` text, one per line."""
+        return "\n".join(f"{k}: {v}" if k else v for k, v in self.lines)
+
+
+def payment_request(details: PaymentDetails, owed: Mapping[str, int], credits: Mapping[str, int],
+                    invoice_ids: list[str] | tuple[str, ...], customer_id: str, language: str) -> PaymentRequest:
+    """The payment request of a reminder or letter: per currency what is owed less the customer's open credits.
+    With several currencies no single amount is shown (they are never added together) and no QR is made."""
+    ref = reference_for(invoice_ids, customer_id, language)
+    net = {c: max(v - credits.get(c, 0), 0) for c, v in owed.items()}
+    if len(net) == 1:
+        ((cur, amount),) = net.items()
+    else:
+        cur, amount = "", 0
+    lines = details.lines(amount, cur, ref, language, invoice=", ".join(invoice_ids), customer=customer_id) \
+        if cur else details.lines(0, "EUR", ref, language, invoice=", ".join(invoice_ids), customer=customer_id)
+    return PaymentRequest(amount, cur, ref, tuple(lines), details.epc(amount, cur, ref) if cur else None)

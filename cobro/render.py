@@ -37,7 +37,10 @@ The variables — templates can use these and nothing else:
                             notes appear with a negative balance; disputed invoices are left out
 ``totals``                  what ``invoices`` add up to, one entry per currency: ``currency``, ``balance``
 ``statement_totals``        what ``invoices`` and ``other_invoices`` add up to, per currency (same fields)
-``payment_instructions``    Settings payment_instructions (its line breaks are kept in the HTML part)
+``payment_instructions``    how to pay (its line breaks are kept in the HTML part): with an IBAN, Bizum or payment
+                            link in Settings, one line each for the amount to pay (the invoices less open credit
+                            notes), the reference to quote, beneficiary, IBAN, BIC, Bizum, the payment link and
+                            the Settings free text; otherwise Settings payment_instructions as written
 ``discount``                the early-payment discount still available on ``invoices``, or nothing: ``pct``
                             (``2`` or ``2,5``), ``until`` (date text: the earliest last day to pay with the
                             discount) and ``amount`` (money text, per currency joined with `` + ``). Settings
@@ -88,6 +91,7 @@ from cobro.errors import InputError
 
 from . import money
 from .ledger import Ledger, Problem, Settings
+from .payment import PaymentRequest, payment_details, payment_request
 from .schema import LEVELS, TEMPLATES
 
 __all__ = [
@@ -106,6 +110,7 @@ __all__ = [
     "html_to_text",
     "interest_by_currency",
     "one_line",
+    "payment_for",
     "sample_context",
     "template_context",
 ]
@@ -230,6 +235,20 @@ def discount_info(lines: Sequence[InvoiceLine], as_of: dt.date, terms: tuple[Dec
     return pct, until, {c: sums[c] for c in _currency_order(sums, base)}
 
 
+def payment_for(settings: Settings, customer: Mapping[str, object], invoices: Sequence[InvoiceLine],
+                other_invoices: Sequence[InvoiceLine], language: str) -> PaymentRequest | None:
+    """How to pay what a reminder asks for (issue 13), or None when Settings give no account, Bizum or payment
+    link (then ``payment_instructions`` stays the Settings free text). The amount is what ``invoices`` owe less
+    the open credit notes among ``other_invoices`` (one currency only); the QR payload is set for euros."""
+    details = payment_details(settings.extra, company_name=settings.company_name, text=settings.payment_instructions)
+    if not (details.iban or details.bizum or details.link_template):
+        return None
+    owed = money.sum_by_currency([(ln.currency, ln.balance) for ln in invoices if ln.balance > 0])
+    credits = money.sum_by_currency([(ln.currency, -ln.balance) for ln in other_invoices if ln.balance < 0])
+    return payment_request(details, owed, credits, [ln.invoice_id for ln in invoices],
+                           str(customer.get("customer_id", "") or ""), language)
+
+
 def template_context(*, customer: Mapping[str, object], settings: Settings, as_of: dt.date, level: str,
                      invoices: Sequence[InvoiceLine], other_invoices: Sequence[InvoiceLine],
                      language: str) -> dict[str, Any]:
@@ -241,6 +260,7 @@ def template_context(*, customer: Mapping[str, object], settings: Settings, as_o
         return [{"currency": c, name: money.format_money(v, c, lang)} for c, v in sums.items()]
 
     disc = discount_info(invoices, as_of, settings.early_payment_discount, base)
+    pay = payment_for(settings, customer, invoices, other_invoices, lang)
     discount = None
     if disc is not None:
         pct, until, amounts = disc
@@ -258,7 +278,7 @@ def template_context(*, customer: Mapping[str, object], settings: Settings, as_o
         "other_invoices": [ln.as_template(lang) for ln in other_invoices],
         "totals": money_list(_totals(invoices, base), "balance"),
         "statement_totals": money_list(_totals(list(invoices) + list(other_invoices), base), "balance"),
-        "payment_instructions": settings.payment_instructions,
+        "payment_instructions": pay.text() if pay is not None else settings.payment_instructions,
         "discount": discount,
         "interest": money_list(interest_by_currency(invoices, settings.late_interest_annual_pct, base), "amount"),
         "max_days_overdue": max((int(ln.days_overdue) for ln in invoices), default=0),
