@@ -248,6 +248,15 @@ def _fingerprint(path: Path) -> tuple[int, int, str]:
     return st.st_size, st.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _shallow_copy(ledger: Ledger) -> Ledger:
+    """The ledger with its frames copied lazily (pandas copy-on-write): a caller's edits never reach the cache."""
+    import dataclasses
+
+    frames = {f.name: getattr(ledger, f.name).copy(deep=False) for f in dataclasses.fields(ledger)
+              if isinstance(getattr(ledger, f.name), pd.DataFrame)}
+    return dataclasses.replace(ledger, **frames)
+
+
 def _regular_file(path: Path, shown: Path) -> os.stat_result:
     """The file's status, refusing what is not a regular file (a FIFO would hang the read, a device never end)."""
     try:
@@ -275,6 +284,7 @@ class XlsxStore:
         self._fingerprint: tuple[int, int, str] | None = None
         self._raw_fingerprint: tuple[int, int, str] | None = None
         self.raw: RawWorkbook | None = None
+        self._parsed: tuple[tuple[int, int, str], RawWorkbook, Ledger] | None = None
 
     @property
     def target(self) -> Path:
@@ -323,9 +333,21 @@ class XlsxStore:
         return self.raw
 
     def load(self) -> Ledger:
+        """Read and validate the ledger. When the file is byte for byte the one this store parsed last (size,
+        mtime and SHA-256 compared, as before a write), the typed ledger is not parsed again: a run that reads
+        the ledger again after sending (to log into the latest version) pays for the check, not for the parse."""
         with gc_paused():  # millions of fresh cell objects, none cyclic: collections would only rescan them
-            raw = self.load_raw()
-            return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=raw.locale)
+            data = self.read_bytes()
+            cached = self._parsed
+            if cached is not None and cached[0] == self._fingerprint:
+                self.raw, self._raw_fingerprint = cached[1], self._fingerprint
+                return _shallow_copy(cached[2])
+            raw = read_raw(data, self.path.name)
+            self.raw, self._raw_fingerprint = raw, self._fingerprint
+            ledger = parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=raw.locale)
+            if self._fingerprint is not None:
+                self._parsed = (self._fingerprint, raw, ledger)
+            return _shallow_copy(ledger)
 
     # ------------------------------------------------------------------ writing
     def commit(self, changes: Changes) -> None:

@@ -335,3 +335,29 @@ def test_a_write_never_inflates_sheets_cobro_does_not_edit(user_workbook: Path,
     store.commit(_notes_change())
     sheets = [p for p in read if p.startswith("xl/worksheets/sheet")]
     assert sheets == ["xl/worksheets/sheet1.xml"]  # Clientes only; never "Notas de Ana" nor the invoices
+
+
+def test_an_unchanged_file_is_not_parsed_twice_and_a_changed_one_is(user_workbook: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from sync import xlsx_store
+
+    calls: list[int] = []
+    real = xlsx_store.parse_ledger
+
+    def counting(*a: object, **k: object) -> object:
+        calls.append(1)
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(xlsx_store, "parse_ledger", counting)
+    store = XlsxStore(user_workbook)
+    first = store.load()
+    first.invoices["amount"] = 0  # a caller's edit never reaches the next load
+    second = store.load()
+    assert len(calls) == 1 and second.invoices["amount"].tolist() == [121000, 10000, 99999]
+    store.commit(_notes_change())  # our own write: parsed again on the next load
+    assert store.load().customers["notes"].tolist()[0] == "llamar" and len(calls) == 2
+    time.sleep(0.01)
+    wb = openpyxl.load_workbook(user_workbook)
+    wb["Clientes"]["B2"] = "Cambiado"
+    wb.save(user_workbook)  # someone else's write: parsed again
+    assert store.load().customers["name"].tolist()[0] == "Cambiado" and len(calls) == 3
