@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 
+from cobro import i18n
 from cobro.errors import InputError
 
 # ISO 4217 minor-unit exponents. Anything absent defaults to 2 *only* if it is a known code;
@@ -143,10 +144,18 @@ def format_money(minor: int, currency: str, locale: str = "en") -> str:
     """Human form: ``1,234.50 EUR`` (en) or ``1.234,50 EUR`` (es)."""
     d = to_decimal(minor, currency)
     exp = exponent(currency)
-    text = f"{d:,.{exp}f}"
-    if locale == "es":
-        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return f"{text} {currency}"
+    return f"{localize_number(f'{d:,.{exp}f}', locale)} {currency}"
+
+
+def localize_number(text: str, locale: str = "en") -> str:
+    """``1,234.50`` written with the language's group and decimal marks (``1.234,50`` in Spanish).
+
+    The marks are texts of the translation catalogue (``number.group``, ``number.decimal``), so a new language
+    brings its own with its file."""
+    group, decimal = i18n.text("number.group", locale), i18n.text("number.decimal", locale)
+    if group == "," and decimal == ".":
+        return text
+    return text.replace(",", "\x00").replace(".", decimal).replace("\x00", group)
 
 
 # ------------------------------------------------------------------ written amounts, as our markets write them

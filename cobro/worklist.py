@@ -70,9 +70,7 @@ def _money_text(minor: int, currency: str, locale: str) -> str:
     e = money.exponent(currency)
     q, r = divmod(abs(minor), 10**e)
     text = f"{'-' if minor < 0 else ''}{q:,}" + (f".{r:0{e}d}" if e else "")
-    if locale == "es":
-        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
-    return f"{text} {currency}"
+    return f"{money.localize_number(text, locale)} {currency}"
 
 
 def _date(day: dt.date, as_of: dt.date, locale: str) -> str:

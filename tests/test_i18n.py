@@ -188,3 +188,24 @@ def test_reminder_and_worklist_texts_by_key_in_both_languages() -> None:
     assert step.message("en") == "handed over to the collector after level r3: a person follows up"
     assert action_label("on_hold", "es", status="cliente en pausa") == "ninguna: cliente en pausa"
     assert action_label("send_reminder", "en", level="r1") == "send reminder r1"
+
+
+def test_a_third_language_brings_its_number_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from cobro.money import format_money
+
+    assert format_money(123456789, "EUR", "en") == "1,234,567.89 EUR"
+    assert format_money(123456789, "EUR", "es") == "1.234.567,89 EUR"
+    assert format_money(1234567, "CLP", "es") == "1.234.567 CLP"
+    fr = types.ModuleType("cobro.i18n.fr")
+    fr.TEXTS = {"number.group": "\u202f", "number.decimal": ","}
+    monkeypatch.setitem(sys.modules, "cobro.i18n.fr", fr)
+    monkeypatch.setattr(i18n, "LANGUAGES", (*i18n.LANGUAGES, "fr"))
+    i18n.catalog.cache_clear()
+    try:
+        assert format_money(123456789, "EUR", "fr") == "1\u202f234\u202f567,89 EUR"
+        assert format_money(-5, "EUR", "fr") == "-0,05 EUR"
+    finally:
+        i18n.catalog.cache_clear()

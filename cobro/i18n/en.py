@@ -1,6 +1,9 @@
 """English texts (see ``cobro.i18n``)."""
 
 TEXTS: dict[str, str] = {
+    # how numbers are written: 1,234.56 (en), 1.234,56 (es)
+    "number.group": ",",
+    "number.decimal": ".",
     # where a problem is, and what was expected (cobro.ledger.Problem)
     "problem.row": "row",
     "problem.column": "column",

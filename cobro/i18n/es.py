@@ -1,6 +1,9 @@
 """Textos en español (véase ``cobro.i18n``)."""
 
 TEXTS: dict[str, str] = {
+    # cómo se escriben los números: 1.234,56 (es), 1,234.56 (en)
+    "number.group": ".",
+    "number.decimal": ",",
     "problem.row": "fila",
     "problem.column": "columna",
     "problem.expected": "se esperaba",
@@ -117,7 +120,7 @@ TEXTS: dict[str, str] = {
     "report.why.no_email": "Deben facturas vencidas pero ningún recordatorio les llega: {names}.",
     "report.rec.write_off": "Dar por perdidos {n} saldo(s) pequeño(s) o reclamarlos con la próxima factura",
     "report.why.write_off": "Por debajo de la tolerancia de pérdida, no compensa reclamarlos: {names} ({amounts}).",
-    # reminders: why something due is not sent (cobro.reminders.Skip)
+    # recordatorios: por qué no se envía algo que tocaba (cobro.reminders.Skip)
     "skip.paused": "cliente en pausa",
     "skip.legal": "cliente en vía legal",
     "skip.closed": "cliente cerrado",
@@ -130,23 +133,23 @@ TEXTS: dict[str, str] = {
     "skip.covered_by_credit": "cubierto por abonos y anticipos pendientes del cliente ({detail})",
     "skip.below_formal_minimum": "por debajo del importe mínimo para una carta o aviso final ({detail})",
     "skip.write_off": "dar por perdido o reclamar con la próxima factura ({detail})",
-    # reminders: contact data to fix (cobro.reminders.ContactFix)
+    # recordatorios: datos de contacto que corregir (cobro.reminders.ContactFix)
     "fix.no_email": "no hay email en Clientes",
     "fix.invalid_email": "ningún email válido en Clientes: {value}",
     "fix.no_phone": "no hay teléfono en Clientes",
     "fix.invalid_phone": "el teléfono no sirve para WhatsApp (añada el prefijo del país, p. ej. +34): {value}",
-    # reminders: what happens next for a customer (cobro.reminders.NextStep)
+    # recordatorios: qué sigue para un cliente (cobro.reminders.NextStep)
     "next.today": "hoy: {level} ({channel})",
     "next.due": "pendiente: {level} ({channel}), sale el {date} (el próximo día laborable)",
     "next.level": "siguiente: {level} ({channel}) el {date}",
     "next.handover": "en manos de {who} tras el nivel {level}: sigue una persona",
     "next.nobody": "el gestor de cobro",
     "next.end": "sin más pasos automáticos: la escalera ha terminado",
-    # reminders: a phone call's subject and notes when no template exists
+    # recordatorios: asunto y notas de una llamada cuando no hay plantilla
     "call.subject": "Llamar a {name}",
     "call.notes": "Llamar a {name}{phone} por {n} factura(s) pendiente(s): {ids}. Total: {total}. Máximo retraso: "
                   "{days} días.",
-    # short month names (worklist dates: 9 Dec / 9 dic)
+    # meses abreviados (fechas de la lista de trabajo: 9 dic)
     "month.short.1": "ene",
     "month.short.2": "feb",
     "month.short.3": "mar",
@@ -159,7 +162,7 @@ TEXTS: dict[str, str] = {
     "month.short.10": "oct",
     "month.short.11": "nov",
     "month.short.12": "dic",
-    # worklist: the next action (cobro.worklist.action_label)
+    # lista de trabajo: la próxima acción (cobro.worklist.action_label)
     "worklist.action.chase_promise": "reclamar promesa incumplida",
     "worklist.action.fix_contact": "corregir datos de contacto",
     "worklist.action.call": "llamar",
@@ -173,7 +176,7 @@ TEXTS: dict[str, str] = {
     "worklist.action.apply_credit": "aplicar el saldo a favor a las facturas",
     "worklist.action.write_off": "dar por perdido o reclamar con la próxima factura",
     "worklist.action.below_minimum": "ninguna: por debajo del mínimo para recordar",
-    # worklist: the reason in words, and the note on how rows are ranked
+    # lista de trabajo: el motivo en palabras y la nota sobre el orden
     "worklist.reason.overdue_1": "1 factura vencida hace {a} días ({amounts})",
     "worklist.reason.overdue_n_same": "{n} facturas vencidas hace {a} días ({amounts})",
     "worklist.reason.overdue_n": "{n} facturas vencidas hace {a}–{b} días ({amounts})",
@@ -197,7 +200,7 @@ TEXTS: dict[str, str] = {
                      "deudores de esa moneda (las monedas nunca se suman, solo estas cuotas); al menos 4 a partir "
                      "de 90 días; promesas incumplidas × 1,5 + 2; disputas, clientes en pausa/vía legal y promesas "
                      "cumplidas van al final con una décima parte de su puntuación.",
-    # KPIs: notes on how a figure was computed or why it is undefined (cobro.kpis)
+    # KPI: notas sobre cómo se calculó una cifra o por qué no está definida (cobro.kpis)
     "kpi.note.cei": "CEI = (SI + VC/N − SFT) ÷ (SI + VC/N − SFC) × 100 con N = {n} mes(es), la convención de "
                     "creditguru / Oracle; SI = saldo de clientes al cierre del {br}, VC = ventas a crédito del "
                     "{start} al {end}, SFT = saldo total y SFC = saldo corriente (aún no vencido) el {end}.",
