@@ -97,3 +97,36 @@ def test_send_while_a_run_holds_the_ledger_shows_409(service: dict[str, Any]) ->
         proc = _node(env, "--test-name-pattern", "409")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert service["smtp"].received == []
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_the_sidebar_is_the_page_over_the_google_sheet(service: dict[str, Any], tmp_path: Path) -> None:
+    """Cobro ▸ Open Cobro / Reconcile bank open the page (served by the service, the ledger a Google Sheet)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.gas_page import sidebar_src
+
+    src = sidebar_src(service["url"], service["token"], "reconcile")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 900})  # a sidebar's width
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(src)
+            page.wait_for_selector("#tab-reconcile[aria-selected=true]", timeout=30_000)
+            page.click("#tab-today")
+            page.wait_for_selector("#worklist tbody tr", timeout=60_000)
+            rows = page.locator("#worklist tbody tr").count()
+            shot = tmp_path / "sheets-sidebar.png"
+            page.screenshot(path=str(shot))  # what the sidebar shows without scrolling
+            target = os.environ.get("COBRO_ARTIFACTS")
+            if target:
+                Path(target, "sheets").mkdir(parents=True, exist_ok=True)
+                shutil.copy2(shot, Path(target, "sheets", shot.name))
+        finally:
+            browser.close()
+    assert rows > 0 and not errors

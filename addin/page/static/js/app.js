@@ -5,8 +5,11 @@ import { formatAmount, formatDate, locale, setLocale, t, totalsText } from "./i1
 
 const PAGE = 100;
 const ds = makeDataSource();
+// ?view=reconcile (the Sheets menu's "Reconcile bank", the add-in's button) opens that tab first.
+const VIEWS = ["today", "aging", "reconcile", "send"];
+const wanted = new URLSearchParams(location.search).get("view");
 const state = { overview: null, worklistShown: PAGE, customersShown: PAGE, charts: [], preview: null, polling: null,
-  tab: "today" };
+  tab: VIEWS.includes(wanted) ? wanted : "today" };
 
 // ------------------------------------------------------------------------------------------ start, errors
 
