@@ -39,12 +39,12 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from cobro.errors import ServiceConfigError
+from sync.fileio import file_lock, write_private
 
 TOKEN_PREFIX = "cobro_"
 REGISTRY_VERSION = 1
@@ -170,19 +170,11 @@ class TokenStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """An exclusive lock over the registry for writers (two `cobro token` at once must not lose an entry)."""
+        """An exclusive lock over the registry for writers (two `cobro token` at once must not lose an entry), on
+        Windows as on POSIX (``sync.fileio.file_lock``)."""
         self._ensure_home()
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                import fcntl
-            except ImportError:  # Windows: single-writer in practice; the atomic replace still protects the file
-                fcntl = None  # type: ignore[assignment]
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(self._lock_path):
             yield
-        finally:
-            os.close(fd)  # closing releases the flock
 
     def _secret(self, create: bool) -> bytes:
         try:
@@ -250,18 +242,7 @@ def _derive(secret: bytes, path: str, nonce: str) -> str:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, readable by its owner only (0600)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_private(path, data)
 
 
 def _check_private(path: Path) -> None:
