@@ -889,6 +889,9 @@ def create_app(ledgers: Mapping[str, str | os.PathLike[str]] | Iterable[str | os
     from addin.page.routes import register_page  # the cobro page at / (issue 9)
 
     register_page(app, authenticate=_authenticate)
+    from addin.page.forecast_api import register_forecast  # the page's Forecast section (issue 14)
+
+    register_forecast(app)
     from addin.officejs.routes import register_officejs  # the Office add-in's files at /addin/ (issue 10)
 
     register_officejs(app)
