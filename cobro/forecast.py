@@ -9,7 +9,9 @@ The model is an empirical one, learned from the ledger's own dates (no library b
   yet), only past delays *longer than a* are possible (it is still unpaid after ``a`` days). The expected delay
   is the midpoint of the median and the mean of C's such delays; the range is their 25th–75th percentile. When
   C has none, the *similar customers* (the same payment terms, in days) stand in when they have at least
-  ``SIMILAR_MIN`` such delays, else every customer (a pool's conditional mean: a pool mixes habits).
+  ``SIMILAR_MIN`` such delays, else every customer (a pool's conditional mean: a pool mixes habits). The
+  expected date is then blended (``BLEND`` = 60 %) with the customer's plain average delay (not before the day
+  after the cut-off): the conditional estimate rests on few delays once an invoice is late, the average on all.
 - Adjusted by the Contacts log: a promise to pay not yet due at the cut-off sets the expected date when the
   customer kept at least 80 % of at least 3 past promises (kept: its payments from the day it was logged to
   the promise date cover the promised amount). A reminder sent in the last 7 days to an overdue customer can
@@ -47,6 +49,7 @@ SIMILAR_MIN = 20  # delays of similar customers needed before they stand in for 
 # Reminder adjustment: off by default. On the demo ledger the contacts do not move payments (they are generated
 # after them), and the back-test (``with_reminders``) measures it worse; a real ledger can turn it on per call.
 REMINDERS = False
+BLEND = 0.6  # weight of the conditional estimate against the customer's plain average delay
 CENTRE_MIX = 0.5  # customer centre = CENTRE_MIX × conditional median + the rest × conditional mean
 PROMISE_MIN = 3  # past promises before a customer's promise dates are trusted
 PROMISE_KEPT = 0.8  # share of them kept
@@ -243,7 +246,16 @@ def predict(f: Facts, cutoff: int, rows: np.ndarray, contacts: bool = True, remi
                                strict=True)]
     soonest = cutoff + 1
     exp = np.maximum(f.due[rows] + pick[0], soonest)
-    low = np.maximum(f.due[rows] + pick[1], soonest)
+    # blended with the customer's plain average delay (every customer's when it has none), not before tomorrow:
+    # the conditional estimate rests on few delays when the invoice is already late; the average on all of them
+    n_cust = len(f.customers)
+    cnt = np.bincount(f.customer[train], minlength=n_cust)
+    tot = np.bincount(f.customer[train], weights=delay.astype(np.float64), minlength=n_cust)
+    pool = float(delay.mean()) if len(delay) else 0.0
+    avg = np.where(cnt > 0, tot / np.maximum(cnt, 1), pool)[f.customer[rows]]
+    plain = np.maximum(f.due[rows] + np.rint(avg).astype(np.int64), soonest)
+    exp = np.rint(BLEND * exp + (1 - BLEND) * plain).astype(np.int64)
+    low = np.minimum(np.maximum(f.due[rows] + pick[1], soonest), exp)
     high = np.maximum(f.due[rows] + pick[2], exp)
 
     # reminders: a recent reminder to an overdue customer pulls the date in to the typical reply time
