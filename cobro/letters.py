@@ -15,11 +15,13 @@ from .render import Block
 __all__ = ["render_letter"]
 
 
-def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "", language: str = "es") -> bytes:
-    """A4 PDF of a rendered letter body (see ``cobro.pdf_letter.render_letter``)."""
+def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "", language: str = "es",
+                  payment_qr: str | None = None) -> bytes:
+    """A4 PDF of a rendered letter body (see ``cobro.pdf_letter.render_letter``); ``payment_qr``: an EPC QR payload
+    printed (as a vector image) after the text."""
     try:
         from .pdf_letter import render_letter as render_pdf
     except ImportError:
         raise UserError("printing letters needs reportlab: install cobro with its letters extra "
                         "(pip install 'cobro[letters]')") from None
-    return render_pdf(blocks, title=title, author=author, language=language)
+    return render_pdf(blocks, title=title, author=author, language=language, payment_qr=payment_qr)

@@ -30,7 +30,7 @@ from .errors import InputError
 __all__ = [
     "PaymentDetails", "PaymentError", "PaymentRequest", "check_payment_settings", "epc_payload", "format_iban",
     "iban_problem", "payment_request", "reference_for",
-    "is_valid_iban", "is_valid_rf", "normalize_iban", "payment_details", "qr_matrix", "qr_png",
+    "is_valid_iban", "is_valid_rf", "normalize_iban", "payment_details", "qr_available", "qr_matrix", "qr_png",
 ]
 
 # Length of the IBAN per country (SWIFT IBAN registry), for the countries a cobro user is likely to meet.
@@ -231,6 +231,13 @@ def epc_payload(*, name: str, iban: str, amount_minor: int, reference: str = "",
         raise PaymentError(f"EPC QR code: the payload has {len(payload.encode('utf-8'))} bytes, the limit is "
                            f"{EPC_MAX_BYTES}")
     return payload
+
+
+def qr_available() -> bool:
+    """True when the QR library (``segno``, part of the letters extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("segno") is not None
 
 
 def _qr(payload: str):  # noqa: ANN202 - segno.QRCode (imported lazily: only PDFs and e-mails with a QR need it)

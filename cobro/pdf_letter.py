@@ -93,8 +93,10 @@ def _table(rows: list[list[str]], styles: dict[str, ParagraphStyle], width: floa
     return t
 
 
-def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "", language: str = "es") -> bytes:
-    """A4 PDF of a rendered letter body. ``title`` and ``author`` go into the PDF's properties."""
+def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "", language: str = "es",
+                  payment_qr: str | None = None) -> bytes:
+    """A4 PDF of a rendered letter body. ``title`` and ``author`` go into the PDF's properties; ``payment_qr`` (an
+    EPC payload) adds the SEPA QR code, as a vector image, after the text (the template's text says how to pay)."""
     buf = io.BytesIO()
     margin = 22 * mm
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
@@ -116,5 +118,18 @@ def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "",
             story.append(Paragraph(text, styles["h" if b.kind == "h" else "p"]))
     if not story:
         story.append(Paragraph("", styles["p"]))
+    if payment_qr:
+        from reportlab.platypus import KeepTogether
+
+        from .pdf_statement import qr_flowable
+
+        hint = ("Pague escaneando este código con la app de su banco (transferencia SEPA con el importe y el "
+                "concepto ya rellenos)." if language == "es" else
+                "Pay by scanning this code with your banking app (a SEPA transfer with the amount and reference "
+                "filled in).")
+        box = Table([[qr_flowable(payment_qr, 32 * mm), Paragraph(_safe(hint), styles["p"])]],
+                    colWidths=[36 * mm, width - 36 * mm], hAlign="LEFT")
+        box.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        story.append(KeepTogether([Spacer(1, 6), box]))
     doc.build(story)
     return buf.getvalue()

@@ -107,6 +107,7 @@ from . import i18n, money
 from .balances import advances, invoice_balances
 from .ledger import Ledger, Problem, Settings, make_frame
 from .letters import render_letter
+from .payment import qr_available
 from .render import (
     InvoiceLine,
     Rendered,
@@ -116,6 +117,7 @@ from .render import (
     check_template_set,
     format_date,
     one_line,
+    payment_for,
     template_context,
 )
 from .safety import header_value
@@ -364,6 +366,8 @@ class ReminderItem:
     max_days_overdue: int = 0
     warnings: list[str] = field(default_factory=list)
     rendered: bool = False
+    epc_payload: str = ""  # the EPC QR payload shown in the e-mail (cid:epc-qr@cobro) or printed on the letter
+    statement_pdf: bytes | None = None  # the statement of account, when the level attaches it
 
     def default_outcome(self) -> str:
         """``sent`` for an e-mail; blank (a task prepared for a person) for a call, a letter or a WhatsApp link."""
@@ -994,6 +998,7 @@ def plan_reminders(ledger: Ledger, as_of: dt.date) -> ReminderPlan:
         return plan
     for pending in decision.pending:
         _render_item(pending, templates, ledger.settings, plan)
+    attach_statements(ledger, plan)
     return plan
 
 
@@ -1276,6 +1281,54 @@ def _render_item(pending: _Pending, templates: TemplateSet, settings: Settings, 
         number = whatsapp_number(item.phone, settings.country)
         item.whatsapp_url = f"https://wa.me/{number}?text={urllib.parse.quote(item.text.strip(), safe='')}"
     elif item.channel == "letter" and rendered is not None:
+        pay = payment_for(settings, pending.customer, pending.lines, pending.statement, lang)
+        item.epc_payload = pay.epc if pay is not None and pay.epc and qr_available() else ""
         item.letter_pdf = render_letter(rendered.blocks, title=item.subject,
-                                        author=settings.company_name, language=lang)
+                                        author=settings.company_name, language=lang,
+                                        payment_qr=item.epc_payload or None)
+    if item.channel == "email" and rendered is not None:
+        pay = payment_for(settings, pending.customer, pending.lines, pending.statement, lang)
+        if pay is not None and pay.epc and qr_available():
+            item.epc_payload = pay.epc
+            item.html = with_payment_qr(item.html, lang)
     item.rendered = True
+
+
+QR_CONTENT_ID = "epc-qr@cobro"
+
+
+def with_payment_qr(html: str, language: str) -> str:
+    """The HTML part with the EPC QR code (an inline image, ``cid:epc-qr@cobro``) after the text: the host attaches
+    the PNG (``cobro.payment.qr_png(item.epc_payload)``)."""
+    hint = ("Escanee este código con la app de su banco: la transferencia SEPA sale con el importe y el concepto ya "
+            "rellenos." if language == "es" else
+            "Scan this code with your banking app: the SEPA transfer comes with the amount and reference filled in.")
+    alt = "Código QR de pago (transferencia SEPA)" if language == "es" else "Payment QR code (SEPA transfer)"
+    block = (f'<p><img src="cid:{QR_CONTENT_ID}" width="164" height="164" alt="{alt}"><br>'
+             f'<small>{hint}</small></p>\n')
+    at = html.rfind("</body>")
+    return html[:at] + block + html[at:] if at >= 0 else html + block
+
+
+def attach_statements(ledger: Ledger, plan: ReminderPlan) -> None:
+    """Attach the statement of account (``cobro.statement``) to each e-mail whose level has ``attach_statement``
+    set in Levels (issue 13 §4). A statement that cannot be made is a warning on the item, never a lost e-mail."""
+    levels = ledger.levels
+    if "attach_statement" not in levels.columns:
+        return
+    flags = {str(r["level"]): str(r.get("attach_statement", "") or "").casefold() in ("yes", "true", "1", "sí", "si")
+             or r.get("attach_statement") is True for r in levels.to_dict("records")}
+    wanted = [i for i in plan.items if i.channel == "email" and flags.get(i.level)]
+    if not wanted:
+        return
+    try:
+        from .pdf_statement import render_statement
+    except ImportError:
+        for item in wanted:
+            item.warnings.append("statement not attached: install cobro's letters extra (reportlab, segno)")
+        return
+    from .statement import statement_for
+
+    for item in wanted:
+        st = statement_for(ledger, item.customer_id, item.as_of, item.language)
+        item.statement_pdf = render_statement(st)

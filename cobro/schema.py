@@ -134,6 +134,7 @@ LEVELS = Sheet("Levels", "Niveles", "Levels", (
     C("channel", "enum", "Canal", "Channel", choices=("email", "phone", "whatsapp", "letter"), default="email"),
     C("template", "text", "Plantilla", "Template"),
     C("stop", "bool", "Parar", "Stop", default="no"),
+    C("attach_statement", "bool", "Adjuntar extracto", "Attach statement", default="no"),  # issue 13: e-mail levels
 ))
 
 TEMPLATES = Sheet("Templates", "Plantillas", "Templates", (

@@ -189,10 +189,21 @@ def message_for(item: ReminderItem, stamp: dt.datetime) -> OutgoingMessage:
     attachments: tuple[tuple[str, bytes, str], ...] = ()
     if item.letter_pdf:
         attachments = ((f"{item.customer_id}-{item.level}.pdf", item.letter_pdf, "application/pdf"),)
+    statement_pdf = getattr(item, "statement_pdf", None)
+    if statement_pdf:
+        name = ("extracto" if item.language == "es" else "statement") + f"-{item.customer_id}-{item.as_of}.pdf"
+        attachments += ((name, statement_pdf, "application/pdf"),)
+    inline: tuple[tuple[str, bytes, str], ...] = ()
+    payload = getattr(item, "epc_payload", "")
+    if payload and item.html:
+        from cobro.payment import qr_png
+        from cobro.reminders import QR_CONTENT_ID
+
+        inline = ((QR_CONTENT_ID, qr_png(payload), "image/png"),)
     return OutgoingMessage(key=item_key(item),
                            message_id=item.message_id, sender=item.sender_email, sender_name=item.sender_name,
                            reply_to=item.reply_to, to=item.to, cc=item.cc, subject=item.subject, html=item.html,
-                           text=item.text, attachments=attachments, meta=meta)
+                           text=item.text, attachments=attachments, meta=meta, inline=inline)
 
 
 def _rows_from_meta(meta: dict[str, Any], outcome: str, notes: str = "") -> list[dict[str, Any]]:

@@ -123,6 +123,9 @@ class OutgoingMessage:
     text: str = ""
     attachments: tuple[tuple[str, bytes, str], ...] = ()  # (filename, content, mimetype)
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # images the HTML part shows with <img src="cid:CONTENT_ID">: (content_id, content, mimetype), sent as
+    # multipart/related with the HTML (issue 13: the EPC QR code of a reminder)
+    inline: tuple[tuple[str, bytes, str], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("to", "cc"):
@@ -133,6 +136,8 @@ class OutgoingMessage:
                 object.__setattr__(self, name, tuple(value))
         if not isinstance(self.attachments, tuple):
             object.__setattr__(self, "attachments", tuple(tuple(a) for a in self.attachments))
+        if not isinstance(self.inline, tuple):
+            object.__setattr__(self, "inline", tuple(tuple(a) for a in self.inline))
 
     def recipients(self) -> tuple[str, ...]:
         """Envelope recipients: to, then cc, without repeats."""
@@ -171,6 +176,16 @@ class OutgoingMessage:
                 raise InvalidMessageError(
                     f"attachment {name!r} has an invalid type {mimetype!r} (expected e.g. application/pdf)"
                 )
+        for item in self.inline:
+            if len(item) != 3 or not isinstance(item[1], bytes | bytearray):
+                raise InvalidMessageError("an inline image must be (content_id, bytes, mimetype)")
+            cid, _data, mimetype = item
+            if not re.fullmatch(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+", cid or ""):
+                raise InvalidMessageError(f"inline image Content-ID must look like name@domain, got {cid!r}")
+            if not mimetype.startswith("image/") or not _MIMETYPE.match(header_value(mimetype, "inline type")):
+                raise InvalidMessageError(f"inline image {cid!r} has an invalid type {mimetype!r} (image/png)")
+            if not self.html:
+                raise InvalidMessageError("inline images need an HTML part to show them")
 
 
 def _idna(domain: str, field_name: str) -> str:
@@ -197,9 +212,10 @@ def message_bytes(message: OutgoingMessage, date: str | None = None) -> bytes:
     """The message exactly as sent (validated first): CRLF line ends, 7-bit clean, lines under 78 characters.
 
     Structure: text and HTML as ``multipart/alternative`` (one of them alone if the other is empty), wrapped in
-    ``multipart/mixed`` with the attachments (base64) if any. Bodies are UTF-8 quoted-printable; non-ASCII
-    header text (subject, sender name) is RFC 2047 encoded; IDN domains are punycode. Headers: From (with the
-    display name), To, Cc, Reply-To, Subject, Date, Message-ID (the caller's), MIME-Version and
+    ``multipart/mixed`` with the attachments (base64) if any; an HTML part with inline images (``inline``) is a
+    ``multipart/related`` of the HTML and the images, each with its ``Content-ID``. Bodies are UTF-8
+    quoted-printable; non-ASCII header text (subject, sender name) is RFC 2047 encoded; IDN domains are punycode.
+    Headers: From (with the display name), To, Cc, Reply-To, Subject, Date, Message-ID (the caller's), MIME-Version and
     ``Auto-Submitted: auto-generated`` (RFC 3834: vacation robots do not answer reminders). Boundaries derive
     from the Message-ID, so a resend differs only in its Date.
 
@@ -212,7 +228,11 @@ def message_bytes(message: OutgoingMessage, date: str | None = None) -> bytes:
     if message.text:
         parts.append(_text_part(message.text, "plain"))
     if message.html:
-        parts.append(_text_part(message.html, "html"))
+        html = _text_part(message.html, "html")
+        if message.inline:
+            html = _multipart("related", f"=_rel_{seed}",
+                              [html, *(_inline(c, bytes(d), t) for c, d, t in message.inline)])
+        parts.append(html)
     body = parts[0] if len(parts) == 1 else _multipart("alternative", f"=_alt_{seed}", parts)
     if message.attachments:
         body = _multipart(
@@ -329,6 +349,15 @@ def _attachment(name: str, data: bytes, mimetype: str) -> bytes:
     return (
         f"Content-Type: {mimetype}{type_params}\r\nContent-Transfer-Encoding: base64\r\n"
         f"Content-Disposition: attachment{params}\r\n\r\n"
+    ).encode("ascii") + encoded
+
+
+def _inline(content_id: str, data: bytes, mimetype: str) -> bytes:
+    name = content_id.split("@")[0] + "." + mimetype.split("/")[-1]
+    encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return (
+        f"Content-Type: {mimetype}\r\nContent-Transfer-Encoding: base64\r\nContent-ID: <{content_id}>\r\n"
+        f'Content-Disposition: inline; filename="{name}"\r\n\r\n'
     ).encode("ascii") + encoded
 
 

@@ -4,7 +4,14 @@ plan, with payment details in Settings."""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
+import shutil
+import subprocess
 from dataclasses import replace
+from pathlib import Path
+
+import pytest
 
 from cobro.defaults import default_levels, default_templates
 from cobro.ledger import empty_ledger, make_frame, parse_settings
@@ -50,3 +57,66 @@ def test_without_payment_details_the_free_text_is_kept() -> None:
     plan = plan_reminders(ledger(), DUE + dt.timedelta(days=7))
     (item,) = [i for i in plan.items if i.channel == "email"]
     assert "También en nuestras oficinas." in item.text and "IBAN" not in item.text
+
+
+def _letter_ledger():
+    led = ledger(**PAY)
+    inv = led.invoices.copy()
+    inv.loc[inv["invoice_id"] == "F-1", "reminder_level"] = "call"
+    return led.replace(invoices=inv)
+
+
+@pytest.mark.skipif(shutil.which("zbarimg") is None, reason="zbarimg (Debian zbar-tools) is not installed")
+def test_email_carries_the_qr_inline_and_it_decodes_to_the_payload(tmp_path: Path) -> None:
+    pytest.importorskip("segno")
+    from sync.cycle import message_for
+    from sync.mailer import message_bytes
+
+    plan = plan_reminders(ledger(**PAY), DUE + dt.timedelta(days=7))
+    (item,) = [i for i in plan.items if i.channel == "email"]
+    assert item.epc_payload.split("\n")[7] == "EUR1200.00" and item.epc_payload.endswith("Fra. F-1")
+    raw = message_bytes(message_for(item, dt.datetime(2026, 3, 9, 9, 0)))
+    (tmp_path / "reminder.eml").write_bytes(raw)
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    related = next(p for p in msg.walk() if p.get_content_type() == "multipart/related")
+    html, image = list(related.iter_parts())
+    assert 'src="cid:epc-qr@cobro"' in html.get_content()
+    assert image.get_content_type() == "image/png" and image["Content-ID"] == "<epc-qr@cobro>"
+    png = tmp_path / "qr.png"
+    png.write_bytes(image.get_content())
+    out = subprocess.run(["zbarimg", "-q", "--raw", "-Sbinary", str(png)], capture_output=True, check=True).stdout
+    assert out.decode("utf-8").rstrip("\n") == item.epc_payload
+
+
+@pytest.mark.skipif(shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None,
+                    reason="zbarimg (zbar-tools) and pdftoppm (poppler-utils) are needed")
+def test_letter_prints_the_way_to_pay_and_the_qr(tmp_path: Path) -> None:
+    pytest.importorskip("segno")
+    plan = plan_reminders(_letter_ledger(), DUE + dt.timedelta(days=31))
+    (item,) = [i for i in plan.items if i.channel == "letter"]
+    assert item.letter_pdf and item.epc_payload
+    (tmp_path / "letter.pdf").write_bytes(item.letter_pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(tmp_path / "letter.pdf"), str(tmp_path / "p")], check=True)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "letter.pdf"), "-"], capture_output=True,
+                          check=True).stdout.decode("utf-8")
+    assert "ES91 2100 0418 4502 0005 1332" in text and "1.200,00 EUR" in text
+    found = set()
+    for page in sorted(tmp_path.glob("p-*.png")):
+        r = subprocess.run(["zbarimg", "-q", "--raw", "-Sbinary", str(page)], capture_output=True)
+        if r.returncode == 0:
+            found.add(r.stdout.decode("utf-8").rstrip("\n"))
+    assert found == {item.epc_payload}
+
+
+def test_a_level_can_attach_the_statement() -> None:
+    pytest.importorskip("segno")
+    led = ledger(**PAY)
+    levels = led.levels.copy()
+    levels["attach_statement"] = levels["level"] == "r1"
+    plan = plan_reminders(led.replace(levels=levels), DUE + dt.timedelta(days=7))
+    (item,) = [i for i in plan.items if i.channel == "email"]
+    assert item.level == "r1" and item.statement_pdf and item.statement_pdf.startswith(b"%PDF")
+    from sync.cycle import message_for
+
+    msg = message_for(item, dt.datetime(2026, 3, 9, 9, 0))
+    assert [a[0] for a in msg.attachments] == ["extracto-C1-2026-03-09.pdf"]
