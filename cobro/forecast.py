@@ -12,8 +12,9 @@ The model is an empirical one, learned from the ledger's own dates (no library b
   ``SIMILAR_MIN`` such delays, else every customer (a pool's conditional mean: a pool mixes habits). The
   expected date is then blended (``BLEND`` = 60 %) with the customer's plain average delay (not before the day
   after the cut-off): the conditional estimate rests on few delays once an invoice is late, the average on all.
-- Adjusted by the Contacts log: a promise to pay not yet due at the cut-off sets the expected date when the
-  customer kept at least 80 % of at least 3 past promises (kept: its payments from the day it was logged to
+- Adjusted by the Contacts log: a promise to pay not yet due at the cut-off sets the expected date of the
+  invoices it names (of all the customer's open invoices when it names none) when the customer kept at least
+  80 % of at least 3 past promises (kept: its payments from the day it was logged to
   the promise date cover the promised amount). A reminder sent in the last 7 days to an overdue customer can
   pull the date in to the customers' median reply time (``REMINDERS``; off by default because the back-test on
   the demo ledger measured it worse — its ``variants_mae_days`` shows the figure with it flipped).
@@ -83,6 +84,8 @@ class Facts:
     promise_logged: np.ndarray
     promise_day: np.ndarray
     promise_kept: np.ndarray
+    promise_of: np.ndarray  # (promise index, invoice row) pairs: the invoices a promise names
+    promise_inv: np.ndarray
     remind_cust: np.ndarray  # outgoing reminders: customer code, day
     remind_day: np.ndarray
 
@@ -151,12 +154,20 @@ def facts(ledger: Ledger) -> Facts:
     pidx = np.flatnonzero(is_prom)
     p_day = _days(con["promise_date"].to_numpy(dtype="datetime64[ns]"))[pidx]
     kept = promises_kept(ledger, pidx)
+    row_of: dict[str, int] = {}
+    for i, v in enumerate(inv["invoice_id"].tolist()):
+        row_of.setdefault(v, i)
+    pairs = [(k, row_of[i]) for k, ids in enumerate(con["invoice_ids"].to_numpy(dtype=object)[pidx].tolist())
+             for i in (ids or ()) if i in row_of]
+    p_of = np.array([a for a, _ in pairs], dtype=np.int64)
+    p_inv = np.array([b for _, b in pairs], dtype=np.int64)
     rem = np.flatnonzero((con["direction"].to_numpy(dtype=object) == "out")
                          & np.isin(outcome, ["sent", "reached"]) & (con["level"].to_numpy(dtype=object) != ""))
     return Facts(customer=icust, customers=customers, similar=similar_of_cust[icust].astype(np.int64),
                  currency=kcode, currencies=currencies, issue=issue, due=due, amount=amount, settled=settled,
                  eligible=eligible, pay_day=pday, pay_row=prow, pay_amount=pamt,
                  promise_cust=ccust[pidx], promise_logged=ts[pidx], promise_day=p_day, promise_kept=kept,
+                 promise_of=p_of, promise_inv=p_inv,
                  remind_cust=ccust[rem], remind_day=ts[rem])
 
 
@@ -278,10 +289,20 @@ def predict(f: Facts, cutoff: int, rows: np.ndarray, contacts: bool = True, remi
         n_p = np.bincount(pc[past], minlength=len(f.customers))
         n_k = np.bincount(pc[past], weights=kept[past].astype(float), minlength=len(f.customers))
         reliable = (n_p >= PROMISE_MIN) & (n_k >= n_p * PROMISE_KEPT)
-        pending = ~past
+        pending = np.flatnonzero(known)[~past]  # indexes into the promise arrays
+        # a promise naming invoices dates those invoices; one naming none dates all of its customer's
+        named = np.zeros(len(f.promise_cust), dtype=bool)
+        named[f.promise_of] = True
+        general = pending[~named[pending]]
         nxt = np.full(len(f.customers), NEVER, dtype=np.int64)
-        np.minimum.at(nxt, pc[pending], pdays[pending])
+        np.minimum.at(nxt, f.promise_cust[general], f.promise_day[general])
         promised = nxt[f.customer[rows]]
+        is_pending = np.zeros(len(f.promise_cust), dtype=bool)
+        is_pending[pending] = True
+        pair = is_pending[f.promise_of]
+        per_inv = np.full(len(f.amount), NEVER, dtype=np.int64)
+        np.minimum.at(per_inv, f.promise_inv[pair], f.promise_day[f.promise_of[pair]])
+        promised = np.minimum(promised, per_inv[rows])
         use = (promised != NEVER) & reliable[f.customer[rows]]
         exp = np.where(use, np.maximum(promised, soonest), exp)
         low = np.minimum(low, exp)
@@ -462,6 +483,7 @@ def backtest(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 
     classified = 0
     unsettled = 0
     extra: list[np.ndarray] = []
+    no_contacts: list[np.ndarray] = []
     weekly: dict[str, dict[str, list[int]]] = {}
     per_cutoff = []
     for c_day in cutoffs:
@@ -479,6 +501,7 @@ def backtest(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 
         avg = np.where(cnt > 0, tot / np.maximum(cnt, 1), glob)
         soonest = cutoff + 1
         alt = predict(f, cutoff, rows, reminders=not REMINDERS).expected
+        bare = predict(f, cutoff, rows, contacts=False).expected
         preds = {"model": p.expected,
                  "due_date": np.maximum(f.due[rows], soonest),
                  "customer_average": np.maximum(f.due[rows] + np.rint(avg[f.customer[rows]]).astype(np.int64),
@@ -491,6 +514,7 @@ def backtest(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 
         late = actual > f.due[rows]
         classified += int(not_due.sum())
         extra.append(np.abs(alt[done] - actual[done]))
+        no_contacts.append(np.abs(bare[done] - actual[done]))
         for k, pr in preds.items():
             e = np.abs(pr[done] - actual[done])
             err[k].append(e)
@@ -522,9 +546,11 @@ def backtest(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, months: int = 
     accuracy = {k: round(100.0 * v / classified, 1) if classified else 0.0 for k, v in correct.items()}
     evaluated = int(sum(len(x) for x in err["model"]))
     alt_mae = round(float(np.concatenate(extra).mean()), 2) if evaluated else 0.0
+    bare_mae = round(float(np.concatenate(no_contacts).mean()), 2) if evaluated else 0.0
     return Backtest(as_of=day, cutoffs=tuple(cutoffs), evaluated=evaluated, unsettled=unsettled, mae_days=mae,
                     wape=wape, accuracy=accuracy, classified=classified, per_cutoff=per_cutoff,
-                    variants={"with_reminders" if not REMINDERS else "without_reminders": alt_mae})
+                    variants={"with_reminders" if not REMINDERS else "without_reminders": alt_mae,
+                              "without_contacts": bare_mae})
 
 
 def _weekly(week: np.ndarray, amount: np.ndarray, weeks: int) -> np.ndarray:
