@@ -284,14 +284,21 @@ _COMPANY = {
            "sender_name": "Administración — Suministros Ebro",
            "sender_email": "cobros@suministros-ebro.example.com",
            "reply_to": "administracion@suministros-ebro.example.com",
-           "payment_instructions": "Transferencia a la cuenta que figura en la factura, indicando el número de "
-                                   "factura en el concepto."},
+           "payment_instructions": "También puede pagar con tarjeta llamando al 976 000 000.",
+           # issue 13: a way to pay in everything cobro sends (the IBAN is the standard Spanish example: checksum
+           # valid, no real account)
+           "beneficiary": "Suministros Industriales del Ebro, S.L.", "iban": "ES91 2100 0418 4502 0005 1332",
+           "bic": "CAIXESBBXXX", "bizum": "00012 (Bizum empresas)", "company_tax_id": "B50987654",
+           "company_address": "Polígono Malpica, calle E, 12\n50016 Zaragoza", "company_phone": "976 000 000"},
     "en": {"company_name": "Blue Harbor Supply Inc.",
            "sender_name": "Accounts Receivable — Blue Harbor Supply",
            "sender_email": "ar@blueharbor-supply.example.com",
            "reply_to": "billing@blueharbor-supply.example.com",
-           "payment_instructions": "Pay by bank transfer (ACH or wire) to the account shown on the invoice, "
-                                   "quoting the invoice number."},
+           "payment_instructions": "ACH or wire: Harbor Community Bank, routing 000000000, account 000123456789 "
+                                   "(Blue Harbor Supply Inc., a demo account), quoting the invoice number.",
+           "payment_link_template": "https://pay.blueharbor-supply.example.com/invoice/{invoice}?amount={amount}",
+           "company_tax_id": "EIN 12-3456789", "company_address": "400 Harbor Way\nBaltimore, MD 21230",
+           "company_phone": "+1 410 555 0100"},
 }
 _MAIL_DOMAIN = {"es": "suministros-ebro.example.com", "en": "blueharbor-supply.example.com"}
 
