@@ -379,9 +379,10 @@ class Forecast:
         }
 
 
-NOTE = ("Expected date = due date + the median of the customer's past delays longer than the invoice's current "
-        "delay (similar customers by payment terms when it has fewer than 3); range = their 25th–75th percentile; "
-        "a pending promise from a customer who keeps them sets the date; a reminder in the last 7 days pulls it in.")
+NOTE = ("Expected date = due date + the customer's past delays longer than the invoice's current delay (midpoint "
+        "of their median and mean; similar customers, then all, when it has none), blended 60/40 with its plain "
+        "average delay; range = their 25th–75th percentile; a pending promise from a customer who keeps them sets "
+        "the date of the invoices it names.")
 
 
 def forecast(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, weeks: int = 13,

@@ -21,6 +21,7 @@ from cobro import money
 from cobro.errors import UserError
 from cobro.i18n import text
 from cobro.report import KPI_NAMES, PAID_WITHIN_DAYS, CollectionsReport, month_label, pct
+from cobro.schema import enum_label
 
 BUCKET_COLOURS = ["#9ecae1", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000", "#7f0000", "#4d0000"]
 INK = "#222222"
@@ -200,10 +201,10 @@ def _sections(r: CollectionsReport) -> list[tuple[str, list[tuple[str, Any]]]]:
 
     work: list[tuple[str, Any]] = [("h3", _t("contacts", loc))]
     if len(r.contacts):
-        cols = [str(c) for c in r.contacts.columns]
+        cols = [enum_label(str(c), loc) for c in r.contacts.columns]
         work.append(("table", [[_t("col.channel", loc), *cols]] +
-                     [[str(i), *(str(int(v)) for v in row)] for i, row in zip(r.contacts.index, r.contacts.to_numpy(),
-                                                                              strict=True)]))
+                     [[enum_label(str(i), loc), *(str(int(v)) for v in row)]
+                      for i, row in zip(r.contacts.index, r.contacts.to_numpy(), strict=True)]))
     else:
         work.append(("p", _t("none", loc)))
     work.append(("p", _t("promises", loc, **r.promises)))
@@ -248,7 +249,7 @@ def _sections(r: CollectionsReport) -> list[tuple[str, list[tuple[str, Any]]]]:
         wrows += [[s.isoformat(), *(_m(r.forecast.inflow[c][k], c, loc) for c in curs)] for k, s in enumerate(starts)]
         wrows.append([_t("later", loc), *(_m(r.forecast.later[c], c, loc) for c in curs)])
         fc.append(("table", wrows))
-        fc.append(("small", r.forecast.note))
+        fc.append(("small", _t("forecast_note", loc)))
         out.append((_t("forecast", loc), fc))
     return out
 

@@ -209,6 +209,11 @@ TEXTS: dict[str, str] = {
     "kpi.undefined.countback": "countback DSO undefined: receivables exceed all sales recorded since {first}",
     "kpi.undefined.cei": "CEI undefined: nothing was collectable in the period (BR + CS/N − ECR = 0)",
     "kpi.note.negative_ar": "receivables are negative: advances and credit notes exceed open invoices",
+    "report.forecast_note": "Expected date = due date + the customer's past delays longer than the invoice's "
+                            "current delay (midpoint of their median and mean; similar customers, then all, when it "
+                            "has none), blended 60/40 with its plain average delay; range = their 25th–75th "
+                            "percentile; a pending promise from a customer who keeps them (at least 80 % of 3 or "
+                            "more) sets the date of the invoices it names.",
     "report.section.kpi": "KPI",
     "report.section.worklist": "worklist",
     "report.section.forecast": "forecast",

@@ -211,6 +211,11 @@ TEXTS: dict[str, str] = {
                                "{first}",
     "kpi.undefined.cei": "CEI no definido: no había nada que cobrar en el periodo (SI + VC/N − SFC = 0)",
     "kpi.note.negative_ar": "el saldo es negativo: anticipos y abonos superan a las facturas abiertas",
+    "report.forecast_note": "Fecha esperada = vencimiento + los retrasos pasados del cliente mayores que el "
+                            "retraso actual de la factura (punto medio de su mediana y su media; clientes similares, "
+                            "y luego todos, si no tiene), combinado 60/40 con su retraso medio simple; rango = sus "
+                            "percentiles 25 y 75; una promesa pendiente de un cliente que las cumple (al menos el "
+                            "80 % de 3 o más) fija la fecha de las facturas que nombra.",
     "report.section.kpi": "indicador",
     "report.section.worklist": "lista de trabajo",
     "report.section.forecast": "previsión",
