@@ -32,7 +32,7 @@ def catalog(lang: str) -> Mapping[str, str]:
 
 def text(key: str, locale: str | None = None, /, **values: Any) -> str:
     """The text of ``key`` in ``locale``, formatted with ``values``."""
-    lang = language(locale)
+    lang = locale if locale in LANGUAGES else language(locale)  # the common case first: a hot path in big lists
     template = catalog(lang).get(key)
     if template is None:
         template = catalog(FALLBACK).get(key, key)
