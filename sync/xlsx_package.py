@@ -155,7 +155,13 @@ class Package:
         buf = bytearray(declared)
         try:
             with self._open(part) as fh:
-                got = fh.readinto(buf) if declared else 0  # type: ignore[attr-defined]
+                got = 0
+                while got < declared:  # 1 MB at a time: zipfile's readinto would build one full-size copy first
+                    piece = fh.read(min(1 << 20, declared - got))
+                    if not piece:
+                        break
+                    buf[got:got + len(piece)] = piece
+                    got += len(piece)
                 if got != declared or fh.read(1):
                     raise WorkbookError(f"{self.name}: part {part} does not have the size its header declares",
                                         source=self.name)
