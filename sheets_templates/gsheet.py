@@ -23,6 +23,7 @@ from typing import Any
 
 from cobro.ledger import Ledger
 from cobro.schema import INVOICES, SHEETS, Sheet, enum_label, find_sheet, normalize_header
+from sync.cells import column_letters
 
 from .workbook import HELPER_COLUMNS, build_workbook
 
@@ -70,15 +71,6 @@ def template_sheets(locale: str, ledger: Ledger | None = None, as_of: dt.date | 
     return out
 
 
-def _col_letter(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 def _summary(locale: str, invoices_title: str, header: list[Any], currencies: Sequence[str],
              buckets: Sequence[int]) -> list[list[Any]]:
     """Summary rows: per currency, the open balance by days overdue (SUMIFS over cobro's derived columns)."""
@@ -86,7 +78,7 @@ def _summary(locale: str, invoices_title: str, header: list[Any], currencies: Se
 
     def ref(key: str) -> str:
         i = cols[normalize_header(INVOICES.column(key).header(locale))]
-        letter = _col_letter(i)
+        letter = column_letters(i + 1)
         return f"'{invoices_title}'!${letter}$2:${letter}"
 
     es = locale == "es"

@@ -22,6 +22,7 @@ from pathlib import Path
 from cobro import bank
 from cobro.bank import MAX_STATEMENT_BYTES, SheetRows, Statement, StatementError
 from cobro.bank._common import MAX_PASTED_ROWS
+from sync.cells import column_letters
 
 MAX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
 """The most a spreadsheet may hold once unzipped (all members together)."""
@@ -72,17 +73,9 @@ def _check_zip(data: bytes) -> None:
             cols = max(cols, _column_number(cm[1]))
             rows = max(rows, int(cm[2]))
         if rows * cols > MAX_CELLS:
-            raise StatementError(f"a sheet of the spreadsheet reaches cell {_letters(cols)}{rows} "
+            raise StatementError(f"a sheet of the spreadsheet reaches cell {column_letters(cols)}{rows} "
                                  f"({rows} rows x {cols} columns); cobro reads sheets of up to {MAX_CELLS} cells: "
                                  "delete the far-away cells, or export the statement as CSV")
-
-
-def _letters(n: int) -> str:
-    out = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        out = chr(65 + r) + out
-    return out
 
 
 def open_spreadsheet(data: bytes) -> SheetRows:

@@ -47,3 +47,20 @@ def to_cell(column: Column, value: object, currency: str, locale: str) -> object
         return neutralize_formula(text) if text else None
     text = str(value)
     return neutralize_formula(text) if text != "" else None
+
+
+def column_letters(n: int) -> str:
+    """The spreadsheet column of 1-based index ``n``: 1 -> ``A``, 27 -> ``AA`` (Excel and Sheets alike)."""
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def column_index(letters: str) -> int:
+    """The 1-based index of a spreadsheet column: ``A`` -> 1, ``AA`` -> 27."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n

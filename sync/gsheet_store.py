@@ -30,6 +30,7 @@ from cobro.bulk import gc_paused
 from cobro.ledger import Ledger, match_headers
 from cobro.schema import SHEETS, find_sheet
 
+from .cells import column_letters
 from .gsheets import SheetsAccessError, client, spreadsheet_key
 from .store import Changes, StaleLedgerError
 from .table_store import Table, TableStore, apply_writes, table_fingerprint
@@ -38,15 +39,6 @@ NAMED_PREFIX = "cobro_"
 UNFORMATTED = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER",
                "majorDimension": "ROWS"}
 HEADER_SCAN_ROWS = 10
-
-
-def _a1_col(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def _quote(title: str) -> str:
@@ -274,14 +266,14 @@ def _value_ranges(writes: dict[str, Any], tables: dict[str, Table]) -> list[dict
         start = prev = -2
         for c, v in items:
             if c != prev + 1 and run:
-                out.append({"range": f"{_quote(tables[k].title)}!{_a1_col(start)}{r}", "values": [run]})
+                out.append({"range": f"{_quote(tables[k].title)}!{column_letters(start + 1)}{r}", "values": [run]})
                 run = []
             if not run:
                 start = c
             run.append(v)
             prev = c
         if run:
-            out.append({"range": f"{_quote(tables[k].title)}!{_a1_col(start)}{r}", "values": [run]})
+            out.append({"range": f"{_quote(tables[k].title)}!{column_letters(start + 1)}{r}", "values": [run]})
     return out
 
 

@@ -15,9 +15,7 @@ UTF-8 and Latin-1 lines — are refused with the line, never stored as mojibake 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
-import gc
 import hashlib
 import io
 import itertools
@@ -32,6 +30,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from cobro import money
+from cobro.bulk import gc_paused
 from cobro.errors import InputError
 from cobro.ledger import Ledger, LedgerError, Problem, match_headers, parse_ledger
 from cobro.schema import CUSTOMERS, INVOICES, PAYMENTS, Sheet, find_sheet
@@ -222,21 +221,8 @@ def read_table(spec: Sheet, data: bytes, filename: str) -> tuple[pd.DataFrame, l
         if frame.attrs.get("header_row") is not None:
             header = list(rows[frame.attrs["header_row"] - first])
         return frame, header
-    with _collector_paused():
+    with gc_paused():
         return _read_csv_table(spec, data, filename)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Millions of small lists and strings without cycles: the cyclic collector would rescan the growing heap
-    again and again (a million-row read took 25 s instead of 6). It runs again, once, afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _read_csv_table(spec: Sheet, data: bytes, filename: str) -> tuple[pd.DataFrame, list[object]]:
@@ -356,7 +342,7 @@ def import_files(store: LedgerStore, files: Mapping[str, tuple[str, bytes]], dry
     Raises ``LedgerError`` (with every problem, located in the files) and writes nothing when any row is bad;
     ``ImportFileError`` for a file that is not an export at all. Uses only ``load`` and ``commit`` of the store.
     """
-    with _collector_paused():
+    with gc_paused():
         return _import(store, files, dry_run)
 
 

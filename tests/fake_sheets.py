@@ -29,26 +29,21 @@ from urllib.parse import unquote
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from sync.cells import column_index, column_letters
+
 _A1 = re.compile(r"^(?:(?P<sheet>'(?:[^']|'')+'|[^!]+)!)?(?P<range>[A-Za-z]*\d*(?::[A-Za-z]*\d*)?)?$")
 _CELL = re.compile(r"^(?P<col>[A-Za-z]*)(?P<row>\d*)$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def col_index(letters: str) -> int:
-    """``A`` -> 0, ``AA`` -> 26."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n - 1
+    """``A`` -> 0, ``AA`` -> 26 (0-based, as the API's grid indexes)."""
+    return column_index(letters) - 1
 
 
 def col_letters(index: int) -> str:
-    out = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    """0-based column index -> ``A``, ``B`` …"""
+    return column_letters(index + 1)
 
 
 @dataclass
