@@ -105,6 +105,10 @@ def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "",
     styles = _styles()
     width = A4[0] - 2 * margin
     story: list[object] = []
+    qr_box = _qr_box(payment_qr, language, styles, width) if payment_qr else None
+    # the QR goes right after the paragraph that shows the payment's IBAN (beside the way to pay), else at the end
+    iban = payment_qr.split("\n")[6] if payment_qr and payment_qr.count("\n") >= 6 else ""
+    grouped = " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
     for b in blocks:
         if b.kind == "table" and b.rows:
             story.append(_table(b.rows, styles, width))
@@ -116,20 +120,28 @@ def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "",
         elif b.text:
             text = _markup(b)
             story.append(Paragraph(text, styles["h" if b.kind == "h" else "p"]))
+            if qr_box is not None and grouped and (grouped in b.text or iban in b.text):
+                story.append(qr_box)
+                qr_box = None
+    if qr_box is not None:
+        story.append(qr_box)
     if not story:
         story.append(Paragraph("", styles["p"]))
-    if payment_qr:
-        from reportlab.platypus import KeepTogether
-
-        from .pdf_statement import qr_flowable
-
-        hint = ("Pague escaneando este código con la app de su banco (transferencia SEPA con el importe y el "
-                "concepto ya rellenos)." if language == "es" else
-                "Pay by scanning this code with your banking app (a SEPA transfer with the amount and reference "
-                "filled in).")
-        box = Table([[qr_flowable(payment_qr, 32 * mm), Paragraph(_safe(hint), styles["p"])]],
-                    colWidths=[36 * mm, width - 36 * mm], hAlign="LEFT")
-        box.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-        story.append(KeepTogether([Spacer(1, 6), box]))
     doc.build(story)
     return buf.getvalue()
+
+
+def _qr_box(payload: str, language: str, styles: dict[str, ParagraphStyle], width: float) -> object:
+    """The EPC QR code (vector) with a one-line hint, kept together on one page."""
+    from reportlab.platypus import KeepTogether
+
+    from .pdf_statement import qr_flowable
+
+    hint = ("Pague escaneando este código con la app de su banco (transferencia SEPA con el importe y el "
+            "concepto ya rellenos)." if language == "es" else
+            "Pay by scanning this code with your banking app (a SEPA transfer with the amount and reference "
+            "filled in).")
+    box = Table([[qr_flowable(payload, 32 * mm), Paragraph(_safe(hint), styles["p"])]],
+                colWidths=[36 * mm, width - 36 * mm], hAlign="LEFT")
+    box.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return KeepTogether([box, Spacer(1, 6)])

@@ -1290,22 +1290,29 @@ def _render_item(pending: _Pending, templates: TemplateSet, settings: Settings, 
         pay = payment_for(settings, pending.customer, pending.lines, pending.statement, lang)
         if pay is not None and pay.epc and qr_available():
             item.epc_payload = pay.epc
-            item.html = with_payment_qr(item.html, lang)
+            iban = next((v for k, v in pay.lines if k == "IBAN"), "")
+            item.html = with_payment_qr(item.html, lang, after=iban)
     item.rendered = True
 
 
 QR_CONTENT_ID = "epc-qr@cobro"
 
 
-def with_payment_qr(html: str, language: str) -> str:
-    """The HTML part with the EPC QR code (an inline image, ``cid:epc-qr@cobro``) after the text: the host attaches
-    the PNG (``cobro.payment.qr_png(item.epc_payload)``)."""
+def with_payment_qr(html: str, language: str, after: str = "") -> str:
+    """The HTML part with the EPC QR code (an inline image, ``cid:epc-qr@cobro``) after the paragraph that shows
+    ``after`` (the IBAN: beside the way to pay), else at the end; the host attaches the PNG
+    (``cobro.payment.qr_png(item.epc_payload)``)."""
     hint = ("Escanee este código con la app de su banco: la transferencia SEPA sale con el importe y el concepto ya "
             "rellenos." if language == "es" else
             "Scan this code with your banking app: the SEPA transfer comes with the amount and reference filled in.")
     alt = "Código QR de pago (transferencia SEPA)" if language == "es" else "Payment QR code (SEPA transfer)"
     block = (f'<p><img src="cid:{QR_CONTENT_ID}" width="164" height="164" alt="{alt}"><br>'
              f'<small>{hint}</small></p>\n')
+    found = html.find(after) if after else -1
+    end = html.find("</p>", found) if found >= 0 else -1
+    if end >= 0:
+        at = end + len("</p>")
+        return html[:at] + "\n" + block + html[at:]
     at = html.rfind("</body>")
     return html[:at] + block + html[at:] if at >= 0 else html + block
 
