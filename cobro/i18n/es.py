@@ -143,7 +143,7 @@ TEXTS: dict[str, str] = {
     "next.due": "pendiente: {level} ({channel}), sale el {date} (el próximo día laborable)",
     "next.level": "siguiente: {level} ({channel}) el {date}",
     "next.handover": "en manos de {who} tras el nivel {level}: sigue una persona",
-    "next.nobody": "el gestor de cobro",
+    "next.nobody": "quien gestione el cobro",
     "next.end": "sin más pasos automáticos: la escalera ha terminado",
     # recordatorios: asunto y notas de una llamada cuando no hay plantilla
     "call.subject": "Llamar a {name}",
