@@ -163,6 +163,10 @@ def send_in_chromium(served: object, data: dict, smtp: object) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             with task_pane(browser, url, data) as (page, errors):
+                page.evaluate("""() => { const f = window.fetch; window.__fetches = [];
+                  window.fetch = async (u, i) => { const t = performance.now(); try { return await f(u, i); }
+                    finally { window.__fetches.push([String(u).split('?')[0],
+                                                     Math.round(performance.now() - t)]); } }; }""")
                 t = time.perf_counter()
                 page.wait_for_selector("#worklist tbody tr", timeout=300_000)
                 opened = time.perf_counter() - t
@@ -180,6 +184,7 @@ def send_in_chromium(served: object, data: dict, smtp: object) -> None:
                 send = time.perf_counter() - t
                 after = page.evaluate("__standin.records('Contacts').length")
                 stats = page.evaluate("__standin.stats")
+                fetches = page.evaluate("window.__fetches")
         finally:
             browser.close()
     received = len(smtp.received)  # type: ignore[attr-defined]
@@ -189,6 +194,9 @@ def send_in_chromium(served: object, data: dict, smtp: object) -> None:
     print(f"  Send after confirming (tables read, plan, {received} messages to SMTP, {after - before} Contacts rows "
           f"+ invoice columns applied in one Excel.run, {stats['writes']:,} cells): {send:.2f} s")
     print(f"  end to end (Send tab + Send): {preview + send:.2f} s; page errors: {len(errors)}")
+    print("  requests (ms): " + ", ".join(f"{u.rsplit('/api/', 1)[-1]} {ms}" for u, ms in fetches
+                                          if "/api/" in u and not u.endswith("/api/page/send")))
+    print(f"  Excel.run batches (ms): {stats.get('runMs')}")
 
 
 if __name__ == "__main__":
