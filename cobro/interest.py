@@ -177,3 +177,84 @@ def late_interest(principal: int, currency: str, due_date: dt.date, as_of: dt.da
     comp = COMPENSATION_EUR_MINOR if (compensation and currency == "EUR") else 0
     return InvoiceInterest(principal, currency, due_date, as_of, (as_of - due_date).days, tuple(periods), interest,
                            comp)
+
+
+# ----------------------------------------------------------------------------------- legal payment terms
+
+
+@dataclass(frozen=True)
+class TermsWarning:
+    """An invoice whose payment term exceeds the legal maximum where the company is (a warning: nothing is
+    refused). Located like a ``Problem``: sheet Invoices, the row as the user sees it, column due_date."""
+
+    row: int
+    invoice_id: str
+    days: int
+    maximum: int
+    country: str
+    source: str
+    sheet: str = "Invoices"  # or the imported file's name
+    column: str = "due_date"  # or the file's own header
+
+    def _where(self, locale: str) -> str:
+        if self.sheet != "Invoices":  # an imported file: its name, line and header
+            return f"{self.sheet}, {'línea' if locale == 'es' else 'line'} {self.row}, " \
+                   f"{'columna' if locale == 'es' else 'column'} \"{self.column}\""
+        if locale == "es":
+            return f"Facturas, fila {self.row}, columna \"Vencimiento\""
+        return f"Invoices, row {self.row}, column \"Due date\""
+
+    def message(self, locale: str = "en") -> str:
+        from .data.legal_terms import COUNTRY_NAMES
+
+        es, en = COUNTRY_NAMES.get(self.country, (self.country, self.country))
+        if locale == "es":
+            return (f"{self._where(locale)}: la factura {self.invoice_id} vence a "
+                    f"{self.days} días de su emisión; el plazo máximo legal en {es} es de {self.maximum} días "
+                    f"({self.source})")
+        return (f"{self._where(locale)}: invoice {self.invoice_id} is due {self.days} days "
+                f"after its issue date; the legal maximum in {en} is {self.maximum} days ({self.source})")
+
+    def as_dict(self, locale: str = "en") -> dict[str, object]:
+        return {"sheet": self.sheet, "row": self.row, "column": self.column, "invoice_id": self.invoice_id,
+                "days": self.days, "maximum": self.maximum, "code": "terms_over_legal_maximum",
+                "message": self.message(locale)}
+
+
+def legal_max_terms(country: str, extra: Mapping[str, str] | None = None) -> tuple[int, str] | None:
+    """(days, source) for the company's country: Settings ``max_payment_terms_days`` first, then the shipped
+    table (``cobro.data.legal_terms``); None when there is no maximum to check."""
+    from .data.legal_terms import MAX_PAYMENT_TERMS
+
+    own = str((extra or {}).get("max_payment_terms_days", "") or "").strip()
+    if own.casefold() in ("none", "ninguno", "no"):
+        return None
+    if own.isdigit() and int(own) > 0:
+        return int(own), "max_payment_terms_days"
+    return MAX_PAYMENT_TERMS.get((country or "").upper())
+
+
+def terms_warnings(ledger: object, limit: int | None = None) -> list[TermsWarning]:
+    """Open or disputed invoices whose due date is more days after the issue date than the law of the company's
+    country allows (Spain 60, Chile 30; see ``legal_max_terms``). Computed on whole columns: cheap on big ledgers."""
+    import numpy as np
+
+    settings = ledger.settings  # type: ignore[attr-defined]
+    rule = legal_max_terms(settings.country, settings.extra)
+    inv = ledger.invoices  # type: ignore[attr-defined]
+    if rule is None or inv.empty:
+        return []
+    maximum, source = rule
+    issue = inv["issue_date"].to_numpy(dtype="datetime64[ns]")
+    due = inv["due_date"].to_numpy(dtype="datetime64[ns]")
+    ok = ~(np.isnat(issue) | np.isnat(due))
+    days = np.zeros(len(inv), dtype=np.int64)
+    days[ok] = (due[ok] - issue[ok]) // np.timedelta64(1, "D")
+    status = inv["status"].to_numpy(dtype=object)
+    live = (status == "open") | (status == "disputed") | (status == "")
+    hits = np.flatnonzero(ok & live & (days > maximum))
+    if limit is not None:
+        hits = hits[:limit]
+    ids, rows = inv["invoice_id"].to_numpy(dtype=object), inv["_row"].to_numpy()
+    return [TermsWarning(int(rows[i]), str(ids[i]), int(days[i]), maximum, settings.country.upper(), source)
+            for i in hits]

@@ -138,6 +138,7 @@ def import_cmd(ledger: str, customers: str | None, invoices: str | None, payment
     for k, cols in report.ignored_columns.items():
         if cols:
             click.echo(f"{k}: columns not in the ledger schema were ignored: {', '.join(cols)}")
+    _echo_terms_warnings(report.warnings, store)
     click.echo("Dry run: nothing written." if dry_run else f"Saved {ledger}.")
 
 
@@ -275,8 +276,26 @@ def refresh_cmd(ledger: str, as_of: dt.date | None) -> None:
     \b
     Example:  cobro refresh cobranza.xlsx --as-of 2026-11-20
     """
-    n = refresh(ledger, as_of)
+    from cobro.interest import terms_warnings
+    from sync.cycle import refresh as refresh_store
+
+    store, led = load_ledger(ledger)
+    n = refresh_store(store, _today_if_none(as_of, led), led)
     click.echo(f"Refreshed {ledger}: {n} invoice row(s) updated.")
+    _echo_terms_warnings(terms_warnings(led), store, led.settings.locale)
+
+
+def _echo_terms_warnings(warnings: list[Any], store: Any, locale: str | None = None, limit: int = 10) -> None:
+    """Issue 13: invoices whose payment term exceeds the legal maximum, on stderr (warnings: nothing refused)."""
+    if not warnings:
+        return
+    lang = locale or str(getattr(store, "locale", None) or "en")
+    for w in warnings[:limit]:
+        click.echo(f"warning: {w.message(lang)}", err=True)
+    if len(warnings) > limit:
+        more = len(warnings) - limit
+        click.echo(f"warning: … y {more} factura(s) más con un plazo de pago superior al legal" if lang == "es"
+                   else f"warning: … and {more} more invoice(s) with a payment term over the legal maximum", err=True)
 
 
 def refresh(ledger: str, as_of: dt.date | None) -> int:

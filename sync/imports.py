@@ -260,11 +260,13 @@ class ImportReport:
     rejected: dict[str, int] = field(default_factory=dict)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Any] = field(default_factory=list)  # cobro.interest.TermsWarning: terms over the legal maximum
 
     def to_json(self, locale: str = "en") -> dict[str, object]:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "rejected": self.rejected, "ignored_columns": self.ignored_columns,
-                "problems": [p.as_dict(locale) for p in self.problems]}
+                "problems": [p.as_dict(locale) for p in self.problems],
+                "warnings": [w.as_dict(locale) for w in self.warnings]}
 
 
 def _id_key(spec: Sheet) -> str:
@@ -436,6 +438,7 @@ def _import(store: LedgerStore, files: Mapping[str, tuple[str, bytes]], dry_run:
         report.problems = problems
         raise LedgerError(problems, locale) from None
 
+    report.warnings = _terms_warnings(after.replace(settings=led.settings), origins)
     changes = _changes(led, after, touched, report)
     if not dry_run and not changes.is_empty():
         store.commit(changes)
@@ -498,6 +501,24 @@ def _changes(before: Ledger, after: Ledger, touched: Mapping[str, list[tuple[np.
                 frame["source"] = frame["source"].replace("manual", "import")
             changes.append[spec.key] = frame
     return changes
+
+
+def _terms_warnings(after: Ledger, origins: Mapping[str, list[_Origin]]) -> list[Any]:
+    """Imported invoices whose payment term exceeds the legal maximum of the company's country (issue 13),
+    located in their file (name, line, the file's header)."""
+    from dataclasses import replace as _replace
+
+    from cobro.interest import terms_warnings
+
+    out = []
+    for w in terms_warnings(after):
+        if w.row >= 0:
+            continue
+        hit = next((h for o in origins.get("Invoices", ()) if (h := o.find(w.row)) is not None), None)
+        if hit is not None:
+            filename, line, headers = hit
+            out.append(_replace(w, sheet=filename, row=line, column=headers.get("due_date", "due_date")))
+    return out
 
 
 def _relocate(p: Problem, origins: Mapping[str, list[_Origin]]) -> Problem:
