@@ -214,9 +214,13 @@ def _sections(r: CollectionsReport) -> list[tuple[str, list[tuple[str, Any]]]]:
                  [[x.level, str(x.reminders), str(x.invoices), str(x.paid_within), f"{pct(x.share, loc)} %"]
                   for x in r.levels.itertuples()]))
     work.append(("h3", _t("per_user", loc)))
+    has_share = "share" in r.per_user.columns
     work.append(("table", [[_t("col.user", loc), _t("col.contacts", loc), _t("col.calls", loc),
-                            _t("col.reminders", loc), _t("col.promises", loc), _t("col.kept", loc)]] +
-                 [[str(x.user), str(x.contacts), str(x.calls), str(x.reminders), str(x.promises), str(x.kept)]
+                            _t("col.reminders", loc), _t("col.promises", loc), _t("col.kept", loc),
+                            *([_t("col.invoices", loc), _t("col.paid_within", loc, days=PAID_WITHIN_DAYS),
+                               _t("col.share", loc)] if has_share else [])]] +
+                 [[str(x.user), str(x.contacts), str(x.calls), str(x.reminders), str(x.promises), str(x.kept),
+                   *([str(x.invoices), str(x.paid_within), f"{pct(x.share, loc)} %"] if has_share else [])]
                   for x in r.per_user.itertuples()]))
     out.append((_t("work", loc), work))
 

@@ -84,6 +84,8 @@ def test_flows_work_and_recommendations(ledger: object, report: object) -> None:
     assert p["made"] > 0 and 0 < p["kept"] < p["made"]
     assert int(report.contacts.to_numpy().sum()) == int(report.per_user["contacts"].sum())
     assert len(report.levels) >= 3 and (report.levels["paid_within"] <= report.levels["invoices"]).all()
+    assert (report.per_user["paid_within"] <= report.per_user["invoices"]).all()
+    assert report.per_user["invoices"].sum() > 0
     kinds = {r.kind for r in report.recommendations}
     assert {"escalate_legal", "credit_limit", "broken_promise"} <= kinds
     for r in report.recommendations:
@@ -101,6 +103,8 @@ def test_pdf_has_content_on_every_page(report: object, tmp_path: Path) -> None:
 
     pdf = write_report(report, tmp_path / "informe.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert "595.2" in info and "841.8" in info  # A4 in points
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "informe")], check=True)
     pages = sorted(tmp_path.glob("informe-*.png"))
     assert len(pages) >= 3

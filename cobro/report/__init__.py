@@ -278,32 +278,57 @@ def _work(ledger: Ledger, start: dt.date, day: dt.date
                               "promises": is_prom.astype(int), "kept": (kept_all & is_prom).astype(int)})
                 .groupby("user", sort=True).sum().reset_index()) if len(c) else \
         pd.DataFrame(columns=["user", "contacts", "calls", "reminders", "promises", "kept"])
-    levels = _levels(ledger, c)
+    named = _named(ledger, c)
+    levels = _levels(ledger, c, named)
+    if len(per_user):
+        # per user: the invoices their contacts named (outgoing, delivered or reached) paid within the days
+        ok = (c["direction"].astype(str) != "in").to_numpy() & ~c["outcome"].isin(["failed", "bounced"]).to_numpy()
+        e = named[ok[named["contact"].to_numpy()]] if len(named) else named
+        users = user.to_numpy()[e["contact"].to_numpy()] if len(e) else np.array([], dtype=object)
+        g = pd.DataFrame({"user": users, "n": 1, "p": e["paid"].to_numpy()}).groupby("user").sum() if len(e) \
+            else pd.DataFrame(columns=["n", "p"])
+        n = per_user["user"].map(g["n"]).fillna(0).astype(np.int64)
+        p = per_user["user"].map(g["p"]).fillna(0).astype(np.int64)
+        per_user["invoices"] = n.to_numpy()
+        per_user["paid_within"] = p.to_numpy()
+        per_user["share"] = [share(int(a), int(b)) for a, b in zip(p, n, strict=True)]
     return contacts, per_user, prom, broken, levels
 
 
-def _levels(ledger: Ledger, c: pd.DataFrame) -> pd.DataFrame:
+def _named(ledger: Ledger, c: pd.DataFrame) -> pd.DataFrame:
+    """One row per (contact, invoice it names): ``contact`` (position in ``c``), ``row`` (invoice row), ``day``,
+    and ``paid``: settled in full within ``PAID_WITHIN_DAYS`` days of the contact (as ``cobro.forecast`` defines
+    settled)."""
+    inv_row: dict[str, int] = {}
+    for i, v in enumerate(ledger.invoices["invoice_id"].tolist()):
+        inv_row.setdefault(v, i)
+    pos, day, row = [], [], []
+    days = c["timestamp"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    for k, ids in enumerate(c["invoice_ids"].tolist()):
+        for i in ids or ():
+            r = inv_row.get(i)
+            if r is not None:
+                pos.append(k)
+                day.append(days[k])
+                row.append(r)
+    e = pd.DataFrame({"contact": np.asarray(pos, dtype=np.int64), "day": np.asarray(day, dtype=np.int64),
+                      "row": np.asarray(row, dtype=np.int64)})
+    settled = facts(ledger).settled[e["row"].to_numpy()] if len(e) else np.zeros(0, np.int64)
+    e["paid"] = (settled >= e["day"]) & (settled <= e["day"] + PAID_WITHIN_DAYS)
+    return e
+
+
+def _levels(ledger: Ledger, c: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
     """Per reminder level: reminders sent, the invoices they named, and how many of those were paid in full within
-    ``PAID_WITHIN_DAYS`` days of the reminder (settled as ``cobro.forecast`` defines it)."""
-    sent = c[(c["level"].astype(str) != "") & c["outcome"].isin(["sent", "reached"])]
+    ``PAID_WITHIN_DAYS`` days of the reminder (``named``: ``_named``'s rows for the contacts ``c``)."""
+    is_sent = ((c["level"].astype(str) != "") & c["outcome"].isin(["sent", "reached"])).to_numpy()
+    sent = c[is_sent]
     order = {str(lv): i for i, lv in enumerate(ledger.levels["level"].tolist())} if len(ledger.levels) else {}
     cols = ["level", "reminders", "invoices", "paid_within", "share"]
     if not len(sent):
         return pd.DataFrame(columns=cols)
-    f = facts(ledger)
-    inv_row = dict(zip(ledger.invoices["invoice_id"].tolist(), range(len(ledger.invoices)), strict=False))
-    lv, day, row = [], [], []
-    for level, ts, ids in zip(sent["level"].astype(str), sent["timestamp"].to_numpy(dtype="datetime64[D]"),
-                              sent["invoice_ids"], strict=True):
-        for i in ids or ():
-            r = inv_row.get(i)
-            if r is not None:
-                lv.append(level)
-                day.append(ts.astype(np.int64))
-                row.append(r)
-    e = pd.DataFrame({"level": lv, "day": np.asarray(day, dtype=np.int64), "row": np.asarray(row, dtype=np.int64)})
-    settled = f.settled[e["row"].to_numpy()] if len(e) else np.zeros(0, np.int64)
-    e["paid"] = (settled >= e["day"]) & (settled <= e["day"] + PAID_WITHIN_DAYS)
+    e = named[is_sent[named["contact"].to_numpy()]] if len(named) else named
+    e = e.assign(level=c["level"].astype(str).to_numpy()[e["contact"].to_numpy()] if len(e) else [])
     counts = sent.groupby(sent["level"].astype(str)).size()
     g = e.groupby("level").agg(invoices=("row", "size"), paid_within=("paid", "sum")) if len(e) else \
         pd.DataFrame(columns=["invoices", "paid_within"])
