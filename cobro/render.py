@@ -48,7 +48,9 @@ The variables — templates can use these and nothing else:
                             discount is pct × the invoice's balance, rounded half-up to the cent per invoice.
 ``interest``                late-payment interest accrued on the overdue ``invoices``, one entry per currency:
                             ``currency``, ``amount`` (money text); empty when none. Per invoice: balance × Settings
-                            late_interest_annual_pct ÷ 100 ÷ 365 × days overdue, rounded half-up to the cent.
+                            late_interest_annual_pct ÷ 100 ÷ 365 × days overdue, rounded half-up to the cent. With
+                            Settings late_interest_enabled = yes: Ley 3/2004 instead (each half year's ECB rate +
+                            8 points, ``cobro.interest``) plus 40 EUR per euro invoice, both named in ``amount``
 ``max_days_overdue``        the largest ``days_overdue`` among ``invoices`` (a whole number)
 =========================== ===================================================================================
 
@@ -90,6 +92,7 @@ from markupsafe import Markup, escape
 from cobro.errors import InputError
 
 from . import money
+from .interest import interest_enabled, late_interest, rates_for
 from .ledger import Ledger, Problem, Settings
 from .payment import PaymentRequest, payment_details, payment_request
 from .schema import LEVELS, TEMPLATES
@@ -109,6 +112,7 @@ __all__ = [
     "html_to_blocks",
     "html_to_text",
     "interest_by_currency",
+    "legal_interest_list",
     "one_line",
     "payment_for",
     "sample_context",
@@ -235,6 +239,36 @@ def discount_info(lines: Sequence[InvoiceLine], as_of: dt.date, terms: tuple[Dec
     return pct, until, {c: sums[c] for c in _currency_order(sums, base)}
 
 
+def legal_interest_list(lines: Sequence[InvoiceLine], as_of: dt.date, settings: Settings, language: str
+                        ) -> list[dict[str, str]]:
+    """Settings ``late_interest_enabled``: the ``interest`` variable per currency from Ley 3/2004
+    (``cobro.interest``: each half year's legal rate, or Settings late_interest_annual_pct when above 0, from the
+    day after the due date), with the 40 EUR compensation per euro invoice (art. 8) named in ``amount``."""
+    rates = rates_for(settings.extra)
+    agreed = settings.late_interest_annual_pct if settings.late_interest_annual_pct > 0 else None
+    interest: dict[str, int] = {}
+    comp: dict[str, int] = {}
+    for ln in lines:
+        if ln.balance > 0 and ln.days_overdue > 0 and ln.due_date is not None:
+            r = late_interest(ln.balance, ln.currency, ln.due_date, as_of, rates=rates, agreed_pct=agreed)
+            interest[ln.currency] = interest.get(ln.currency, 0) + r.interest
+            comp[ln.currency] = comp.get(ln.currency, 0) + r.compensation
+    out = []
+    for cur in _currency_order(interest, settings.base_currency):
+        i, c = interest[cur], comp.get(cur, 0)
+        if not (i or c):
+            continue
+        text = money.format_money(i, cur, language)
+        if c:
+            text = (f"{money.format_money(i + c, cur, language)} ({text} de intereses al tipo legal y "
+                    f"{money.format_money(c, cur, language)} de indemnización por costes de cobro, Ley 3/2004)"
+                    if language == "es" else
+                    f"{money.format_money(i + c, cur, language)} ({text} interest at the legal rate and "
+                    f"{money.format_money(c, cur, language)} compensation for recovery costs, Spanish Law 3/2004)")
+        out.append({"currency": cur, "amount": text})
+    return out
+
+
 def payment_for(settings: Settings, customer: Mapping[str, object], invoices: Sequence[InvoiceLine],
                 other_invoices: Sequence[InvoiceLine], language: str) -> PaymentRequest | None:
     """How to pay what a reminder asks for (issue 13), or None when Settings give no account, Bizum or payment
@@ -280,7 +314,9 @@ def template_context(*, customer: Mapping[str, object], settings: Settings, as_o
         "statement_totals": money_list(_totals(list(invoices) + list(other_invoices), base), "balance"),
         "payment_instructions": pay.text() if pay is not None else settings.payment_instructions,
         "discount": discount,
-        "interest": money_list(interest_by_currency(invoices, settings.late_interest_annual_pct, base), "amount"),
+        "interest": (legal_interest_list(invoices, as_of, settings, lang) if interest_enabled(settings.extra)
+                     else money_list(interest_by_currency(invoices, settings.late_interest_annual_pct, base),
+                                     "amount")),
         "max_days_overdue": max((int(ln.days_overdue) for ln in invoices), default=0),
     }
 

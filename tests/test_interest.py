@@ -69,3 +69,23 @@ def test_workbook_rates_extend_the_table_and_missing_half_years_are_flagged() ->
         ("late_interest_enabled", "yes or no"),
     ]
     assert interest_enabled({"late_interest_enabled": "sí"}) and not interest_enabled({})
+
+
+def test_final_texts_show_legal_interest_and_compensation_only_when_enabled() -> None:
+    """The same invoice as the worked example: 10,000.00 EUR due 31 May 2025, as of 15 August 2025 —
+    219.56 EUR interest + 40.00 EUR compensation = 259.56 EUR."""
+    from cobro.ledger import parse_settings
+    from cobro.render import InvoiceLine, template_context
+
+    line = InvoiceLine("F-1", "EUR", 1_000_000, 1_000_000, dt.date(2025, 4, 1), dt.date(2025, 5, 31), 76)
+
+    def ctx(**settings: str) -> dict:
+        return template_context(customer={"name": "Uno", "customer_id": "C1"}, settings=parse_settings(settings),
+                                as_of=dt.date(2025, 8, 15), level="final", invoices=[line], other_invoices=[],
+                                language="es")
+
+    assert ctx()["interest"] == []  # off by default
+    (got,) = ctx(late_interest_enabled="sí")["interest"]
+    assert got["currency"] == "EUR"
+    assert got["amount"] == ("259,56 EUR (219,56 EUR de intereses al tipo legal y 40,00 EUR de indemnización por "
+                             "costes de cobro, Ley 3/2004)")
