@@ -348,8 +348,10 @@ def render_pdf(r: CollectionsReport) -> bytes:
     loc = r.locale
     st = {"h1": ParagraphStyle("h1", fontName=bold, fontSize=16, leading=20, spaceAfter=4),
           "sub": ParagraphStyle("sub", fontName=regular, fontSize=9, textColor=colors.grey, spaceAfter=8),
-          "h2": ParagraphStyle("h2", fontName=bold, fontSize=13, leading=16, spaceBefore=10, spaceAfter=4),
-          "h3": ParagraphStyle("h3", fontName=bold, fontSize=10, leading=13, spaceBefore=6, spaceAfter=3),
+          "h2": ParagraphStyle("h2", fontName=bold, fontSize=13, leading=16, spaceBefore=10, spaceAfter=4,
+                                keepWithNext=1),
+          "h3": ParagraphStyle("h3", fontName=bold, fontSize=10, leading=13, spaceBefore=6, spaceAfter=3,
+                                keepWithNext=1),
           "p": ParagraphStyle("p", fontName=regular, fontSize=8.5, leading=11, spaceAfter=4),
           "small": ParagraphStyle("small", fontName=regular, fontSize=7, leading=9, textColor=colors.grey),
           "cell": ParagraphStyle("cell", fontName=regular, fontSize=7, leading=8.5)}
