@@ -66,6 +66,7 @@ def measure(args: list[str], env: dict[str, str]) -> dict[str, float]:
     if line is None:
         raise SystemExit(f"cobro {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
     out = json.loads(line[len("@@BENCH@@"):])
+    out["note"] = "; ".join(ln for ln in proc.stdout.splitlines() if ln.startswith(("Contacts logged", "E-mail:")))
     if out["rc"] not in (0, 1):
         raise SystemExit(f"cobro {' '.join(args)} exited {out['rc']}:\n{proc.stderr[-2000:]}")
     return out
@@ -114,7 +115,7 @@ def main() -> None:
         rows.append(("refresh", measure(["refresh", str(p), "--as-of", day], env)))
         print(f"{'command':<22}{'seconds':>10}{'peak MB':>10}")
         for name, r in rows:
-            print(f"{name:<22}{r['seconds']:>10.2f}{r['rss_mb']:>10.0f}")
+            print(f"{name:<22}{r['seconds']:>10.2f}{r['rss_mb']:>10.0f}  {r.get('note', '')}")
         by = dict(rows)
         print(f"log: {by['log (one contact)']['seconds']:.2f} s, {by['log (one contact)']['rss_mb']:.0f} MB "
               "(target ≤ 2 s, ≤ 400 MB)")
