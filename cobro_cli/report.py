@@ -85,9 +85,10 @@ def format_report(rep: Any) -> str:
                      f"CEI {k.cei}")
     lines += ["", text("report.next", loc)]
     lines += [f"- {r.action}: {r.reason}" for r in rep.recommendations] or [text("report.no_recs", loc)]
-    if rep.backtest is not None:
-        b = rep.backtest
-        lines += ["", f"{text('report.forecast', loc)}: MAE {b.mae_days} days; late/on-time {b.accuracy} %"]
+    if rep.backtest is not None and rep.backtest.evaluated:
+        from cobro.report import backtest_sentence
+
+        lines += ["", f"{text('report.forecast', loc)}: {backtest_sentence(rep.backtest, loc)}"]
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from cobro import money
 from cobro.errors import UserError
 from cobro.i18n import text
-from cobro.report import KPI_NAMES, PAID_WITHIN_DAYS, CollectionsReport, month_label, pct
+from cobro.report import KPI_NAMES, PAID_WITHIN_DAYS, CollectionsReport, backtest_sentence, month_label, pct
 from cobro.schema import enum_label
 
 BUCKET_COLOURS = ["#9ecae1", "#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000", "#7f0000", "#4d0000"]
@@ -235,16 +235,7 @@ def _sections(r: CollectionsReport) -> list[tuple[str, list[tuple[str, Any]]]]:
     if r.forecast is not None:
         fc: list[tuple[str, Any]] = []
         if r.backtest is not None and r.backtest.evaluated:
-            b = r.backtest
-            imp = b.improvement()
-
-            def num(x: float) -> str:
-                return pct(x, loc)
-
-            fc.append(("p", _t("backtest", loc, n=len(b.cutoffs), count=b.evaluated, model=num(b.mae_days["model"]),
-                                due=num(b.mae_days["due_date"]), avg=num(b.mae_days["customer_average"]),
-                                better_due=num(imp["due_date"]), better_avg=num(imp["customer_average"]),
-                                acc=num(b.accuracy["model"]))))
+            fc.append(("p", backtest_sentence(r.backtest, loc)))
         for cur in r.forecast.inflow:
             fc.append(("chart", f"forecast_{cur}"))
         starts = r.forecast.week_starts()

@@ -424,6 +424,15 @@ def _per_currency(rows: list[Any], attr: str, locale: str) -> str:
     return "; ".join(_money(v, c, locale) for c, v in sorted(tot.items()))
 
 
+def backtest_sentence(b: Backtest, locale: str) -> str:
+    """The forecast's measured error in one sentence a manager reads (``report.backtest``)."""
+    imp = b.improvement()
+    return _t("backtest", locale, n=len(b.cutoffs), count=b.evaluated, model=pct(b.mae_days["model"], locale),
+              due=pct(b.mae_days["due_date"], locale), avg=pct(b.mae_days["customer_average"], locale),
+              better_due=pct(imp["due_date"], locale), better_avg=pct(imp["customer_average"], locale),
+              acc=pct(b.accuracy["model"], locale))
+
+
 def month_label(day: dt.date, locale: str) -> str:
     """``2026-03`` style short label of a month (``mar 26`` / ``Mar 26``)."""
     names = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic") if locale == "es" \
