@@ -40,6 +40,7 @@ from .schema import (
     PAYMENTS,
     PLANS,
     SETTINGS_DEFAULTS,
+    SETTINGS_PASS_THROUGH,
     SHEETS_BY_KEY,
     STATEMENT,
     TEMPLATES,
@@ -222,7 +223,7 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
 
     for key, what in (*check_payment_settings(values), *check_interest_settings(values)):
         problems.append(Problem("Settings", rows.get(key, 0), "value", values.get(key), "setting", {"what": what}))
-    known = set(SETTINGS_DEFAULTS)
+    known = set(SETTINGS_DEFAULTS) - SETTINGS_PASS_THROUGH
     kw["extra"] = {k: v for k, v in values.items() if k not in known}
     return Settings(**kw)  # type: ignore[arg-type]
 

@@ -217,7 +217,28 @@ SETTINGS_DEFAULTS: dict[str, str] = {
     "min_formal_amounts": "EUR 150; USD 150; GBP 150; MXN 3000; COP 600000; CLP 150000; PEN 500; ARS 150000; "
                           "BRL 800",
     "write_off_tolerance": "EUR 1; USD 1; GBP 1; MXN 20; COP 5000; CLP 1000; PEN 5; ARS 1000; BRL 5",
+    # Issue 13: what goes out to customers. These rows are read by cobro.payment / cobro.interest /
+    # cobro.statement from Settings.extra (SETTINGS_PASS_THROUGH), validated by parse_settings.
+    "company_tax_id": "",
+    "company_address": "",
+    "company_phone": "",
+    "logo": "",
+    "beneficiary": "",
+    "iban": "",
+    "bic": "",
+    "bizum": "",
+    "payment_link_template": "",
+    "late_interest_enabled": "no",
+    "ecb_rates": "",
+    "max_payment_terms_days": "",
 }
+
+# Settings keys kept as written in ``Settings.extra`` (their readers live in cobro.payment, cobro.interest and
+# cobro.statement), although a new workbook lists them.
+SETTINGS_PASS_THROUGH: frozenset[str] = frozenset({
+    "company_tax_id", "company_address", "company_phone", "logo", "beneficiary", "iban", "bic", "bizum",
+    "payment_link_template", "late_interest_enabled", "ecb_rates", "max_payment_terms_days",
+})
 
 # Localized labels for enum values people may type in Spanish.
 ENUM_LABELS_ES: dict[str, str] = {

@@ -271,6 +271,25 @@ _SETTING_NOTES: dict[str, tuple[str, str]] = {
     "write_off_tolerance": ("Por moneda: restos hasta este importe se dan por perdidos o se reclaman con la "
                             "próxima factura", "Per currency: residuals up to this are written off or claimed with "
                             "the next invoice"),
+    "company_tax_id": ("NIF/CIF de su empresa, en extractos y cartas", "Your company's tax ID, on statements"),
+    "company_address": ("Dirección de su empresa (membrete de los extractos)", "Your address (statement letterhead)"),
+    "company_phone": ("Teléfono de contacto del membrete", "Contact phone on the letterhead"),
+    "logo": ("Logotipo: archivo PNG o JPG junto al libro (p. ej. logo.png)",
+             "Logo: a PNG or JPG file next to the workbook (e.g. logo.png)"),
+    "beneficiary": ("Titular de la cuenta (si se deja en blanco, el nombre de la empresa)",
+                    "Account holder (blank: the company name)"),
+    "iban": ("IBAN para cobrar: se comprueba su dígito de control; con EUR, código QR de pago",
+             "IBAN to be paid into: its checksum is verified; in EUR, a payment QR code"),
+    "bic": ("BIC/SWIFT del banco (opcional)", "The bank's BIC/SWIFT (optional)"),
+    "bizum": ("Número o código Bizum (opcional)", "Bizum number or code (optional)"),
+    "payment_link_template": ("Enlace de pago https con {invoice} y {amount}", "https payment link with {invoice} "
+                              "and {amount}"),
+    "late_interest_enabled": ("sí: extractos y avisos finales muestran intereses de la Ley 3/2004 y 40 EUR",
+                              "yes: statements and final notices show Ley 3/2004 interest and 40 EUR"),
+    "ecb_rates": ("Tipos del BCE por semestre que falten, p. ej. 2026-H1 2.15", "Missing ECB rates per half year, "
+                  "e.g. 2026-H1 2.15"),
+    "max_payment_terms_days": ("Plazo máximo legal en días (vacío: el de su país; none: no avisar)",
+                               "Legal maximum payment term in days (blank: your country's; none: no warning)"),
 }
 
 _SETTING_CHOICES: dict[str, tuple[str, ...]] = {
