@@ -173,6 +173,10 @@ class WorkbookParts:
         wb_xml = pkg.read(self.workbook_part, 64 << 20)
         self.workbook_xml = wb_xml
         root = parse_xml(wb_xml, pkg.name, self.workbook_part)
+        if root.tag != f"{{{NS_MAIN}}}workbook":
+            raise WorkbookError(
+                f"{pkg.name} is saved as 'Strict Open XML' (or is not a spreadsheet); cobro writes the usual Excel "
+                "format: open it and save it as 'Excel Workbook (.xlsx)'", source=pkg.name)
         pr = root.find(f"{{{NS_MAIN}}}workbookPr")
         self.date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
         rels = read_rels(pkg, self.workbook_part)
