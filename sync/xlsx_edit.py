@@ -274,6 +274,11 @@ def _new_sheet_parts(parts: WorkbookParts, spec: Sheet, locale: str) -> tuple[di
     (workbook.xml, its relationships, [Content_Types].xml). Returns (changed parts, added parts)."""
     pkg = parts.pkg
     title = spec.title(locale)
+    clash = [t for t in parts.all_titles if find_sheet(t) is spec or t.casefold() == title.casefold()]
+    if clash:
+        raise WorkbookError(f"{pkg.name}: the sheet {clash[0]!r} is not a worksheet cobro can write to (a chart "
+                            f"sheet or a macro sheet?); rename it so cobro can add its {title!r} sheet",
+                            source=pkg.name)
     n = 1
     while f"xl/worksheets/sheet{n}.xml" in pkg:
         n += 1

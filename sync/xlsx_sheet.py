@@ -182,7 +182,9 @@ class WorkbookParts:
         rels = read_rels(pkg, self.workbook_part)
         self.sheets: list[SheetPart] = []
         sheets_el = root.find(f"{{{NS_MAIN}}}sheets")
+        self.all_titles: list[str] = []
         for sh in (sheets_el if sheets_el is not None else []):
+            self.all_titles.append(sh.get("name", ""))
             rid = sh.get(f"{{{NS_REL}}}id", "")
             rtype, target = rels.get(rid, ("", ""))
             if rtype.endswith("/worksheet") and target in pkg:
