@@ -17,7 +17,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from cobro.schema import DASHBOARD, SUMMARY_TITLE
 
-CHART_COL = 8  # the charts start in column I, right of the table
+CHART_COL = 7  # the charts start in column H, right of the table
+STOP_ROWS = 400  # a space in column G on these rows stops long details spilling under the charts
 _TEXT = {
     "es": {"chart": "Antigüedad de saldos — {cur} (fórmulas de la hoja Resumen)",
            "note": "cobro refresh escribe esta tabla (indicadores, los 20 primeros de la lista de trabajo y la "
@@ -48,6 +49,9 @@ def dashboard_sheet(wb: xlsxwriter.Workbook, locale: str, layout: Any) -> Any:
                                              "style": "Table Style Medium 2"})
     for j, w in enumerate(WIDTHS):
         ws.set_column(j, j, w)
+    ws.set_column(6, 6, 1)
+    for r in range(STOP_ROWS):  # text overflows into empty cells only: a space keeps the details out of the charts
+        ws.write_string(r, 6, " ")
     ws.freeze_panes(1, 0)
     summary = SUMMARY_TITLE["es" if locale == "es" else "en"]
     bucket_names = [c for c in layout.columns if c == "not_due" or c[:1].isdigit()]

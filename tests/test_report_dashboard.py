@@ -100,3 +100,16 @@ def test_libreoffice_draws_the_chart_from_the_summary_formulas(book: Path, tmp_p
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "Antigüedad de saldos — EUR" in text and "lista de trabajo" in text
     assert wb.sheetnames[-1] == "Panel"
+    # keep a picture of the page that carries the chart (LibreOffice drew it from the Summary's formulas)
+    pages = text.split("\f")
+    first = next(i for i, p in enumerate(pages) if "Antigüedad de saldos — EUR" in p) + 1
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", str(first), "-l", str(first), str(pdf),
+                    str(tmp_path / "panel")], check=True)
+    import numpy as np
+    from PIL import Image
+
+    shot = next(tmp_path.glob("panel*.png"))
+    assert (np.asarray(Image.open(shot).convert("L")) < 200).mean() > 0.01
+    target = Path(__file__).resolve().parent.parent / "test-artefacts" / "report"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(shot, target / "dashboard-libreoffice.png")
