@@ -34,7 +34,7 @@ from .payment import PaymentDetails, payment_details
 
 __all__ = [
     "CurrencySection", "Movement", "OpenItem", "Statement", "StatementError", "customers_with_balance",
-    "statement_for",
+    "statement_for", "statements_for",
 ]
 
 
@@ -152,6 +152,14 @@ def _date(v: object) -> dt.date | None:
     return pd.Timestamp(v).date()  # type: ignore[arg-type]
 
 
+class _Row(dict):  # a record with attribute access (r.amount), cheaper than DataFrame.itertuples on small frames
+    __getattr__ = dict.__getitem__
+
+
+def _rows(frame: pd.DataFrame) -> list[_Row]:
+    return [_Row(r) for r in frame.to_dict("records")]
+
+
 def _customer_row(ledger: Ledger, customer_id: str) -> dict[str, str]:
     c = ledger.customers
     hit = c[c["customer_id"] == customer_id]
@@ -192,13 +200,43 @@ def _reference(customer_id: str, invoices: list[OpenItem], language: str) -> str
 
 def statement_for(ledger: Ledger, customer_id: str, as_of: dt.date, language: str | None = None) -> Statement:
     """The statement of account of ``customer_id`` (its ID, or its exact name) at ``as_of``."""
+    cust = _customer_row(ledger, customer_id)
+    cid = cust["customer_id"]
+    ts = as_timestamp(as_of)
+    inv = invoice_balances(ledger, ts)
+    pay = ledger.payments
+    adv = advances(ledger, ts)
+    return _statement(ledger, cust, as_of, language, inv[inv["customer_id"] == cid],
+                      pay[(pay["customer_id"] == cid) & (pay["date"] <= ts)], adv[adv["customer_id"] == cid])
+
+
+def statements_for(ledger: Ledger, customer_ids: list[str], as_of: dt.date) -> list[Statement]:
+    """The statements of several customers (``--all``): the ledger's balances are computed once, not per customer."""
+    ts = as_timestamp(as_of)
+    inv = invoice_balances(ledger, ts)
+    pay = ledger.payments
+    pay = pay[pay["date"] <= ts]
+    adv = advances(ledger, ts)
+    wanted = set(customer_ids)
+    by_inv = {k: g for k, g in inv[inv["customer_id"].isin(wanted)].groupby("customer_id", sort=False)}
+    by_pay = {k: g for k, g in pay[pay["customer_id"].isin(wanted)].groupby("customer_id", sort=False)}
+    by_adv = {k: g for k, g in adv[adv["customer_id"].isin(wanted)].groupby("customer_id", sort=False)}
+    out = []
+    for cid in customer_ids:
+        cust = _customer_row(ledger, cid)
+        out.append(_statement(ledger, cust, as_of, None, by_inv.get(cid, inv.iloc[:0]), by_pay.get(cid, pay.iloc[:0]),
+                              by_adv.get(cid, adv.iloc[:0])))
+    return out
+
+
+def _statement(ledger: Ledger, cust: dict[str, str], as_of: dt.date, language: str | None, inv: pd.DataFrame,
+               pay: pd.DataFrame, adv: pd.DataFrame) -> Statement:
+    """One customer's statement from its own invoices (with balances), payments and advances as of ``as_of``."""
     from .aging import bucket_index, bucket_labels
 
-    cust = _customer_row(ledger, customer_id)
     cid = cust["customer_id"]
     lang = language or cust["language"] or ledger.settings.locale
     lang = "en" if lang == "en" else "es"
-    ts = as_timestamp(as_of)
     settings = ledger.settings
     pay_details = payment_details(settings.extra, company_name=settings.company_name,
                                   text=settings.payment_instructions)
@@ -206,16 +244,10 @@ def statement_for(ledger: Ledger, customer_id: str, as_of: dt.date, language: st
     rates = rates_for(settings.extra)
     agreed = settings.late_interest_annual_pct if settings.late_interest_annual_pct > 0 else None
 
-    inv_all = invoice_balances(ledger, ts)
-    inv = inv_all[inv_all["customer_id"] == cid]
     closed = closed_mask(inv["status"]) if len(inv) else np.zeros(0, dtype=bool)
     live = inv[~closed]
-    pay = ledger.payments
-    pay = pay[(pay["customer_id"] == cid) & (pay["date"] <= ts)]
     closed_ids = set(inv.loc[closed, "invoice_id"]) if len(inv) else set()
     pay = pay[~pay["invoice_id"].isin(closed_ids)]
-    adv = advances(ledger, ts)
-    adv = adv[adv["customer_id"] == cid]
     currency_of_customer = ""
     cc = ledger.customers[ledger.customers["customer_id"] == cid]
     if "currency" in cc and len(cc):
@@ -232,7 +264,7 @@ def statement_for(ledger: Ledger, customer_id: str, as_of: dt.date, language: st
         ac = adv[adv["currency"].fillna(fallback).replace("", fallback) == cur]
         invoices: list[OpenItem] = []
         credits: list[OpenItem] = []
-        for r in li.itertuples(index=False):
+        for r in _rows(li):
             bal = int(r.balance)
             if bal == 0:
                 continue
@@ -241,7 +273,7 @@ def statement_for(ledger: Ledger, customer_id: str, as_of: dt.date, language: st
                             _date(r.due_date), abs(int(r.amount)), abs(bal), days if bal > 0 else 0, str(r.status),
                             str(r.reference or ""), str(r.description or ""))
             (invoices if bal > 0 else credits).append(item)
-        for r in ac.itertuples(index=False):
+        for r in _rows(ac):
             amt = int(r.amount)
             if amt > 0:
                 credits.append(OpenItem("advance", str(r.payment_id or r.reference or ""), _date(r.date), None,
@@ -251,13 +283,13 @@ def statement_for(ledger: Ledger, customer_id: str, as_of: dt.date, language: st
         open_dates = [d for d in (*(i.date for i in invoices), *(c.date for c in credits)) if d is not None]
         start = min(open_dates) if open_dates else as_of
         events: list[tuple[dt.date, int, str, str, str, int, int, dt.date | None]] = []
-        for r in li.itertuples(index=False):
+        for r in _rows(li):
             amt = int(r.amount)
             d = _date(r.issue_date) or as_of
             kind = "invoice" if amt >= 0 else "credit_note"
             events.append((d, 0, kind, str(r.invoice_id), str(r.description or ""), max(amt, 0), max(-amt, 0),
                            _date(r.due_date)))
-        for r in pc.itertuples(index=False):
+        for r in _rows(pc):
             amt = int(r.amount)
             d = _date(r.date) or as_of
             doc = str(r.reference or r.payment_id or "")

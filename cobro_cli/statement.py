@@ -81,14 +81,17 @@ def statement_cmd(ledger_path: str, customer: str | None, as_of: dt.date | None,
         atomic_write(target, pdf)
         click.echo(f"Wrote the statement of {cid} as of {day:%Y-%m-%d}: {target}")
         return
-    from cobro.statement import customers_with_balance
+    from cobro.statement import customers_with_balance, statements_for
 
     folder = Path(out) if out else Path(f"statements-{day:%Y-%m-%d}")
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--out {folder}: with --all this must be a folder")
-    folder.mkdir(parents=True, exist_ok=True)
     ids = customers_with_balance(ledger, day)
-    for cid in ids:
-        _, pdf = statement_pdf(ledger, cid, day, logo)
-        atomic_write(folder / _file_name(cid, day), pdf)
+    if ids:  # a missing PDF library is said before any file is written
+        statement_pdf(ledger, ids[0], day, logo)
+    folder.mkdir(parents=True, exist_ok=True)
+    from cobro.pdf_statement import render_statement
+
+    for st in statements_for(ledger, ids, day):  # the ledger's balances computed once for all of them
+        atomic_write(folder / _file_name(st.customer["customer_id"], day), render_statement(st, logo=logo))
     click.echo(f"Wrote {len(ids)} statements as of {day:%Y-%m-%d} in {folder}")

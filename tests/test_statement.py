@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from cobro.demo.generate import DEFAULT_AS_OF, generate_ledger
 from cobro.ledger import Ledger, make_frame, parse_settings
 from cobro.schema import CUSTOMERS, INVOICES, PAYMENTS
-from cobro.statement import StatementError, customers_with_balance, statement_for
+from cobro.statement import StatementError, customers_with_balance, statement_for, statements_for
 
 IBAN = "ES91 2100 0418 4502 0005 1332"
 PAY = {"iban": IBAN, "bic": "CAIXESBBXXX", "bizum": "600 111 222", "company_tax_id": "B50123456",
@@ -85,6 +85,8 @@ def test_demo_statements_add_up() -> None:
     ledger = generate_ledger()
     ids = customers_with_balance(ledger, DEFAULT_AS_OF)
     assert ids
+    assert statements_for(ledger, ids[:10], DEFAULT_AS_OF) == [statement_for(ledger, c, DEFAULT_AS_OF)
+                                                              for c in ids[:10]]
     for cid in ids:
         for sec in statement_for(ledger, cid, DEFAULT_AS_OF).sections:
             assert sec.movements[-1].balance == sec.net
