@@ -142,8 +142,8 @@ class PaymentDetails:
                 out.append(("BIC", self.bic))
         if self.bizum:
             out.append(("Bizum", self.bizum))
-        link = self.link(invoice=invoice or reference, amount_minor=max(amount_minor, 0), currency=currency,
-                         customer=customer)
+        link = self.link(invoice=invoice or reference, amount_minor=amount_minor, currency=currency,
+                         customer=customer) if amount_minor > 0 else ""
         if link:
             out.append(("Pago en línea" if es else "Pay online", link))
         if self.text:

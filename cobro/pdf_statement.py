@@ -30,7 +30,7 @@ from reportlab.platypus import (
 
 from . import money
 from .payment import qr_matrix
-from .render import format_date
+from .render import format_date, format_pct
 from .statement import CurrencySection, Statement
 
 __all__ = ["letterhead", "page_footer", "qr_flowable", "render_statement"]
@@ -93,6 +93,9 @@ _T: dict[str, tuple[str, str]] = {  # key: (es, en)
     "payment": ("Pago recibido", "Payment received"),
     "applied": ("aplicado a {doc}", "applied to {doc}"),
     "how_to_pay": ("Cómo pagar", "How to pay"),
+    "discount": ("Pronto pago", "Early payment"),
+    "discount_text": ("{pct} % de descuento ({amount}) pagando hasta el {until}",
+                      "{pct}% discount ({amount}) if paid by {until}"),
     "qr_hint": ("Escanee con la app de su banco: transferencia SEPA con el importe y el concepto ya rellenos.",
                 "Scan with your banking app: a SEPA transfer with the amount and reference filled in."),
     "nothing_due": ("No hay importe que pagar ahora.", "There is nothing to pay now."),
@@ -265,9 +268,16 @@ def _payment_box(st: Statement, sec: CurrencySection, width: float, styles: dict
     if sec.to_pay <= 0:
         parts.append(Paragraph(_safe(_t("nothing_due", lang)), styles["p"]))
     lines = st.payment.lines(sec.to_pay, cur, sec.payment_reference if sec.to_pay > 0 else "", lang,
-                             invoice=sec.payment_reference, customer=st.customer.get("customer_id", ""))
+                             invoice=", ".join(i.document for i in sec.invoices
+                                               if i.days_overdue > 0 and i.status != "disputed")
+                             or ", ".join(i.document for i in sec.invoices if i.status != "disputed"),
+                             customer=st.customer.get("customer_id", ""))
     if sec.to_pay > 0 and not st.payment.any:
         lines.append(("", _t("no_way", lang)))
+    if sec.discount is not None:
+        pct, until, amount = sec.discount
+        lines.append((_t("discount", lang), _t("discount_text", lang, pct=format_pct(pct, lang),
+                                                 until=format_date(until, lang), amount=_m(amount, cur, lang))))
     rows = []
     for label, value in lines:
         rows.append([Paragraph(_safe(label), styles["cell"]),

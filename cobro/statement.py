@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -84,6 +85,8 @@ class CurrencySection:
     interest: tuple[tuple[OpenItem, InvoiceInterest], ...]
     payment_reference: str
     epc_payload: str | None
+    # the early-payment discount still available (Settings early_payment_discount): (pct, last day, amount)
+    discount: tuple[Decimal, dt.date, int] | None = None
 
     @property
     def owed(self) -> int:
@@ -323,8 +326,25 @@ def _statement(ledger: Ledger, cust: dict[str, str], as_of: dt.date, language: s
                                   tuple(interest), ref, None)
         epc = pay_details.epc(section.to_pay, cur, ref)
         sections.append(CurrencySection(cur, tuple(movements), tuple(invoices), tuple(credits), tuple(aging),
-                                        tuple(interest), ref, epc))
+                                        tuple(interest), ref, epc, _discount(invoices, cur, as_of, settings)))
     return Statement(as_of, lang, cust, company_of(ledger), tuple(sections), pay_details, enabled, labels)
+
+
+def _discount(invoices: list[OpenItem], currency: str, as_of: dt.date, settings: object
+              ) -> tuple[Decimal, dt.date, int] | None:
+    """The early-payment discount still available on the open invoices (``cobro.render.discount_info``)."""
+    from .render import InvoiceLine, discount_info
+
+    terms = getattr(settings, "early_payment_discount", None)
+    if not terms:
+        return None
+    lines = [InvoiceLine(i.document, currency, i.original, i.amount, i.date, i.due_date, i.days_overdue)
+             for i in invoices if i.status != "disputed"]
+    got = discount_info(lines, as_of, terms, currency)
+    if got is None:
+        return None
+    pct, until, amounts = got
+    return pct, until, amounts.get(currency, 0)
 
 
 def customers_with_balance(ledger: Ledger, as_of: dt.date) -> list[str]:

@@ -39,8 +39,10 @@ def test_english_demo_messages_carry_the_payment_link() -> None:
     emails = [i for i in plan.items if i.channel == "email"]
     assert emails
     for item in emails:
-        assert "https://pay.blueharbor-supply.example.com/invoice/" in item.text
+        if "Amount to pay" in item.text:  # (none when the customer's credits cover what is reminded)
+            assert "https://pay.blueharbor-supply.example.com/invoice/" in item.text
         assert "ACH or wire" in item.text
+    assert any("https://pay.blueharbor-supply.example.com/invoice/" in i.text for i in emails)
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("zbarimg") is None,

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,11 @@ def test_cli_one_and_all(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "NOBODY" in r.output and "Traceback" not in r.output
     r = runner.invoke(main, ["statement", str(book), "--as-of", "2026-11-20"])
     assert r.exit_code == 2 and "--all" in r.output
+
+
+def test_early_payment_discount_is_shown_while_available() -> None:
+    st = statement_for(small_ledger(early_payment_discount="2/20"), "C1", dt.date(2025, 8, 15))
+    # F-2 issued 1 August 2025: 2 % of 500.00 until 21 August
+    assert st.sections[0].discount == (Decimal(2), dt.date(2025, 8, 21), 1000)
+    assert statement_for(small_ledger(early_payment_discount="2/20"), "C1", dt.date(2025, 8, 22)
+                         ).sections[0].discount is None
