@@ -8,6 +8,10 @@ generated in memory.
     .venv/bin/python bench/bench_forecast.py --invoices 1500 --customers 60  # the demo ledger's size
     .venv/bin/python bench/bench_forecast.py --open 100000                    # + a forecast over 100,000 open ones
 
+``--gbm`` also scores scikit-learn's HistGradientBoostingRegressor (absolute error) on the same walk-forward, trained
+at each cut-off on the invoices open at the 6 earlier month ends whose payment was known by then (needs
+``pip install scikit-learn``; measured worse than the model on the demo ledgers, and ~50 MB + scipy to install).
+
 ``--open N`` also generates a ledger of 5 × N invoices (about a fifth of the demo's invoices are open at its as-of
 date) and times the forecast of all its open invoices, facts included.
 """
@@ -15,6 +19,7 @@ date) and times the forecast of all its open invoices, facts included.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -33,6 +38,7 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=3_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("--gbm", action="store_true", help="also score a gradient-boosting model (scikit-learn)")
     ap.add_argument("--open", type=int, default=0, help="also time a forecast with at least this many open invoices")
     a = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
@@ -54,6 +60,8 @@ def main() -> None:
     d.pop("per_cutoff")
     d.pop("cutoffs")
     print(json.dumps(d, indent=1))
+    if a.gbm:
+        compare_gradient_boosting(led, facts, a.months)
     if a.open:
         n = a.open * 5
         t = time.perf_counter()
@@ -63,6 +71,62 @@ def main() -> None:
         f = fc.forecast(big, DEFAULT_AS_OF)
         print(f"forecast (facts included) of {len(f.invoices):,} open invoices as of {DEFAULT_AS_OF}: "
               f"{time.perf_counter() - t:.2f} s")
+
+
+def compare_gradient_boosting(led: object, f: fc.Facts, months: int) -> None:
+    """Walk-forward MAE (days) of HistGradientBoostingRegressor next to the model's, on the same invoices."""
+    try:
+        from sklearn.ensemble import HistGradientBoostingRegressor
+    except ImportError:
+        print("--gbm: scikit-learn is not installed (pip install scikit-learn)")
+        return
+    import numpy as np
+
+    end = (DEFAULT_AS_OF - dt.date(1970, 1, 1)).days
+    cuts = [(c - dt.date(1970, 1, 1)).days for c in fc.month_ends(DEFAULT_AS_OF, months + 6)]
+
+    def features(cutoff: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        train = np.flatnonzero(f.eligible & (f.settled <= cutoff))
+        delay = f.settled[train] - f.due[train]
+        nc = len(f.customers)
+        cnt = np.bincount(f.customer[train], minlength=nc)
+        tot = np.bincount(f.customer[train], weights=delay, minlength=nc)
+        mean = np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
+        age = cutoff - f.due[rows]
+        n_c, q, m = fc._conditional(f.customer[train], delay, f.customer[rows], age, (0.5,))
+        p = fc.predict(f, cutoff, rows)
+        c = f.customer[rows]
+        x = np.column_stack([age, f.due[rows] - f.issue[rows], np.log1p(np.maximum(f.amount[rows], 1)), mean[c],
+                             cnt[c], np.where(n_c > 0, q[0], np.nan), np.where(n_c > 0, m, np.nan), n_c,
+                             p.expected - f.due[rows]])
+        return x, p.expected
+
+    data = {cut: (rows, *features(cut, rows)) for cut in cuts for rows in [fc.open_rows(f, cut)]}
+    err_m, err_g = [], []
+    t = time.perf_counter()
+    for cut in cuts[6:]:
+        xs, ys = [], []
+        for cut2 in cuts:
+            if cut2 >= cut:
+                break
+            rows, x, _ = data[cut2]
+            act = f.settled[rows]
+            ok = act <= cut
+            xs.append(x[ok])
+            ys.append((act - cut2 - 1)[ok])
+        rows, x, pe = data[cut]
+        act = f.settled[rows]
+        done = act <= end
+        err_m.append(np.abs(pe - act)[done])
+        if sum(len(y) for y in ys) < 200:
+            err_g.append(np.abs(pe - act)[done])
+            continue
+        g = HistGradientBoostingRegressor(loss="absolute_error", max_iter=200, random_state=0)
+        g.fit(np.vstack(xs), np.concatenate(ys))
+        pr = cut + 1 + np.maximum(np.rint(g.predict(x)).astype(np.int64), 0)
+        err_g.append(np.abs(pr - act)[done])
+    print(f"gradient boosting vs model, MAE days: {np.concatenate(err_g).mean():.2f} vs "
+          f"{np.concatenate(err_m).mean():.2f} ({time.perf_counter() - t:.1f} s)")
 
 
 if __name__ == "__main__":
