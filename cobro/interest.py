@@ -116,16 +116,20 @@ def rates_for(extra: Mapping[str, str] | None = None) -> dict[Semester, Decimal]
     return rates
 
 
-def check_interest_settings(values: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(key, what was expected) for each interest setting that cannot be used — for ``parse_settings``."""
-    out: list[tuple[str, str]] = []
+def check_interest_settings(values: Mapping[str, str]) -> list[tuple[str, str, dict[str, object]]]:
+    """(key, catalogue code ``expected.setting.<code>``, its values) for each interest setting that cannot be used
+    — for ``parse_settings``."""
+    out: list[tuple[str, str, dict[str, object]]] = []
     try:
         parse_rates(str(values.get("ecb_rates", "") or ""))
     except ValueError:
-        out.append(("ecb_rates", "ECB rates per half year such as 2026-H1 2.15; 2026-H2 2.15"))
+        out.append(("ecb_rates", "ecb_rates", {}))
     flag = str(values.get("late_interest_enabled", "") or "").strip().casefold()
     if flag and flag not in _YES | _NO:
-        out.append(("late_interest_enabled", "yes or no"))
+        out.append(("late_interest_enabled", "yes_no", {}))
+    days = str(values.get("max_payment_terms_days", "") or "").strip()
+    if days and not (days.isdigit() and int(days) > 0) and days.casefold() not in ("none", "ninguno", "no"):
+        out.append(("max_payment_terms_days", "max_terms", {}))
     return out
 
 

@@ -221,8 +221,8 @@ def parse_settings(raw: Mapping[str, object], problems: list[Problem] | None = N
     from .interest import check_interest_settings  # issue 13: payment details and interest rows (kept in extra)
     from .payment import check_payment_settings
 
-    for key, what in (*check_payment_settings(values), *check_interest_settings(values)):
-        problems.append(Problem("Settings", rows.get(key, 0), "value", values.get(key), "setting", {"what": what}))
+    for key, code, fields in (*check_payment_settings(values), *check_interest_settings(values)):
+        bad(key, code, **fields)
     known = set(SETTINGS_DEFAULTS) - SETTINGS_PASS_THROUGH
     kw["extra"] = {k: v for k, v in values.items() if k not in known}
     return Settings(**kw)  # type: ignore[arg-type]

@@ -29,7 +29,7 @@ from .errors import InputError
 
 __all__ = [
     "PaymentDetails", "PaymentError", "PaymentRequest", "check_payment_settings", "epc_payload", "format_iban",
-    "iban_problem", "payment_request", "reference_for",
+    "iban_code", "iban_problem", "payment_request", "reference_for",
     "is_valid_iban", "is_valid_rf", "normalize_iban", "payment_details", "qr_available", "qr_matrix", "qr_png",
 ]
 
@@ -151,23 +151,37 @@ class PaymentDetails:
         return out
 
 
-def check_payment_settings(values: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(key, what was expected) for each payment setting that cannot be used — for ``parse_settings``."""
-    out: list[tuple[str, str]] = []
+def iban_code(text: str) -> tuple[str, dict[str, object]] | None:
+    """Why ``text`` is not a valid IBAN as a catalogue code (``expected.setting.<code>``) and its values."""
+    iban = normalize_iban(text)
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{1,30}", iban):
+        return "iban_format", {}
+    expected = IBAN_LENGTHS.get(iban[:2])
+    if expected is not None and len(iban) != expected:
+        return "iban_length", {"country": iban[:2], "expected": expected, "got": len(iban)}
+    if _mod97(iban[4:] + iban[:4]) != 1:
+        return "iban_checksum", {}
+    return None
+
+
+def check_payment_settings(values: Mapping[str, str]) -> list[tuple[str, str, dict[str, object]]]:
+    """(key, catalogue code ``expected.setting.<code>``, its values) for each payment setting that cannot be used —
+    for ``parse_settings``."""
+    out: list[tuple[str, str, dict[str, object]]] = []
     iban = str(values.get("iban", "") or "").strip()
     if iban:
-        why = iban_problem(iban)
+        why = iban_code(iban)
         if why:
-            out.append(("iban", why))
+            out.append(("iban", *why))
     bic = re.sub(r"\s", "", str(values.get("bic", "") or "")).upper()
     if bic and not _BIC.fullmatch(bic):
-        out.append(("bic", "a BIC of 8 or 11 letters and digits (such as CAIXESBBXXX)"))
+        out.append(("bic", "bic", {}))
     name = str(values.get("beneficiary", "") or "").strip()
     if len(name) > 70:
-        out.append(("beneficiary", "a name of at most 70 characters (the limit of a SEPA transfer)"))
+        out.append(("beneficiary", "beneficiary", {}))
     link = str(values.get("payment_link_template", "") or "").strip()
     if link and not re.match(r"https://[^\s/]+", link):
-        out.append(("payment_link_template", "an https:// address, with {invoice} and {amount} where they go"))
+        out.append(("payment_link_template", "payment_link", {}))
     return out
 
 

@@ -64,10 +64,10 @@ def test_workbook_rates_extend_the_table_and_missing_half_years_are_flagged() ->
     assert parse_rates("2026-H1 2,15; 2026/2 2.40") == {(2026, 1): Decimal("2.15"), (2026, 2): Decimal("2.40")}
     with pytest.raises(ValueError):
         parse_rates("first half 2")
-    assert check_interest_settings({"ecb_rates": "bad", "late_interest_enabled": "perhaps"}) == [
-        ("ecb_rates", "ECB rates per half year such as 2026-H1 2.15; 2026-H2 2.15"),
-        ("late_interest_enabled", "yes or no"),
-    ]
+    assert check_interest_settings({"ecb_rates": "bad", "late_interest_enabled": "perhaps",
+                                    "max_payment_terms_days": "sixty"}) == [
+        ("ecb_rates", "ecb_rates", {}), ("late_interest_enabled", "yes_no", {}),
+        ("max_payment_terms_days", "max_terms", {})]
     assert interest_enabled({"late_interest_enabled": "sí"}) and not interest_enabled({})
 
 

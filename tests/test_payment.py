@@ -37,10 +37,11 @@ def test_invalid_ibans(iban: str) -> None:
 
 
 def test_settings_problems_name_the_key() -> None:
-    probs = dict(check_payment_settings({"iban": "ES92 2100 0418 4502 0005 1332", "bic": "CAIX", "beneficiary": "x",
-                                         "payment_link_template": "http://pay"}))
-    assert "checksum" in probs["iban"]
-    assert set(probs) == {"iban", "bic", "payment_link_template"}
+    probs = {k: c for k, c, _ in check_payment_settings({"iban": "ES92 2100 0418 4502 0005 1332", "bic": "CAIX",
+                                                         "beneficiary": "x", "payment_link_template": "http://pay"})}
+    assert probs == {"iban": "iban_checksum", "bic": "bic", "payment_link_template": "payment_link"}
+    assert check_payment_settings({"iban": "ES91 2100 0418 4502 0005 133"}) == [
+        ("iban", "iban_length", {"country": "ES", "expected": 24, "got": 23})]
     assert check_payment_settings({"iban": "ES9121000418450200051332", "bic": "CAIXESBBXXX"}) == []
 
 
@@ -112,7 +113,9 @@ def test_a_bad_iban_in_settings_is_a_located_problem() -> None:
     s = parse_settings({"iban": "ES92 2100 0418 4502 0005 1332", "company_name": "ACME"}, problems, {"iban": 24})
     (p,) = problems
     assert (p.sheet, p.row, p.column) == ("Settings", 24, "value")
-    assert "checksum" in p.message("en") and "ES92 2100" in p.message("en")
+    assert "check digits" in p.message("en") and "ES92 2100" in p.message("en")
+    assert p.message("es").startswith('Configuración, fila 24, columna "Valor": "ES92 2100 0418 4502 0005 1332" — '
+                                      "se esperaba un IBAN cuyos dígitos de control cuadren")
     assert payment_details(s.extra, company_name=s.company_name).iban == ""  # never printed
     problems.clear()
     s = parse_settings({"iban": "ES91 2100 0418 4502 0005 1332", "bic": "CAIXESBBXXX"}, problems)
