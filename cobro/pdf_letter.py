@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -94,9 +94,11 @@ def _table(rows: list[list[str]], styles: dict[str, ParagraphStyle], width: floa
 
 
 def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "", language: str = "es",
-                  payment_qr: str | None = None) -> bytes:
+                  payment_qr: str | None = None, company: Mapping[str, str] | None = None) -> bytes:
     """A4 PDF of a rendered letter body. ``title`` and ``author`` go into the PDF's properties; ``payment_qr`` (an
-    EPC payload) adds the SEPA QR code, as a vector image, after the text (the template's text says how to pay)."""
+    EPC payload) adds the SEPA QR code, as a vector image, after the text (the template's text says how to pay);
+    ``company`` (name, tax_id, address, phone, email) draws the letterhead statements have (``cobro.pdf_statement``),
+    and a first paragraph that only repeats the company's name is then left out."""
     buf = io.BytesIO()
     margin = 22 * mm
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
@@ -109,6 +111,13 @@ def render_letter(blocks: Sequence[Block], *, title: str = "", author: str = "",
     # the QR goes right after the paragraph that shows the payment's IBAN (beside the way to pay), else at the end
     iban = payment_qr.split("\n")[6] if payment_qr and payment_qr.count("\n") >= 6 else ""
     grouped = " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+    if company and company.get("name"):
+        from .pdf_statement import letterhead
+
+        tax = "NIF" if language == "es" else "Tax ID"
+        story += [letterhead({**company, "tax_label": tax}, [], width), Spacer(1, 10)]
+        if blocks and blocks[0].kind == "p" and blocks[0].text.strip() == company["name"].strip():
+            blocks = blocks[1:]
     for b in blocks:
         if b.kind == "table" and b.rows:
             story.append(_table(b.rows, styles, width))

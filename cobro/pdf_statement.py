@@ -159,7 +159,7 @@ def letterhead(company: Mapping[str, str], right: Sequence[Flowable], width: flo
     text = "<br/>".join(_safe(x).replace("\n", "<br/>") for x in lines if x)
     if text:
         left.append(Paragraph(text, st["small"]))
-    t = Table([[left, list(right)]], colWidths=[width * 0.58, width * 0.42])
+    t = Table([[left, list(right)]], colWidths=[width * 0.58, width * 0.42], hAlign="LEFT")
     t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                            ("LINEBELOW", (0, 0), (-1, 0), 0.8, DARK), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))

@@ -122,6 +122,7 @@ from .render import (
 )
 from .safety import header_value
 from .schema import CONTACTS
+from .statement import company_from_settings
 from .workdays import WorkdaysError, holiday_name, is_workday, next_workday
 
 __all__ = [
@@ -1285,7 +1286,8 @@ def _render_item(pending: _Pending, templates: TemplateSet, settings: Settings, 
         item.epc_payload = pay.epc if pay is not None and pay.epc and qr_available() else ""
         item.letter_pdf = render_letter(rendered.blocks, title=item.subject,
                                         author=settings.company_name, language=lang,
-                                        payment_qr=item.epc_payload or None)
+                                        payment_qr=item.epc_payload or None,
+                                        company=company_from_settings(settings))
     if item.channel == "email" and rendered is not None:
         pay = payment_for(settings, pending.customer, pending.lines, pending.statement, lang)
         if pay is not None and pay.epc and qr_available():

@@ -184,11 +184,16 @@ def _customer_row(ledger: Ledger, customer_id: str) -> dict[str, str]:
 
 def company_of(ledger: Ledger) -> dict[str, str]:
     """The letterhead: Settings company_name, company_tax_id, company_address, company_phone, sender_email."""
-    s = ledger.settings
-    x = s.extra
-    return {"name": s.company_name, "tax_id": str(x.get("company_tax_id", "") or ""),
+    return company_from_settings(ledger.settings)
+
+
+def company_from_settings(s: object) -> dict[str, str]:
+    """The letterhead of statements and letters from Settings (name, tax id, address, phone, e-mail, logo)."""
+    x = s.extra  # type: ignore[attr-defined]
+    return {"name": s.company_name, "tax_id": str(x.get("company_tax_id", "") or ""),  # type: ignore[attr-defined]
             "address": str(x.get("company_address", "") or ""), "phone": str(x.get("company_phone", "") or ""),
-            "email": s.reply_to or s.sender_email, "logo": str(x.get("logo", "") or "")}
+            "email": s.reply_to or s.sender_email,  # type: ignore[attr-defined]
+            "logo": str(x.get("logo", "") or "")}
 
 
 def _reference(customer_id: str, invoices: list[OpenItem], language: str) -> str:
