@@ -2,8 +2,9 @@
 
 One section per currency (amounts of different currencies are never added together), each with:
 
-- **movements**: the invoices, credit notes and payments since the oldest item still open, oldest first, with a
-  running balance; what came before is one "balance brought forward" line, so a long history stays one page.
+- **movements**: the invoices, credit notes and payments since the oldest item still open (or the oldest invoice
+  paid since), oldest first, with a running balance; what came before is one "balance brought forward" line
+  (shown when not zero), so a long history stays short.
   Cancelled and written-off invoices (and payments applied to them) are left out: nothing is collectable there.
 - **open invoices** (what the customer owes, with days overdue) and **credits** (open credit notes and payments on
   account) — credits are amounts in the customer's favour, shown positive and netted in the total, never as a
@@ -304,6 +305,15 @@ def _statement(ledger: Ledger, cust: dict[str, str], as_of: dt.date, language: s
             applied = str(r.invoice_id or "")
             events.append((d, 1, "payment", doc, applied, max(-amt, 0), max(amt, 0), None))
         events.sort(key=lambda e: (e[0], e[1], e[3]))
+        # An invoice paid on or after the start begins the activity too (its payment is shown, so is the invoice):
+        # what is brought forward is then only what was settled entirely before — usually nothing.
+        issued = {e[3]: e[0] for e in events if e[2] != "payment"}
+        while True:
+            earlier = [issued[e[4]] for e in events
+                       if e[2] == "payment" and e[0] >= start and e[4] in issued and issued[e[4]] < start]
+            if not earlier:
+                break
+            start = min(earlier)
         forward = sum(e[5] - e[6] for e in events if e[0] < start)
         running = forward
         movements: list[Movement] = []
