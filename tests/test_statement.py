@@ -173,3 +173,26 @@ def test_early_payment_discount_is_shown_while_available() -> None:
     assert st.sections[0].discount == (Decimal(2), dt.date(2025, 8, 21), 1000)
     assert statement_for(small_ledger(early_payment_discount="2/20"), "C1", dt.date(2025, 8, 22)
                          ).sections[0].discount is None
+
+
+def test_cli_statement_carries_the_logo_named_in_settings(tmp_path: Path) -> None:
+    pytest.importorskip("segno")
+    from cobro.payment import qr_png
+    from cobro_cli import main
+    from sheets_templates.workbook import build_workbook
+
+    (tmp_path / "logo.png").write_bytes(qr_png("ACME"))  # any PNG will do
+    ledger = generate_ledger(customers=3, invoices=30)
+    cid = customers_with_balance(ledger, DEFAULT_AS_OF)[0]
+    runner = CliRunner()
+    sizes = []
+    for logo in ("", "logo.png"):
+        led = ledger.replace(settings=dataclasses.replace(ledger.settings, extra={**ledger.settings.extra, **PAY,
+                                                                                  "logo": logo}))
+        book = tmp_path / "cobro.xlsx"
+        build_workbook(book, "es", led, DEFAULT_AS_OF)
+        out = tmp_path / f"s{len(sizes)}.pdf"
+        r = runner.invoke(main, ["statement", str(book), cid, "--as-of", "2026-11-20", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        sizes.append((out.read_bytes().count(b"/Subtype /Image"), len(out.read_bytes())))
+    assert sizes[0][0] == 0 and sizes[1][0] == 1
