@@ -936,6 +936,7 @@ def _customer_items(ctx: _Context, cid: str, keep: list[Entry], open_recs: list[
                              ctx.as_of, plan)
         if pending is None:
             continue
+        pending.statement.extend(_advance_lines(ctx, cid, pending.item.language))
         item = pending.item
         fail = ctx.failures.get((cid, item.level.casefold()))
         if fail:
@@ -943,6 +944,28 @@ def _customer_items(ctx: _Context, cid: str, keep: list[Entry], open_recs: list[
                                  + (f": {fail[1]}" if fail[1] else ""))
         plan.items.append(item)
         out.append(pending)
+    return out
+
+
+def _advance_lines(ctx: _Context, cid: str, language: str) -> list[InvoiceLine]:
+    """The customer's payments on account as lines of its statement (issue 13: credits are credits): a negative
+    balance, shown by the default texts as an amount in the customer's favour and netted in the totals."""
+    by_customer = getattr(ctx, "_advances_by_customer", None)
+    if by_customer is None:
+        adv = advances(ctx.ledger, ctx.as_of)
+        adv = adv[adv["amount"] > 0]
+        by_customer = {}
+        for rec in _records(adv):
+            by_customer.setdefault(str(rec["customer_id"]), []).append(rec)
+        ctx._advances_by_customer = by_customer  # type: ignore[attr-defined]
+    label = "Pago a cuenta" if language == "es" else "Payment on account"
+    out = []
+    for rec in by_customer.get(cid, []):
+        day = _day(rec["date"])
+        amt = int(rec["amount"])
+        cur = str(rec.get("currency") or "") or ctx.settings.base_currency
+        out.append(InvoiceLine(str(rec.get("payment_id") or "") or label, cur, -amt, -amt, day, day, 0,
+                               str(rec.get("reference") or ""), label))
     return out
 
 

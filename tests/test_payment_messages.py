@@ -120,3 +120,19 @@ def test_a_level_can_attach_the_statement() -> None:
 
     msg = message_for(item, dt.datetime(2026, 3, 9, 9, 0))
     assert [a[0] for a in msg.attachments] == ["extracto-C1-2026-03-09.pdf"]
+
+
+def test_a_payment_on_account_is_a_credit_in_the_message_and_netted() -> None:
+    from cobro.schema import PAYMENTS
+
+    led = ledger(**PAY)
+    led = led.replace(payments=make_frame(PAYMENTS, [
+        {"payment_id": "P-7", "date": DUE - dt.timedelta(days=1), "customer_id": "C1", "invoice_id": "",
+         "amount": 10000, "currency": "EUR", "reference": "Transferencia a cuenta", "source": "manual"}]))
+    plan = plan_reminders(led, DUE + dt.timedelta(days=7))
+    (item,) = [i for i in plan.items if i.channel == "email"]
+    # 1,500.00 owed on F-1, less the credit note R-1 (300.00) and the payment on account P-7 (100.00)
+    assert "Importe a pagar: 1.100,00 EUR" in item.text
+    assert "P-7" in item.text and "100,00 EUR" in item.text and "-100,00" not in item.text
+    assert "Saldo total de su cuenta: 1.300,00 EUR." in item.text  # 1,500 + 200 (F-2) - 300 - 100
+    assert item.statement_invoice_ids == ("R-1", "F-2")  # the payment is not an invoice
