@@ -136,3 +136,17 @@ def test_a_payment_on_account_is_a_credit_in_the_message_and_netted() -> None:
     assert "P-7" in item.text and "100,00 EUR" in item.text and "-100,00" not in item.text
     assert "Saldo total de su cuenta: 1.300,00 EUR." in item.text  # 1,500 + 200 (F-2) - 300 - 100
     assert item.statement_invoice_ids == ("R-1", "F-2")  # the payment is not an invoice
+
+
+def test_inline_images_are_checked_like_attachments() -> None:
+    from sync.mailer import InvalidMessageError, OutgoingMessage, message_id_for
+
+    base = {"key": "k", "message_id": message_id_for("k", "demo.example"), "sender": "a@demo.example",
+            "to": ("b@demo.example",), "subject": "s", "text": "t", "html": '<p><img src="cid:qr@cobro"></p>'}
+    OutgoingMessage(**base, inline=(("qr@cobro", b"\x89PNG", "image/png"),)).validate()
+    for bad in (("qr\r\nBcc: x@y.z", b"x", "image/png"), ("qr@cobro", b"x", "text/html"),
+                ("qr@cobro", "x", "image/png")):
+        with pytest.raises(InvalidMessageError):
+            OutgoingMessage(**base, inline=(bad,)).validate()
+    with pytest.raises(InvalidMessageError):
+        OutgoingMessage(**{**base, "html": ""}, inline=(("qr@cobro", b"x", "image/png"),)).validate()
