@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what cobro needs on a fresh Debian machine. Idempotent and quick when already done.
-# COBRO_WITH_SYSTEM=1 also installs the Debian packages the tests use (chromium, LibreOffice Calc, poppler).
+# COBRO_WITH_SYSTEM=1 also installs the Debian packages the tests use (chromium, LibreOffice Calc, poppler, zbar, Node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,7 @@ if [ "${COBRO_WITH_SYSTEM:-0}" = "1" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v soffice >/dev/null 2>&1 || need_apt+=(libreoffice-calc-nogui)
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+  command -v zbarimg >/dev/null 2>&1 || need_apt+=(zbar-tools)
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 fi
