@@ -850,19 +850,28 @@ def _judge_amounts(ctx: _Context, cid: str, name: str, keep: list[Entry], credit
             plan.skipped.append(Skip(cid, name, "covered_by_credit", tuple(str(r["invoice_id"]) for r, _ in mine),
                                      None, detail))
             keep = [(r, k) for r, k in keep if r["currency"] != cur]
-    # Each message, call or letter must be worth it on its own: per channel (one item each) and currency.
+    # Each message, call or letter must be worth it on its own: per channel (one item each) and currency. Every
+    # message nets all the customer's credits in its amount to pay, so one that credits cover asks for nothing.
     dropped: set[int] = set()
     for _channel, group in _by_channel(steps, keep):
         for cur in sorted({str(r["currency"]) for r, _ in group}):
             mine = [(r, k) for r, k in group if r["currency"] == cur]
+            available = credit.get((cid, cur), 0)
+            owed = sum(int(r["balance"]) for r, _ in mine)
+            if available and owed <= available:
+                detail = f"{money.format_money(owed, cur, lang)} ≤ {money.format_money(available, cur, lang)}"
+                plan.skipped.append(Skip(cid, name, "covered_by_credit",
+                                         tuple(str(r["invoice_id"]) for r, _ in mine), None, detail))
+                dropped.update(id(r) for r, _ in mine)
+                continue
             minimum, f_min = minimum_amount(settings, cur), int(settings.min_formal_amounts.get(cur, 0))
             formal = [(r, k) for r, k in mine if is_formal(steps[k])]
-            f_owed = sum(int(r["balance"]) for r, _ in formal)
+            f_owed = sum(int(r["balance"]) for r, _ in formal) - available
             if formal and f_owed < f_min and sum(int(r["balance"]) for r, _ in mine) >= minimum:
                 _skip_amounts(plan, cid, name, "below_formal_minimum", formal, f_owed, f_min, cur, lang)
                 dropped.update(id(r) for r, _ in formal)
                 mine = [(r, k) for r, k in mine if not is_formal(steps[k])]
-            owed = sum(int(r["balance"]) for r, _ in mine)
+            owed = sum(int(r["balance"]) for r, _ in mine) - available  # the amount the message asks for
             if mine and owed < minimum:
                 _skip_amounts(plan, cid, name, "below_minimum", mine, owed, minimum, cur, lang)
                 dropped.update(id(r) for r, _ in mine)

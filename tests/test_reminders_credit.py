@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import pandas as pd
+
 from cobro.defaults import default_levels, default_templates
 from cobro.ledger import empty_ledger, make_frame, parse_settings
 from cobro.reminders import plan_reminders
-from cobro.schema import CUSTOMERS, INVOICES, PAYMENTS
+from cobro.schema import CONTACTS, CUSTOMERS, INVOICES, PAYMENTS
 
 DUE = dt.date(2026, 3, 2)
 
@@ -53,3 +55,27 @@ def test_credit_in_another_currency_covers_nothing() -> None:
                   {"invoice_id": "R-1", "amount": -20000, "currency": "USD", "due_date": DUE - dt.timedelta(days=5)}])
     plan = plan_reminders(led, DUE)
     assert [i.invoice_ids for i in plan.items] == [("F-1",)]
+
+
+def test_a_message_the_credits_cover_is_not_sent_even_when_another_one_is() -> None:
+    """Every message nets all the customer's credits in its amount to pay: an e-mail for 100 with 150 of credit
+    would ask for nothing (or a negative amount), while the letter for 500 still asks for 350."""
+    as_of = DUE + dt.timedelta(days=31)
+    led = ledger([{"invoice_id": "F-A", "amount": 10000, "due_date": as_of - dt.timedelta(days=7)},
+                  {"invoice_id": "F-B", "amount": 50000},
+                  {"invoice_id": "R-1", "amount": -15000, "due_date": DUE - dt.timedelta(days=5)}])
+    called = {"timestamp": pd.Timestamp(as_of - dt.timedelta(days=16)), "customer_id": "C1", "invoice_ids": ("F-B",),
+              "channel": "phone", "direction": "out", "level": "call", "outcome": "", "user": "maria", "_row": 2}
+    led = replace(led, contacts=make_frame(CONTACTS, [called]))
+    plan = plan_reminders(led, as_of)
+    assert [(i.channel, i.invoice_ids) for i in plan.items] == [("letter", ("F-B",))]
+    assert [(s.reason, s.invoice_ids) for s in plan.skipped] == [("covered_by_credit", ("F-A",))]
+
+
+def test_the_minimum_is_judged_on_what_the_message_asks_for_after_credits() -> None:
+    led = ledger([{"invoice_id": "F-1", "amount": 10000},
+                  {"invoice_id": "R-1", "amount": -6000, "due_date": DUE - dt.timedelta(days=5)}])
+    led = replace(led, settings=replace(led.settings, min_reminder_amount=5000))
+    plan = plan_reminders(led, DUE)
+    assert not plan.items and [s.reason for s in plan.skipped] == ["below_minimum"]
+    assert plan.skipped[0].detail.startswith("40")
