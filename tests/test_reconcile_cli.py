@@ -10,16 +10,12 @@ import pytest
 
 from cobro_cli import run
 from sync.xlsx_store import XlsxStore
+from tests.bank_csv import write_csv
 
 
 @pytest.fixture
 def ledger(user_workbook: Path) -> Path:
     return user_workbook  # F-1 1210.00 EUR (210 paid), F-2 100.00 EUR, F-3 999.99 USD
-
-
-def write_csv(path: Path, lines: list[str]) -> Path:
-    path.write_text("Fecha;Fecha valor;Concepto;Importe;Saldo\n" + "\n".join(lines) + "\n", encoding="latin-1")
-    return path
 
 
 def test_propose_auto_apply_once(ledger: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
