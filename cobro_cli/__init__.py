@@ -533,10 +533,16 @@ def format_remind(data: dict[str, Any], limit: int = 0) -> str:
         out.append("Nothing is due.")
     if plan.get("fixes"):
         out.append(f"\nFix contact data ({len(plan['fixes'])}):")
-        out.extend(f"  - {f.get('message', f)}" for f in plan["fixes"][:20])
+        out.extend(f"  - {f.get('customer_id', '')} {f.get('customer_name', '')} ({f.get('level', '')}, "
+                   f"{', '.join(f.get('invoice_ids') or ())}): {f.get('message', f)}" for f in plan["fixes"][:20])
+        if len(plan["fixes"]) > 20:
+            out.append(f"  … and {len(plan['fixes']) - 20} more (--json lists them all)")
     if plan.get("handovers"):
-        out.append(f"\nHanded to a person ({len(plan['handovers'])}): "
-                   + ", ".join(h["customer_id"] for h in plan["handovers"][:20]))
+        ids = list(dict.fromkeys(h["customer_id"] for h in plan["handovers"]))
+        count = f"{len(ids)} customers" + (f", {len(plan['handovers'])} cases" if len(ids) != len(plan["handovers"])
+                                           else "")
+        out.append(f"\nHanded to a person ({count}): " + ", ".join(ids[:20])
+                   + (f" … and {len(ids) - 20} more" if len(ids) > 20 else ""))
     if plan.get("skipped"):
         out.append(f"Skipped: {len(plan['skipped'])} (use --json for the reasons)")
     if data.get("unconfirmed"):
