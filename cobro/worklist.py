@@ -37,6 +37,7 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -59,6 +60,7 @@ HELD_FACTOR = 0.1
 # worklist.reason.<what>, worklist.status.<status>, worklist.on_date, worklist.note, month.short.<1-12>.
 
 
+@lru_cache(maxsize=4096)
 def action_label(action: str, locale: str = "en", level: str = "", status: str = "") -> str:
     """The next action as a person reads it (``send_reminder``, ``r1`` -> "send reminder r1")."""
     label = i18n.text(f"worklist.action.{action}", locale, level=level, status=status)
@@ -67,10 +69,24 @@ def action_label(action: str, locale: str = "en", level: str = "", status: str =
 
 def _money_text(minor: int, currency: str, locale: str) -> str:
     """``money.format_money`` without Decimal (called for every customer of a large worklist)."""
+    e, scale = _scale(currency)
+    group, decimal = _marks(locale)
+    q, r = divmod(abs(minor), scale)
+    whole = f"{q:,}" if group == "," else f"{q:,}".replace(",", group)
+    return f"{'-' if minor < 0 else ''}{whole}{decimal}{r:0{e}d} {currency}" if e else \
+        f"{'-' if minor < 0 else ''}{whole} {currency}"
+
+
+@cache
+def _scale(currency: str) -> tuple[int, int]:
     e = money.exponent(currency)
-    q, r = divmod(abs(minor), 10**e)
-    text = f"{'-' if minor < 0 else ''}{q:,}" + (f".{r:0{e}d}" if e else "")
-    return f"{money.localize_number(text, locale)} {currency}"
+    return e, 10**e
+
+
+@cache
+def _marks(locale: str) -> tuple[str, str]:
+    """The group and decimal marks ``money.localize_number`` writes for ``locale`` (the catalogue's)."""
+    return i18n.text("number.group", locale), i18n.text("number.decimal", locale)
 
 
 def _date(day: dt.date, as_of: dt.date, locale: str) -> str:
@@ -225,6 +241,7 @@ class _Totals:
     net: np.ndarray  # per group: chaseable net of credits
     groups_of: list[list[int]]  # per customer: its groups
     cur_of: list[str]  # per group: currency
+    cur_code: list[int]  # per group: currency code
     gross: list[int]
     net_l: list[int]
     disp: list[int]
@@ -271,7 +288,8 @@ def _totals(ledger: Ledger, items: dict[str, np.ndarray]) -> _Totals:
         groups_of[ci].append(gi)
     return _Totals(
         customers=customers, currencies=currencies, group=group, g_cust=g_cust, g_cur=g_cur, chase=chase, net=net,
-        groups_of=groups_of, cur_of=[str(currencies[k]) for k in g_cur.tolist()], gross=gross.tolist(),
+        groups_of=groups_of, cur_of=[str(currencies[k]) for k in g_cur.tolist()], cur_code=g_cur.tolist(),
+        gross=gross.tolist(),
         net_l=net.tolist(), disp=group_sum(group[disputed], bal[disputed], ng).tolist(), max_age=max_age.tolist(),
         d_max=d_max.tolist(), outstanding=group_sum(group, bal, ng).tolist(),
         n_chase=np.bincount(g_cust[group[chase]], minlength=nc).tolist(),
@@ -392,7 +410,7 @@ def _customer_row(ci: int, t: _Totals, s: _Story) -> dict[str, Any]:
     phone = str(info.phone) if info is not None else ""
     has_email = bool(emails) and any("@" in str(e) for e in emails)
     has_contact = has_email or bool(phone.strip())
-    cur_of, g_cur = t.cur_of, t.g_cur.tolist()
+    cur_of, g_cur = t.cur_of, t.cur_code
 
     def amounts(values: dict[str, int]) -> str:
         return "; ".join(_money_text(v, c, locale) for c, v in values.items())
