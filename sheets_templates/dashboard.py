@@ -6,10 +6,14 @@
   never has to add a package part.
 - Beside it, one native Excel stacked-bar chart per currency of the Summary over the Summary's formula cells
   (not due and each bucket): Excel and LibreOffice redraw it whenever the data or the as-of date change.
+- ``dashboard_package`` builds the same sheet alone in a scratch workbook, whose parts ``sync.dashboard_sheet``
+  grafts into a ledger that has no Dashboard yet (``cobro refresh`` adds it to older workbooks).
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from typing import Any
 
 import xlsxwriter
@@ -30,9 +34,10 @@ _TEXT = {
 WIDTHS = (11, 34, 9, 15, 10, 60)
 
 
-def dashboard_sheet(wb: xlsxwriter.Workbook, locale: str, layout: Any) -> Any:
+def dashboard_sheet(wb: xlsxwriter.Workbook, locale: str, layout: Any, summary_title: str | None = None) -> Any:
     """Add the Dashboard sheet to ``wb``: the empty ``Dashboard`` table and the aging charts over the Summary
-    described by ``layout`` (``sheets_templates.workbook.SummaryLayout``)."""
+    described by ``layout`` (``sheets_templates.workbook.SummaryLayout``), titled ``summary_title`` (default: the
+    locale's)."""
     tx = _TEXT["es" if locale == "es" else "en"]
     ws = wb.add_worksheet(DASHBOARD.title(locale))
     money = wb.add_format({"num_format": "#,##0.00"})
@@ -53,7 +58,7 @@ def dashboard_sheet(wb: xlsxwriter.Workbook, locale: str, layout: Any) -> Any:
     for r in range(STOP_ROWS):  # text overflows into empty cells only: a space keeps the details out of the charts
         ws.write_string(r, 6, " ")
     ws.freeze_panes(1, 0)
-    summary = SUMMARY_TITLE["es" if locale == "es" else "en"]
+    summary = (summary_title or SUMMARY_TITLE["es" if locale == "es" else "en"]).replace("'", "''")
     bucket_names = [c for c in layout.columns if c == "not_due" or c[:1].isdigit()]
     colours = ["#9ECAE1", "#FDD49E", "#FDBB84", "#FC8D59", "#E34A33", "#B30000", "#7F0000", "#4D0000"]
     for k, cur in enumerate(layout.currencies):
@@ -77,4 +82,22 @@ def dashboard_sheet(wb: xlsxwriter.Workbook, locale: str, layout: Any) -> Any:
     return ws
 
 
-__all__ = ["dashboard_sheet", "CHART_COL"]
+def dashboard_package(locale: str, layout: Any, summary_title: str, header: Sequence[object] = ()) -> bytes:
+    """A scratch .xlsx whose second sheet is the Dashboard (``dashboard_sheet``); the first stands in for the
+    ledger's Summary (its currency cells and the header row ``header``) only so the charts' series carry text
+    references and caches like the template's. ``sync.dashboard_sheet`` takes the second sheet's parts."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                   "strings_to_urls": False})
+    stand_in = wb.add_worksheet(summary_title)
+    for j, text in enumerate(header):
+        if text not in (None, ""):
+            stand_in.write_string(layout.header_row, j, str(text))
+    for k, cur in enumerate(layout.currencies):
+        stand_in.write_string(layout.first_currency_row + k, 0, cur)
+    dashboard_sheet(wb, locale, layout, summary_title)
+    wb.close()
+    return buf.getvalue()
+
+
+__all__ = ["dashboard_sheet", "dashboard_package", "CHART_COL"]

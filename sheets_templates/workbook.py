@@ -818,14 +818,15 @@ def _summary_sheet(wb: xlsxwriter.Workbook, fmts: _Formats, locale: str, currenc
 
 
 def build_workbook(target: str | os.PathLike[str] | IO[bytes], locale: str = "es", ledger: Ledger | None = None,
-                   as_of: dt.date | None = None, dashboard: bool = False) -> None:
+                   as_of: dt.date | None = None, dashboard: bool = True) -> None:
     """Write a cobro ledger workbook to ``target`` (a path, overwritten, or a binary file object).
 
     Without ``ledger``: empty tables, default Settings for ``locale``, the default ladder and texts.
     With ``ledger``: its frames become the tables' rows (Levels/Templates fall back to the defaults
     when empty) and its Settings the Settings sheet. ``as_of`` fixes the Summary's as-of cell
-    (default ``=TODAY()``). ``dashboard``: add the Dashboard sheet (``sheets_templates.dashboard``: the table
-    ``cobro refresh`` fills and native aging charts over the Summary's formulas).
+    (default ``=TODAY()``). ``dashboard`` (default on): add the Dashboard sheet (``sheets_templates.dashboard``:
+    the table ``cobro refresh`` fills and native aging charts over the Summary's formulas); without it, the first
+    ``cobro refresh`` adds the sheet (``sync.dashboard_sheet``).
     """
     if locale not in ("es", "en"):
         raise ValueError(f"locale must be 'es' or 'en', not {locale!r}")

@@ -526,11 +526,14 @@ def _problem(column: str, value: object, code: str, detail: dict[str, object]) -
 
 
 def refresh(store: LedgerStore, as_of: dt.date, ledger: Ledger | None = None) -> int:
-    """Write the derived invoice columns (paid, balance, days overdue, level, last contact) and give payment rows
-    without an id one; the number of invoice rows updated. ``ledger``: already loaded from ``store``."""
+    """Write the derived invoice columns (paid, balance, days overdue, level, last contact), give payment rows
+    without an id one and fill the Dashboard (KPIs, worklist top 20, 13-week forecast; an .xlsx ledger without
+    that sheet gets it first); the number of invoice rows updated. ``ledger``: already loaded from ``store``."""
     from cobro.derive import derived_invoice_columns, missing_payment_ids
 
     led = ledger if ledger is not None else store.load()
+    if add_dashboard_sheet(store):
+        led = store.load()  # the file now holds the new sheet: read again (what the commit compares against)
     upd = derived_invoice_columns(led, as_of)
     changes = Changes(update={"Invoices": upd})
     ids = missing_payment_ids(led)
@@ -546,6 +549,20 @@ def refresh(store: LedgerStore, as_of: dt.date, ledger: Ledger | None = None) ->
 
 def holds_dashboard(store: LedgerStore) -> bool:
     """Whether the ledger has the template's Dashboard sheet (``Panel``/``Dashboard``): known from a store that
-    reports the sheets it found (``raw.titles``: the file stores). A ledger without one never gets one added."""
+    reports the sheets it found (``raw.titles``: the file stores)."""
     titles = getattr(getattr(store, "raw", None), "titles", None)
     return isinstance(titles, dict) and "Dashboard" in titles
+
+
+def add_dashboard_sheet(store: LedgerStore) -> bool:
+    """Give an .xlsx/.xlsm ledger without the Dashboard sheet one (``sync.dashboard_sheet``: the empty table and
+    the native aging charts over the Summary, every other part kept byte for byte); True when it was added.
+    Other stores (a Google Sheet, a host's tables) are left as they are: they fill a Dashboard only if they have one."""
+    from .xlsx_store import XlsxStore
+
+    if not isinstance(store, XlsxStore) or holds_dashboard(store):
+        return False
+    from .dashboard_sheet import add_dashboard
+
+    store.check_writable()
+    return add_dashboard(store.target, store.locale)

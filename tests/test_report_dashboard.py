@@ -73,24 +73,64 @@ def test_refresh_fills_the_dashboard_and_keeps_everything_else(book: Path) -> No
     assert len([r for r in rows2 if r[0]]) == len([r for r in rows[1:] if r[0]])
 
 
-def test_a_ledger_without_dashboard_gets_none_added(tmp_path: Path) -> None:
+def test_refresh_adds_the_dashboard_to_a_ledger_without_one_and_keeps_every_part(tmp_path: Path) -> None:
+    """A workbook made without the Dashboard: the first refresh adds the sheet (table and native charts over the
+    Summary) — the old members keep their bytes and order except the bookkeeping; the next refresh updates it."""
+    from sync.xlsx_package import Package
+
     path = tmp_path / "plain.xlsx"
     build_workbook(path, locale="en", ledger=generate_ledger(customers=5, invoices=30, locale="en"),
-                   as_of=DEFAULT_AS_OF)
+                   as_of=DEFAULT_AS_OF, dashboard=False)
+
+    def members() -> dict[str, bytes]:
+        pkg = Package(path.read_bytes(), path.name)
+        return {m.name: bytes(pkg.data[m.local_start:m.local_end])
+                for m in sorted(pkg.members.values(), key=lambda m: m.local_start)}
+
+    before, titles = members(), openpyxl.load_workbook(path).sheetnames
     store = XlsxStore(path)
     led = store.load()
     assert not holds_dashboard(store)
     refresh(store, DEFAULT_AS_OF, led)
-    assert "Dashboard" not in openpyxl.load_workbook(path).sheetnames
+    after = members()
+    assert list(after)[:len(before)] == list(before)  # the old members first, in their order
+    touched = {n for n in before if before[n] != after[n]}
+    sheets = {"xl/worksheets/sheet3.xml", "xl/worksheets/sheet4.xml"}  # Invoices and Payments (derived columns)
+    assert touched - sheets == {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                "xl/styles.xml"}
+    added = [n for n in after if n not in before]
+    kinds = [n.split("/")[1] for n in added]
+    assert sorted(set(kinds)) == ["charts", "drawings", "tables", "worksheets"] and kinds.count("worksheets") == 2
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [*titles, "Dashboard"]
+    ws = wb["Dashboard"]
+    assert len(ws._charts) == kinds.count("charts") >= 1 and ws.tables["Dashboard"].ref.startswith("A1:F")
+    assert all(s.val.numRef.f.startswith("'Summary'!") for s in ws._charts[0].series)
+    rows = [r for r in ws.iter_rows(min_row=2, values_only=True) if r[0]]
+    assert {r[0] for r in rows} == {"KPI", "worklist", "forecast"}
+    store = XlsxStore(path)
+    led = store.load()
+    assert holds_dashboard(store)
+    refresh(store, DEFAULT_AS_OF + dt.timedelta(days=1), led)
+    again = members()
+    assert list(again) == list(after)  # updated in place: no second sheet
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames.count("Dashboard") == 1
+    assert len([r for r in wb["Dashboard"].iter_rows(min_row=2, values_only=True) if r[0]]) == len(rows)
 
 
-def test_libreoffice_draws_the_chart_from_the_summary_formulas(book: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("made", ["template", "added"])
+def test_libreoffice_draws_the_chart_from_the_summary_formulas(made: str, tmp_path: Path) -> None:
+    """The Dashboard the template builds, and the one refresh adds to a workbook without it, drawn by LibreOffice
+    from the Summary's formulas."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice or not shutil.which("pdftoppm"):
         pytest.skip("LibreOffice (soffice) and pdftoppm are needed to draw the workbook")
+    book = tmp_path / "panel.xlsx"
+    build_workbook(book, locale="es", ledger=generate_ledger(customers=20, invoices=300), as_of=DEFAULT_AS_OF,
+                   dashboard=made == "template")
     store = XlsxStore(book)
     refresh(store, DEFAULT_AS_OF, store.load())
-    # keep only the Summary and the Dashboard so the PDF is short
     wb = openpyxl.load_workbook(book)
     out = tmp_path / "out"
     out.mkdir()
@@ -112,4 +152,5 @@ def test_libreoffice_draws_the_chart_from_the_summary_formulas(book: Path, tmp_p
     assert (np.asarray(Image.open(shot).convert("L")) < 200).mean() > 0.01
     target = Path(__file__).resolve().parent.parent / "test-artefacts" / "report"
     target.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(shot, target / "dashboard-libreoffice.png")
+    shutil.copy2(shot, target / ("dashboard-libreoffice.png" if made == "template" else
+                                 "dashboard-added-libreoffice.png"))

@@ -20,6 +20,7 @@ from cobro.safety import neutralize_formula
 from cobro.schema import (
     CONTACTS,
     CUSTOMERS,
+    DASHBOARD,
     INVOICES,
     LEVELS,
     MATCHES,
@@ -63,7 +64,10 @@ def _extra_headers(key: str, locale: str) -> list[str]:
 def test_every_sheet_is_one_table_named_by_its_key(empty_wb: tuple[str, openpyxl.Workbook]) -> None:
     locale, wb = empty_wb
     titles = [s.title(locale) for s in SHEETS]
-    assert set(titles) | {SUMMARY_TITLE[locale]} == set(wb.sheetnames)
+    # the Summary first, the Dashboard last (issue 14: on by default, cobro new and cobro demo included)
+    assert wb.sheetnames == [SUMMARY_TITLE[locale], *titles, DASHBOARD.title(locale)]
+    assert list(wb[DASHBOARD.title(locale)].tables.keys()) == [DASHBOARD.key]
+    assert len(wb[DASHBOARD.title(locale)]._charts) == 1  # one chart per Summary currency: the base one here
     for spec in SHEETS:
         ws = wb[spec.title(locale)]
         assert list(ws.tables.keys()) == [spec.key], spec.key

@@ -151,8 +151,10 @@ def _zip_surgery(src: Path, dst: Path, xlsm: bool) -> None:
             zout.writestr(name, data)
 
 
-def rich_ledger(folder: Path, xlsm: bool = False, invoices: int = 200, customers: int = 30) -> Path:
-    """A demo ledger with every part a real user's workbook may carry (see the module docstring)."""
+def rich_ledger(folder: Path, xlsm: bool = False, invoices: int = 200, customers: int = 30,
+                dashboard: bool = True) -> Path:
+    """A demo ledger with every part a real user's workbook may carry (see the module docstring); without the
+    Dashboard sheet when ``dashboard`` is off (a workbook made before it existed)."""
     from openpyxl.chart import BarChart, Reference
     from openpyxl.comments import Comment
     from openpyxl.drawing.image import Image as XLImage
@@ -164,7 +166,7 @@ def rich_ledger(folder: Path, xlsm: bool = False, invoices: int = 200, customers
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / "base.xlsx"
     led = generate_ledger(customers=customers, invoices=invoices, seed=5, locale="es", as_of=AS_OF)
-    build_workbook(base, locale="es", ledger=led, as_of=AS_OF)
+    build_workbook(base, locale="es", ledger=led, as_of=AS_OF, dashboard=dashboard)
     wb = openpyxl.load_workbook(base)
     summary = wb["Resumen"]
     chart = BarChart()
@@ -273,7 +275,7 @@ def test_commands_change_only_their_sheets(rich: Path, tmp_path: Path, monkeypat
         (["remind", str(rich), "--as-of", AS_OF.isoformat()], {"Gestiones", "Facturas"}),
         (["reconcile", str(rich), str(stmt), "--auto", "--as-of", AS_OF.isoformat()], {"Conciliación"}),
         (["reconcile", str(rich), "--apply", "--as-of", AS_OF.isoformat()], {"Pagos", "Conciliación", "Facturas"}),
-        (["refresh", str(rich), "--as-of", AS_OF.isoformat()], {"Facturas", "Pagos"}),
+        (["refresh", str(rich), "--as-of", AS_OF.isoformat()], {"Facturas", "Pagos", "Panel"}),
     ]
     for args, allowed in steps:
         before = members(rich)
@@ -298,6 +300,34 @@ def test_commands_change_only_their_sheets(rich: Path, tmp_path: Path, monkeypat
         assert ref.endswith(str(last)), (title, ref, last)
     if rich.suffix == ".xlsm":
         assert zipfile.ZipFile(rich).read("xl/vbaProject.bin") == VBA_BYTES
+
+
+def test_refresh_adds_a_missing_dashboard_and_keeps_every_other_part(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A rich workbook made before the Dashboard existed: refresh adds the sheet (worksheet, table, drawing and
+    charts last); every old member keeps its bytes but the edited sheets and the bookkeeping that names the new
+    parts; a second refresh updates the sheet and adds nothing."""
+    book = rich_ledger(tmp_path / "book", xlsm=True, dashboard=False)
+    before = members(book)
+    _run(["refresh", str(book), "--as-of", AS_OF.isoformat()])
+    after = members(book)
+    assert list(after)[:len(before)] == list(before)
+    added = [n for n in after if n not in before]
+    assert {n.split("/")[1] for n in added} == {"worksheets", "tables", "drawings", "charts"}
+    changed = {n for n in before if before[n] != after[n]}
+    bookkeeping = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml"}
+    assert changed - sheet_parts(book, {"Facturas", "Pagos"}) == bookkeeping
+    assert zipfile.ZipFile(book).read("xl/vbaProject.bin") == VBA_BYTES
+    wb = openpyxl.load_workbook(book, keep_vba=True)
+    assert wb.sheetnames[-1] == "Panel" and "Mis datos" in wb.sheetnames
+    ws = wb["Panel"]
+    assert len(ws._charts) >= 1 and list(ws.tables) == ["Dashboard"]
+    assert len([r for r in ws.iter_rows(min_row=2, values_only=True) if r[0]]) > 20
+    _run(["refresh", str(book), "--as-of", (AS_OF + dt.timedelta(days=1)).isoformat()])
+    again = members(book)
+    assert list(again) == list(after)
+    assert changed_parts(after, again) <= sheet_parts(book, {"Facturas", "Pagos", "Panel"})
+    capsys.readouterr()
 
 
 @pytest.mark.skipif(soffice_path() is None, reason="LibreOffice (soffice) is not installed")
