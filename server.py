@@ -14,6 +14,7 @@ ledger. Routes (all JSON; the contract is ``openapi.yaml``, also served at ``/ap
 ``POST /api/reconcile``               propose matches of a statement (``cobro reconcile``)
 ``POST /api/reconcile/apply``         accepted matches become payments (``cobro reconcile --apply``)
 ``POST /api/tables/summary``          the summary of tables a host posts (``sync.table_store``)
+``POST /api/tables/forecast``         the weekly expected cash-in per currency of posted tables (``cobro.forecast``)
 ``POST /api/tables/reminders/preview`` the reminder plan of posted tables; nothing sent
 ``POST /api/tables/refresh``          the derived invoice columns of posted tables, as writes the host applies
 ``POST /api/tables/overview``         the page's overview of posted tables (the add-in's task pane)
@@ -135,6 +136,18 @@ class CobroService:
         self.smtp_config = smtp_config
         self.lock_timeout = lock_timeout
         self.allowed_hosts = frozenset(_host_name(h) for h in (*LOOPBACK_HOSTS, *allowed_hosts) if _host_name(h))
+        self._table_caches: dict[str, Any] = {}
+        self._caches_lock = threading.Lock()
+
+    def table_cache(self, ledger: ServedLedger) -> Any:
+        """The ``sync.table_cache.TablesCache`` of the hosts of ``ledger`` (one per served ledger)."""
+        from sync.table_cache import TablesCache
+
+        with self._caches_lock:
+            cache = self._table_caches.get(ledger.canonical)
+            if cache is None:
+                cache = self._table_caches[ledger.canonical] = TablesCache()
+            return cache
 
     def by_token(self, token: str) -> ServedLedger | None:
         canonical = self.token_store.resolve(token)
@@ -632,15 +645,26 @@ def _statement(value: Any) -> tuple[str, bytes] | None:
 TABLE_FIELDS = ("tables", "locale", "as_of")
 
 
-def _table_store(data: Mapping[str, Any]) -> Any:
+def _table_store(data: Mapping[str, Any], *, cached: bool = False) -> Any:
     """The ``TableStore`` of a request body (``{"tables": [...], "locale": ...}``); a malformed table is a 400
-    naming its field."""
+    naming its field. ``cached`` (read-only routes): the tables, their parse and what is computed from them are
+    kept by fingerprint for the next request, which may then name an unchanged table by its fingerprint only."""
     from sync.table_store import TableStore
 
     if "tables" not in data:
         raise bad_field("tables", "is required: the ledger's tables as the workbook holds them")
     locale = choice_field(data, "locale", ("es", "en"))
-    return TableStore({"tables": data["tables"]}, name="the posted tables", locale=locale)
+    cache = _service().table_cache(g.ledger) if cached else None
+    store = TableStore({"tables": data["tables"]}, name="the posted tables", locale=locale, cache=cache)
+    if cache is not None:
+        cache.remember(store.tables())
+    return store
+
+
+def _cached(store: Any, key: tuple[Any, ...], build: Any) -> Any:
+    """``build()`` computed once per ledger state and ``key`` (single flight); without a cache, each time."""
+    cache = getattr(store, "_cache", None)
+    return cache.result((store.version(), *key), build) if cache is not None else build()
 
 
 def _with_writes(store: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -653,9 +677,30 @@ def tables_summary() -> Any:
     data = read_body([*TABLE_FIELDS, "months"])
     as_of = date_field(data, "as_of")
     months = months_value(data.get("months", 3))
-    store = _table_store(data)
+    store = _table_store(data, cached=True)
     led = store.load()
-    return _with_writes(store, _summary(led, as_of or company_today(led.settings), months))
+    day = as_of or company_today(led.settings)
+    return _with_writes(store, _cached(store, ("summary", day, months), lambda: _summary(led, day, months)))
+
+
+FORECAST_WEEKS_MAX = 104
+
+
+@api.post("/tables/forecast")
+def tables_forecast() -> Any:
+    """The expected cash-in per week and currency of the tables in the body (``cobro.forecast``): the Office
+    add-in's =COBRO.FORECAST. Amounts as exact decimal text; currencies never added together."""
+    from addin.sheet_api import forecast_weeks
+
+    data = read_body([*TABLE_FIELDS, "weeks"])
+    as_of = date_field(data, "as_of")
+    weeks = data.get("weeks", 13)
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= FORECAST_WEEKS_MAX:
+        raise bad_field("weeks", f"{weeks!r} is not a whole number of weeks from 1 to {FORECAST_WEEKS_MAX}")
+    store = _table_store(data, cached=True)
+    led = store.load()
+    day = as_of or company_today(led.settings)
+    return _with_writes(store, _cached(store, ("forecast", day, weeks), lambda: forecast_weeks(led, day, weeks)))
 
 
 @api.post("/tables/reminders/preview")

@@ -61,6 +61,60 @@ def worklist_cells(ledger: Ledger, as_of: object, limit: int = 0) -> Rows:
     return [[r[i] for i in keep] for r in table]
 
 
+FORECAST_HEADER = ["week", "start", "end", "currency", "expected"]
+
+
+def forecast_weeks(ledger: Ledger, as_of: object, weeks: int = 13) -> dict[str, Any]:
+    """The weekly expected cash-in per currency (``cobro.forecast``), as JSON: ``{"as_of", "weeks": [{"week": 1,
+    "start", "end", "inflow": {"EUR": "1250.10"}}], "later_from", "later": {...}, "currencies", "open_invoices"}``.
+    Amounts are exact decimal text in each currency's major units; currencies are never added together."""
+    from cobro import forecast as fc
+    from cobro import money
+
+    day = _as_date(as_of)
+    if not 1 <= int(weeks) <= 104:
+        raise ValueError(f"weeks: {weeks!r} is not a whole number from 1 to 104")
+    f = fc.forecast(ledger, day, weeks=int(weeks))
+    currencies = sorted(f.inflow)
+    starts = f.week_starts()
+    return {"as_of": day.isoformat(),
+            "weeks": [{"week": k + 1, "start": s.isoformat(), "end": (s + dt.timedelta(days=6)).isoformat(),
+                       "inflow": {c: money.format_decimal(f.inflow[c][k], c) for c in currencies}}
+                      for k, s in enumerate(starts)],
+            "later_from": (day + dt.timedelta(days=1 + 7 * int(weeks))).isoformat(),
+            "later": {c: money.format_decimal(f.later[c], c) for c in currencies},
+            "currencies": currencies, "open_invoices": len(f.invoices), "note": f.note}
+
+
+def forecast_cells(ledger: Ledger, as_of: object, currency: str = "", week: int = 0, weeks: int = 13) -> Rows:
+    """=COBRO_FORECAST: ``[week, start, end, currency, expected]`` per week and currency plus a ``later`` row
+    (amounts as exact decimal text, dates as dates); with ``week`` only that week; with ``week`` and ``currency``
+    the single amount (``[[amount]]``, no header)."""
+    data = forecast_weeks(ledger, as_of, weeks)
+    return forecast_table(data, currency, week)
+
+
+def forecast_table(data: dict[str, Any], currency: str = "", week: int = 0) -> Rows:
+    """The cells of ``forecast_weeks`` JSON (see ``forecast_cells``); every host builds the same table."""
+    cur = str(currency or "").strip().upper()
+    week = int(week or 0)
+    n = len(data["weeks"])
+    if not 0 <= week <= n:
+        raise ValueError(f"week: {week} is not a week from 1 to {n}")
+    currencies = [c for c in data["currencies"] if not cur or c == cur]
+    day = dt.date.fromisoformat
+    if week:
+        w = data["weeks"][week - 1]
+        if cur:
+            return [[w["inflow"].get(cur, "0")]]
+        return [FORECAST_HEADER] + [[week, day(w["start"]), day(w["end"]), c, w["inflow"][c]] for c in currencies]
+    rows: Rows = [list(FORECAST_HEADER)]
+    for c in currencies:
+        rows += [[w["week"], day(w["start"]), day(w["end"]), c, w["inflow"][c]] for w in data["weeks"]]
+        rows.append(["later", day(data["later_from"]), "", c, data["later"][c]])
+    return rows
+
+
 def _cell(v: object) -> object:
     if isinstance(v, (list, tuple)):
         return "; ".join(str(x) for x in v)

@@ -86,6 +86,7 @@ from cobro.schema import SHEETS_BY_KEY, Sheet, find_sheet
 
 from .cells import is_missing, to_cell
 from .store import Changes, StaleLedgerError
+from .table_cache import TablesCache
 
 MAX_TABLES = 32
 MAX_COLUMNS = 16_384  # Excel's widest sheet
@@ -149,13 +150,32 @@ def _kind(v: Any) -> str:
     return {dict: "an object", list: "a list"}.get(type(v), type(v).__name__)
 
 
-def parse_tables(value: Any, field: str = "tables") -> list[Table]:
-    """The ``tables`` of a request, checked for shape (a ``TablePayloadError`` names the field otherwise)."""
+class UnknownTableError(TablePayloadError):
+    """A table named by its fingerprint only that this service does not hold (any more): the host sends it whole
+    (409, ``resend`` lists the keys)."""
+
+    http_status = 409
+
+    def __init__(self, field: str, keys: list[str]) -> None:
+        super().__init__(field, f"{', '.join(keys)}: not held here under that fingerprint; send the headers and rows")
+        self.keys = keys
+
+    def to_json(self, locale: str = "en") -> dict[str, Any]:
+        return {**super().to_json(locale), "resend": list(self.keys)}
+
+
+def parse_tables(value: Any, field: str = "tables",
+                 known: Callable[[str, str], Table | None] | None = None) -> list[Table]:
+    """The ``tables`` of a request, checked for shape (a ``TablePayloadError`` names the field otherwise).
+
+    ``known(key, fingerprint)``: the tables this service holds; with it, a table sent as ``{"key", "fingerprint"}``
+    only (no ``headers``, no ``rows``) is that one (``UnknownTableError`` when it holds none)."""
     if not isinstance(value, list):
         raise TablePayloadError(field, f"expected a list of tables, got {_kind(value)}")
     if len(value) > MAX_TABLES:
         raise TablePayloadError(field, f"{len(value)} tables; at most {MAX_TABLES}")
     out: list[Table] = []
+    missing: list[str] = []
     seen: set[str] = set()
     for i, t in enumerate(value):
         where = f"{field}[{i}]"
@@ -183,6 +203,14 @@ def parse_tables(value: Any, field: str = "tables") -> list[Table]:
         fp = t.get("fingerprint") or ""
         if not isinstance(fp, str) or len(fp) > 200:
             raise TablePayloadError(f"{where}.fingerprint", "expected text of at most 200 characters")
+        if known is not None and fp and "headers" not in t and "rows" not in t:  # "the one you have"
+            held = known(key, fp)
+            if held is None:
+                missing.append(key)
+            else:
+                out.append(replace(held, title=title or held.title, header_row=header_row
+                                   if "header_row" in t else held.header_row))
+            continue
         headers = t.get("headers")
         if not isinstance(headers, list) or not all(isinstance(h, SCALARS) for h in headers):
             raise TablePayloadError(f"{where}.headers", "expected the list of header cells as the user sees them")
@@ -204,6 +232,8 @@ def parse_tables(value: Any, field: str = "tables") -> list[Table]:
             raise TablePayloadError(f"{where}.title", f"{title!r} is the title of another ledger sheet, not {key}")
         out.append(Table(key=key, headers=list(headers), rows=rows, header_row=header_row, title=title,
                          fingerprint=fp))
+    if missing:
+        raise UnknownTableError(field, missing)
     return out
 
 
@@ -237,11 +267,40 @@ def _cell_for_parser(v: Any, col_type: str, zone: ZoneInfo | None) -> Any:
     return v
 
 
-def _prepared_rows(table: Table, zone: ZoneInfo | None) -> list[list[Any]]:
+def _money_digits(tables: Mapping[str, Table]) -> int:
+    """The most fraction digits an amount may have and still be exact in every currency the tables can price it
+    in (their currency columns, Settings' values, the default base currency): at most 2."""
+    codes: set[str] = set()
+    for t in tables.values():
+        spec = SHEETS_BY_KEY[t.key]
+        if spec.key_value:  # Settings: any value that is a currency code (the base currency among them)
+            codes.update(str(r[1]).strip().upper() for r in t.rows if len(r) > 1 and isinstance(r[1], str))
+            continue
+        for i, k in match_headers(spec, t.headers).items():
+            if k == "currency":
+                codes.update(str(r[i]).strip().upper() for r in t.rows if i < len(r) and isinstance(r[i], str))
+    known = [money._EXPONENTS[c] for c in codes if c in money._EXPONENTS]
+    return min([2, *known])
+
+
+_FLOAT_EXACT = 1e12  # amounts below this (in major units) scale to minor units exactly as floats
+
+
+def _money_cell(v: Decimal, step: Decimal) -> Any:
+    """A JSON decimal amount as the parser's bulk path takes it: a float when it is a whole number of ``step``
+    (so it is exact in minor units of any currency of the ledger) and not huge; else as it came (the exact, slower
+    path reads it and names any problem)."""
+    f = float(v)
+    return f if -_FLOAT_EXACT < f < _FLOAT_EXACT and v.quantize(step) == v else v
+
+
+def _prepared_rows(table: Table, zone: ZoneInfo | None, money_digits: int = -1) -> list[list[Any]]:
     spec = SHEETS_BY_KEY[table.key]
     typed = {i: spec.column(k).type for i, k in match_headers(spec, table.headers).items()}
     dated = {i for i, t in typed.items() if t in ("date", "datetime")}
-    if not dated:
+    amounts = {i for i, t in typed.items() if t == "money"} if money_digits >= 0 else set()
+    step = Decimal(1).scaleb(-max(money_digits, 0))
+    if not dated and not amounts:
         return table.rows
     out = []
     for row in table.rows:
@@ -251,6 +310,11 @@ def _prepared_rows(table: Table, zone: ZoneInfo | None) -> list[list[Any]]:
                 if not copied:
                     row, copied = list(row), True
                 row[i] = _cell_for_parser(row[i], typed[i], zone)
+        for i in amounts:
+            if i < len(row) and type(row[i]) is Decimal:
+                if not copied:
+                    row, copied = list(row), True
+                row[i] = _money_cell(row[i], step)
         out.append(row)
     return out
 
@@ -438,10 +502,13 @@ class TableStore:
     """
 
     def __init__(self, tables: Iterable[Table] | Mapping[str, Any], *, name: str = "the workbook's tables",
-                 locale: str | None = None, recheck: Callable[[], Mapping[str, str]] | None = None) -> None:
+                 locale: str | None = None, recheck: Callable[[], Mapping[str, str]] | None = None,
+                 cache: TablesCache | None = None) -> None:
         if isinstance(tables, Mapping):  # a request body: {"tables": [...], "locale": ...}
             locale = locale or tables.get("locale")
-            tables = parse_tables(tables.get("tables"))
+            tables = parse_tables(tables.get("tables"), known=cache.table if cache is not None else None)
+        self._cache = cache
+        self._committed = False
         self._tables: dict[str, Table] = {t.key: t for t in tables}
         self._read = {k: t.version() for k, t in self._tables.items()}
         self._name = name
@@ -466,12 +533,28 @@ class TableStore:
     def load(self) -> Ledger:
         """Parse the tables (as they are after this store's own commits) into a ``Ledger``; ``LedgerError`` lists
         every problem by sheet, row and column."""
+        if self._cache is not None and not self._committed:  # the same tables parse to the same ledger
+            self._loaded = self._cache.ledger((self._locale, self._versions()), self._parse)
+            if self._locale is None:
+                self._locale = self._raw().locale
+        else:
+            self._loaded = self._parse()
+        self._was_read = True
+        return self._loaded
+
+    def _parse(self) -> Ledger:
         raw = self._raw()
         if self._locale is None:
             self._locale = raw.locale
-        self._loaded = parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale)
-        self._was_read = True
-        return self._loaded
+        return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale)
+
+    def _versions(self) -> tuple[tuple[str, str, str, int], ...]:
+        return tuple((k, t.version(), t.title, t.header_row) for k, t in sorted(self._tables.items()))
+
+    def version(self) -> tuple[Any, ...]:
+        """What this store's ledger is made of (locale and each table's fingerprint, title and header row): the
+        key of anything computed from it. Changes with every commit."""
+        return (self._locale, self._versions(), id(self) if self._committed else None)
 
     def check_writable(self) -> None:
         """Raise ``StaleLedgerError`` when the host's tables are known to have changed since they were read."""
@@ -508,11 +591,16 @@ class TableStore:
         self._writes["tables"] = batch["tables"]
         self._writes["edits"].extend(batch["edits"])
         self._loaded = None
+        self._committed = True
 
     # ------------------------------------------------------------------ what the host learns
     def writes(self) -> dict[str, Any]:
         """Everything committed so far, as ``TableWrites`` JSON (empty ``edits`` when nothing was written)."""
         return {"tables": _copy_tables(self._writes["tables"]), "edits": list(self._writes["edits"])}
+
+    def tables(self) -> list[Table]:
+        """The tables as the host sent them (before this store's own commits)."""
+        return [t for k, t in self._tables.items() if not self._committed or k not in self._writes["tables"]]
 
     def fingerprints(self) -> dict[str, str]:
         """The fingerprint of each table as read."""
@@ -531,17 +619,31 @@ class TableStore:
         return set(self._stale)
 
     def _raw(self) -> Any:
-        from .xlsx_store import raw_from_sheets
+        from .xlsx_store import RawWorkbook, _locale, raw_from_sheets
 
         zone = _zone(self._tables)
+        digits = _money_digits(self._tables)
         order = [k for k in SHEETS_BY_KEY if k in self._tables]
         sheets = []
         for key in order:
             t = self._tables[key]
-            rows = [t.headers, *_prepared_rows(t, zone)]
             title = t.title if t.title and find_sheet(t.title) is SHEETS_BY_KEY[key] else key
-            sheets.append((title, rows, t.header_row))
-        return raw_from_sheets(sheets)
+            sheets.append((t, title))
+        if self._cache is None or self._committed:
+            return raw_from_sheets([(title, [t.headers, *_prepared_rows(t, zone, digits)], t.header_row)
+                                    for t, title in sheets])
+        # One sheet at a time, each kept by its fingerprint: after a change only that sheet is read again.
+        merged = RawWorkbook()
+        for t, title in sheets:
+            one = self._cache.raw((t.key, t.version(), title, t.header_row, str(zone), digits),
+                                  lambda t=t, title=title: raw_from_sheets(
+                                      [(title, [t.headers, *_prepared_rows(t, zone, digits)], t.header_row)]))
+            merged.tables.update(one.tables)
+            merged.titles.update(one.titles)
+            if SHEETS_BY_KEY[t.key].key_value:
+                merged.settings, merged.settings_rows = dict(one.settings), dict(one.settings_rows)
+        merged.locale = _locale(merged)
+        return merged
 
     def _table_entry(self, draft: _Draft, spec: Sheet) -> dict[str, Any]:
         entry = draft.tables.get(spec.key)

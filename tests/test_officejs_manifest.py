@@ -100,7 +100,7 @@ def test_custom_functions_are_declared_and_registered(manifest: ET.Element) -> N
     assert _resources(manifest)[ns_res].get("DefaultValue") == "COBRO"
     meta = json.loads((STATIC / "functions.json").read_text("utf-8"))
     ids = [f["id"] for f in meta["functions"]]
-    assert ids == ["AGING", "KPIS", "WORKLIST", "NEXTACTION"]
+    assert ids == ["AGING", "KPIS", "WORKLIST", "NEXTACTION", "FORECAST"]
     source = (STATIC / "js" / "functions.js").read_text("utf-8")
     for fid in ids:
         assert re.search(rf'CustomFunctions\.associate\("{fid}"', source), fid

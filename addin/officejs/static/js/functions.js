@@ -1,17 +1,20 @@
 // Cell functions in the COBRO namespace (=COBRO.AGING(TODAY()), =COBRO.KPIS(TODAY(),3), =COBRO.WORKLIST(TODAY(),20),
-// =COBRO.NEXTACTION("C0042")). They run in the add-in's shared runtime (runtime.html), read the ledger's tables
-// through the Excel API and ask the service once per workbook state: every cell that asks for the same day shares
-// that one answer (a recalculation of 50 cells is one read and one request), until a table changes.
+// =COBRO.NEXTACTION("C0042"), =COBRO.FORECAST(TODAY(),"EUR")). They run in the add-in's shared runtime
+// (runtime.html), read the ledger's tables through the Excel API and ask the service once per workbook state: every
+// cell that asks for the same day shares that one answer (a recalculation of 50 cells is one read and one request),
+// until a table changes. The service keeps the tables it was sent, their parse and its answers by fingerprint: a
+// table it already holds is sent as its fingerprint only (after a change, only the changed table's rows travel).
 // Amounts come back as numbers (summable, chartable) and dates as Excel serial numbers (format the cells as dates).
 // functions.json is generated from the JSDoc below by Microsoft's custom-functions-metadata (tests compare it).
 import { readTables, tablesBody } from "./excel_tables.js";
-import { post, storedToken } from "./service.js";
+import { post, ServiceError, storedToken } from "./service.js";
 
 const SUMMARY_TABLES = ["Settings", "Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels"];
 const EPOCH = Date.UTC(1899, 11, 30);
 
+// held: the fingerprint of each table the service holds (for `heldBy`, the service and token it was sent to).
 export const runtime = { Excel: globalThis.Excel, base: "", token: null, fetchImpl: null, generation: 0,
-  cache: new Map(), watching: false };
+  cache: new Map(), watching: false, held: new Map(), heldBy: "" };
 
 export function serialToIso(serial) {
   return new Date(EPOCH + Math.floor(Number(serial)) * 86400000).toISOString().slice(0, 10);
@@ -50,22 +53,69 @@ async function watch() {
   } catch (e) { /* no change events here (older Excel): each recalculation after a clear() reads again */ }
 }
 
-// The service's summary of the workbook as of `asOf` (ISO) for `months`, shared by every cell asking the same.
-export function summary(asOf, months = 3) {
-  const key = `${runtime.generation}|${asOf || ""}|${months}`;
+// The tables of the current workbook state, read once for every cell function asking (Excel.run is the slow part).
+function tablesNow() {
+  const key = `${runtime.generation}|tables`;
   let pending = runtime.cache.get(key);
   if (!pending) {
     pending = (async () => {
       await watch();
-      const tables = await runtime.Excel.run((ctx) => readTables(ctx, SUMMARY_TABLES));
-      const body = tablesBody(tables, { months, ...(asOf ? { as_of: asOf } : {}) });
-      return post("/api/tables/summary", body, { base: runtime.base, token: runtime.token ?? storedToken(),
-        fetchImpl: runtime.fetchImpl || globalThis.fetch });
+      return runtime.Excel.run((ctx) => readTables(ctx, SUMMARY_TABLES));
     })();
     runtime.cache.set(key, pending);
-    pending.catch(() => runtime.cache.delete(key)); // an error is not remembered: the next recalculation asks again
+    pending.catch(() => runtime.cache.delete(key));
   }
   return pending;
+}
+
+// The request body with each table the service already holds as {key, title, header_row, fingerprint} only.
+export function referencedBody(tables, extra = {}) {
+  const body = tablesBody(tables, extra);
+  body.tables = body.tables.map((t) => (t.fingerprint && runtime.held.get(t.key) === t.fingerprint
+    ? { key: t.key, title: t.title, header_row: t.header_row, fingerprint: t.fingerprint } : t));
+  return body;
+}
+
+// POST the tables to `path`: unchanged tables by fingerprint; whole again when the service no longer holds them.
+export async function postTables(path, tables, extra = {}) {
+  const token = runtime.token ?? storedToken();
+  const opts = { base: runtime.base, token, fetchImpl: runtime.fetchImpl || globalThis.fetch };
+  if (runtime.heldBy !== `${runtime.base}|${token}`) {
+    runtime.held.clear();
+    runtime.heldBy = `${runtime.base}|${token}`;
+  }
+  let data;
+  try {
+    data = await post(path, referencedBody(tables, extra), opts);
+  } catch (e) {
+    if (!(e instanceof ServiceError && e.status === 409 && e.body && e.body.resend)) throw e;
+    runtime.held.clear(); // the service was restarted or dropped them: everything again, once
+    data = await post(path, tablesBody(tables, extra), opts);
+  }
+  for (const [k, fp] of Object.entries(data.fingerprints || {})) runtime.held.set(k, fp);
+  return data;
+}
+
+// One answer of the service per workbook state and `key`, shared by every cell asking the same.
+function shared(key, path, extra) {
+  const full = `${runtime.generation}|${key}`;
+  let pending = runtime.cache.get(full);
+  if (!pending) {
+    pending = (async () => postTables(path, await tablesNow(), extra))();
+    runtime.cache.set(full, pending);
+    pending.catch(() => runtime.cache.delete(full)); // an error is not remembered: the next recalculation asks again
+  }
+  return pending;
+}
+
+// The service's summary of the workbook as of `asOf` (ISO) for `months`, shared by every cell asking the same.
+export function summary(asOf, months = 3) {
+  return shared(`summary|${asOf || ""}|${months}`, "/api/tables/summary", { months, ...(asOf ? { as_of: asOf } : {}) });
+}
+
+// The service's cash-in forecast as of `asOf` for `weeks` weeks (every currency; cells pick theirs).
+export function forecastOf(asOf, weeks = 13) {
+  return shared(`forecast|${asOf || ""}|${weeks}`, "/api/tables/forecast", { weeks, ...(asOf ? { as_of: asOf } : {}) });
 }
 
 function failure(e) {
@@ -157,10 +207,51 @@ export async function nextaction(customer, asOf) {
   try { return nextActionRow(await summary(asOfText(asOf)), customer); } catch (e) { throw failure(e); }
 }
 
+// The forecast as cells: [week, start, end, currency, expected] per week and currency (week "later": after the
+// last week), or the single amount of week N in one currency. Currencies are never added together.
+export function forecastTable(f, currency = "", week = 0) {
+  const cur = String(currency || "").trim().toUpperCase();
+  const currencies = (f.currencies || []).filter((c) => !cur || c === cur);
+  if (cur && !currencies.length) return week ? [[0]] : [["week", "start", "end", "currency", "expected"]];
+  if (week) {
+    const w = f.weeks.find((x) => x.week === week);
+    if (!w) throw new Error(`week ${week} is not among the ${f.weeks.length} weeks forecast`);
+    if (cur) return [[num(w.inflow[cur] ?? "0")]];
+    return [["week", "start", "end", "currency", "expected"],
+      ...currencies.map((c) => [w.week, isoToSerial(w.start), isoToSerial(w.end), c, num(w.inflow[c] ?? "0")])];
+  }
+  const rows = [];
+  for (const c of currencies) {
+    for (const w of f.weeks) rows.push([w.week, isoToSerial(w.start), isoToSerial(w.end), c, num(w.inflow[c] ?? "0")]);
+    rows.push(["later", isoToSerial(f.later_from), "", c, num((f.later || {})[c] ?? "0")]);
+  }
+  return [["week", "start", "end", "currency", "expected"], ...rows];
+}
+
+/**
+ * Expected cash-in per week and currency (when open invoices will be paid); with a currency and a week, one amount.
+ * @customfunction FORECAST
+ * @param {number} [asOf] The as-of date (e.g. TODAY()); week 1 starts the day after.
+ * @param {string} [currency] Only this currency (e.g. "EUR"); default every currency, never added together.
+ * @param {number} [week] Only week N (1 to weeks); with a currency, the single amount.
+ * @param {number} [weeks] Weeks forecast (1 to 104); default 13.
+ * @returns {any[][]} A spilled table with a header row, or one amount.
+ */
+export async function forecast(asOf, currency, week, weeks) {
+  const n = weeks === null || weeks === undefined || weeks === "" ? 13 : Math.trunc(Number(weeks));
+  const w = week === null || week === undefined || week === "" ? 0 : Math.trunc(Number(week));
+  try {
+    if (!(n >= 1 && n <= 104)) throw new Error(`weeks: ${weeks} is not a whole number from 1 to 104`);
+    if (!(w >= 0 && w <= n)) throw new Error(`week: ${week} is not a week from 1 to ${n}`);
+    return forecastTable(await forecastOf(asOfText(asOf), n), currency, w);
+  } catch (e) { throw failure(e); }
+}
+
 export function registerFunctions(CustomFunctions, Excel) {
   runtime.Excel = Excel;
   CustomFunctions.associate("AGING", aging);
   CustomFunctions.associate("KPIS", kpis);
   CustomFunctions.associate("WORKLIST", worklist);
   CustomFunctions.associate("NEXTACTION", nextaction);
+  CustomFunctions.associate("FORECAST", forecast);
 }
