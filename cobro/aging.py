@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -186,16 +187,22 @@ def _order(items: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def _fmt_amounts(values: np.ndarray, currency: str) -> list[str]:
-    """``money.format_decimal`` for a whole column of one currency, fast."""
+    """``money.format_decimal`` for a whole column of one currency, fast (whole and minor parts split in bulk)."""
     e = money.exponent(currency)
     if e == 0:
         return [str(int(v)) for v in values]
+    values = np.asarray(values, dtype=np.int64)
     unit = 10**e
-    out = []
-    for v in values.tolist():
-        q, r = divmod(abs(v), unit)
-        out.append(f"{'-' if v < 0 else ''}{q}.{r:0{e}d}")
-    return out
+    mag = np.abs(values)
+    pad = _minor_digits(e)
+    return [f"-{q}.{pad[r]}" if neg else f"{q}.{pad[r]}" for q, r, neg in
+            zip((mag // unit).tolist(), (mag % unit).tolist(), (values < 0).tolist(), strict=True)]
+
+
+@cache
+def _minor_digits(e: int) -> tuple[str, ...]:
+    """The minor part of an amount as written, by its value (``e`` = 2: "00" … "99")."""
+    return tuple(f"{r:0{e}d}" for r in range(10**e))
 
 
 def format_amounts(values: Sequence[int] | np.ndarray, currencies: Sequence[str] | np.ndarray) -> list[str]:

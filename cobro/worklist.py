@@ -46,7 +46,7 @@ import pandas as pd
 
 from . import i18n, money
 from .aging import KINDS, _open_arrays, _order
-from .balances import as_timestamp, group_sum, match_rows
+from .balances import _key_codes, as_timestamp, group_sum, match_rows
 from .ledger import Ledger
 from .reminders import NextStep, next_steps
 
@@ -326,7 +326,8 @@ def _customer_levels(ledger: Ledger, ts: pd.Timestamp, items: dict[str, np.ndarr
     if ladder and len(chase_rows):
         codes, uniques = pd.factorize(ledger.invoices["reminder_level"].to_numpy(dtype=object)[chase_rows])
         lv_rank = np.array([rank_of.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)[codes]
-        lv_rank = np.maximum(lv_rank, _levels_from_contacts(ledger, ts, rank_of, items["invoice_id"][t.chase]))
+        lv_rank = np.maximum(lv_rank, _levels_from_contacts(ledger, ts, rank_of, items["invoice_id"][t.chase],
+                                                                  chase_rows))
         np.maximum.at(c_level, t.g_cust[t.group[t.chase]], lv_rank)
     return c_level.tolist()
 
@@ -540,10 +541,14 @@ def _ladder_action(ladder: list[tuple[str, int, str, bool]], current: int, oldes
 
 
 def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp, rank_of: dict[str, int],
-                          invoice_ids: np.ndarray) -> np.ndarray:
+                          invoice_ids: np.ndarray, invoice_rows: np.ndarray | None = None) -> np.ndarray:
     """Per invoice id: the rank in the ladder of the highest level the Contacts log says it reached
     up to the as-of date (-1: none). As ``cobro.reminders.reminder_levels``: a contact counts when it
-    names a level, was not incoming, and did not fail or bounce."""
+    names a level, was not incoming, and did not fail or bounce.
+
+    ``invoice_rows`` (the invoices' positions in ``ledger.invoices``, when they are invoices of it) lets the
+    log be joined to the Invoices sheet once per ledger: the join of every logged id is remembered
+    (``balances._key_codes``), so other as-of dates only redo the cheap part."""
     c = ledger.contacts
     out = np.full(len(invoice_ids), -1, dtype=np.int64)
     if c.empty or not rank_of or not len(invoice_ids):
@@ -553,6 +558,20 @@ def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp, rank_of: dict[str, i
     keep = ((level != "") & (outcome != "failed") & (outcome != "bounced")
             & (c["direction"].to_numpy(dtype=object) != "in")
             & (c["timestamp"].to_numpy(dtype="datetime64[ns]") < (ts + pd.Timedelta(days=1)).to_datetime64()))
+    if invoice_rows is not None:
+        # every row of the log, kept or not: the same objects whatever the date, so the join is remembered
+        lists = c["invoice_ids"].to_numpy(dtype=object).tolist()
+        lens = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
+        flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lens.sum()))
+        kcodes, qcodes, first = _key_codes(ledger.invoices["invoice_id"], flat, remember=True)
+        if len(first) == len(kcodes):  # unique invoice ids (as validated): an invoice row is its id's code
+            codes, uniques = pd.factorize(level)
+            rank = np.array([rank_of.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)[codes]
+            rank = np.repeat(np.where(keep, rank, -1), lens)
+            hit = (qcodes >= 0) & (rank >= 0)
+            per_row = np.full(len(kcodes), -1, dtype=np.int64)
+            np.maximum.at(per_row, qcodes[hit], rank[hit])
+            return per_row[invoice_rows]
     idx = np.flatnonzero(keep)
     if not len(idx):
         return out
