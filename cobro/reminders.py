@@ -94,7 +94,7 @@ import datetime as dt
 import hashlib
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -493,6 +493,14 @@ def _from_epoch(day: int) -> dt.date | None:
 _EPOCH = dt.date(1970, 1, 1)
 
 
+def _per_value(values: pd.Series, f: Callable[[str], Any], dtype: type) -> pd.Series:
+    """``values.astype(str).map(f)``, with ``f`` called once per distinct value (a log of 100,000 rows names a few
+    levels and users)."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
+    out = np.array([f(str(u)) for u in uniques], dtype=dtype)
+    return pd.Series(out[codes] if len(out) else np.zeros(0, dtype=dtype), index=values.index)
+
+
 def _levels_reached(all_contacts: pd.DataFrame, upto: pd.Series, invoices: pd.DataFrame,
                     steps: list[Level], warnings: list[Problem]) -> dict[str, tuple[int, int]]:
     """Per invoice: (ladder index reached, epoch day reached or ``_NAT``) — see the module docstring.
@@ -500,11 +508,11 @@ def _levels_reached(all_contacts: pd.DataFrame, upto: pd.Series, invoices: pd.Da
     by_key = {lv.key.casefold(): lv.index for lv in steps}
     offsets = [lv.days for lv in steps]
     state: dict[str, tuple[int, int]] = {}
-    idx_all = all_contacts["level"].astype(str).str.strip().str.casefold().map(by_key)
+    idx_all = _per_value(all_contacts["level"], lambda v: by_key.get(v.strip().casefold(), np.nan), np.float64)
     counts = idx_all.notna() & (all_contacts["direction"] != "in") & ~all_contacts["outcome"].isin(NOT_REACHED_OUTCOMES)
     rows = all_contacts[counts & upto].assign(idx=idx_all[counts & upto])
     if len(rows):
-        rows = rows.assign(cobro=rows["user"].astype(str).str.strip().str.casefold() == COBRO_USER)
+        rows = rows.assign(cobro=_per_value(rows["user"], lambda v: v.strip().casefold() == COBRO_USER, bool))
         ev = _explode(rows[["customer_id", "invoice_ids", "idx", "cobro", "timestamp", "day"]], invoices)
         ev = ev.sort_values(["timestamp", "idx"], kind="stable")
         due = dict(zip(invoices["invoice_id"].tolist(),
