@@ -1,15 +1,16 @@
-// The cobro page: Today (worklist), Aging and KPIs, Reconcile, Send reminders — over one data source.
+// The cobro page: Today (worklist), Aging and KPIs, Reconcile, Send reminders, Forecast — over one data source.
 import { DataSourceError, makeDataSource } from "./datasource.js";
 import { $, clear, decimalSub, decimalSum, el, show } from "./dom.js";
 import { formatAmount, formatDate, locale, setLocale, t, totalsText } from "./i18n.js";
 
 const PAGE = 100;
 const ds = makeDataSource();
-// ?view=reconcile (the Sheets menu's "Reconcile bank", the add-in's button) opens that tab first.
-const VIEWS = ["today", "aging", "reconcile", "send"];
+// ?view=reconcile (the Sheets menu's "Reconcile bank", the add-in's button) opens that tab first; ?view=forecast the
+// Forecast.
+const VIEWS = ["today", "aging", "reconcile", "send", "forecast"];
 const wanted = new URLSearchParams(location.search).get("view");
 const state = { overview: null, worklistShown: PAGE, customersShown: PAGE, charts: [], preview: null, polling: null,
-  tab: VIEWS.includes(wanted) ? wanted : "today" };
+  forecast: null, forecastCharts: [], forecastLoads: 0, tab: VIEWS.includes(wanted) ? wanted : "today" };
 
 // ------------------------------------------------------------------------------------------ start, errors
 
@@ -35,7 +36,7 @@ function start() {
 }
 
 function signIn(message) {
-  for (const id of ["tabs", "today", "aging", "reconcile", "send", "problems", "notice"]) show($(id), false);
+  for (const id of ["tabs", ...TABS, "problems", "notice"]) show($(id), false);
   show($("signout"), false);
   show($("signin"));
   const err = $("signin-error");
@@ -80,7 +81,7 @@ function showError(box, err) {
 
 function showProblems(err) {
   if (err.body.locale) setLocale(err.body.locale);
-  for (const id of ["tabs", "today", "aging", "reconcile", "send", "signin"]) show($(id), false);
+  for (const id of ["tabs", ...TABS, "signin"]) show($(id), false);
   $("problems-lead").textContent = err.body.error || err.message;
   const body = clear($("problems-table").tBodies[0]);
   for (const p of err.body.problems || []) {
@@ -118,12 +119,13 @@ async function load() {
   renderWorklist();
   if (!performance.getEntriesByName("cobro:worklist").length) performance.mark("cobro:worklist"); // for bench_page
   renderAging();
+  state.forecast = null; // the ledger may have changed: the Forecast is asked for again when shown
   selectTab(state.tab);
 }
 
 // ------------------------------------------------------------------------------------------ tabs
 
-const TABS = ["today", "aging", "reconcile", "send"];
+const TABS = VIEWS;
 
 function wireTabs() {
   for (const name of TABS) $(`tab-${name}`).addEventListener("click", () => selectTab(name));
@@ -148,6 +150,10 @@ function selectTab(name) {
   if (name === "aging") drawCharts();
   if (name === "send" && !state.preview) preview();
   if (name === "reconcile") loadMatches();
+  if (name === "forecast") {
+    if (!state.forecast) loadForecast();
+    else drawForecastCharts();
+  }
 }
 
 // ------------------------------------------------------------------------------------------ today
@@ -421,6 +427,137 @@ async function showInvoices({ customerId, bucket, currency, name }) {
       el("td", { class: "num", text: formatAmount(r.balance, r.currency) })));
   }
   h.focus();
+}
+
+// ------------------------------------------------------------------------------------------ forecast
+
+// The weekly expected cash-in first (fast), then the back-test's measured error beside it (slower: it replays
+// the ledger's history); a newer load (after an edit) wins over an older one still answering.
+async function loadForecast() {
+  const load = ++state.forecastLoads;
+  const err = $("forecast-error-msg");
+  show(err, false);
+  $("forecast-accuracy-text").textContent = t("accuracy_loading");
+  show($("forecast-accuracy-table"), false);
+  $("forecast-accuracy-note").textContent = "";
+  let f;
+  try {
+    f = await ds.forecast({ weeks: 13 });
+  } catch (e) {
+    if (load === state.forecastLoads) showError(err, e);
+    $("forecast-accuracy-text").textContent = "";
+    return;
+  }
+  if (load !== state.forecastLoads) return;
+  state.forecast = f;
+  renderForecast();
+  try {
+    const b = await ds.forecast({ weeks: 13, backtest: true });
+    if (load !== state.forecastLoads) return;
+    state.forecast = { ...f, backtest: b.backtest };
+    renderAccuracy();
+  } catch (e) {
+    if (load === state.forecastLoads) { $("forecast-accuracy-text").textContent = ""; showError(err, e); }
+  }
+}
+
+function addDays(iso, days) {
+  const d = new Date(`${iso}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function forecastCurrencies(f) {
+  return Object.keys((f.weeks[0] && f.weeks[0].inflow) || f.later || {});
+}
+
+function renderForecast() {
+  const f = state.forecast;
+  const weeks = f.weeks.length;
+  const curs = forecastCurrencies(f);
+  const lead = weeks ? t("forecast_lead", { weeks, start: formatDate(f.weeks[0].start),
+    end: formatDate(addDays(f.weeks[weeks - 1].start, 6)), count: f.open_invoices }) : "";
+  const later = Object.entries(f.later || {}).filter(([, v]) => /[1-9]/.test(v));
+  $("forecast-lead").textContent = !curs.length ? t("forecast_none")
+    : lead + (later.length ? ` ${t("forecast_later", { later: totalsText(Object.fromEntries(later)) })}` : "");
+  const table = $("forecast-table");
+  clear(table.tHead).append(el("tr", {}, el("th", { scope: "col", text: t("col_week") }),
+    curs.map((c) => el("th", { scope: "col", class: "num", text: c }))));
+  const body = clear(table.tBodies[0]);
+  f.weeks.forEach((w, k) => {
+    body.append(el("tr", { dataset: { week: k + 1 } },
+      el("th", { scope: "row", text: `${k + 1}. ${t("week_range", { start: formatDate(w.start), end: formatDate(addDays(w.start, 6)) })}` }),
+      curs.map((c) => el("td", { class: "num", dataset: { currency: c }, text: formatAmount(w.inflow[c]) }))));
+  });
+  const foot = clear(table.tFoot);
+  if (curs.length) {
+    foot.append(el("tr", { dataset: { row: "total" } }, el("th", { scope: "row", text: t("total_row", { weeks }) }),
+      curs.map((c) => el("td", { class: "num", dataset: { currency: c },
+        text: formatAmount(decimalSum(f.weeks.map((w) => w.inflow[c]))) }))));
+    foot.append(el("tr", { dataset: { row: "later" } }, el("th", { scope: "row", text: t("later_row") }),
+      curs.map((c) => el("td", { class: "num", dataset: { currency: c }, text: formatAmount(f.later[c]) }))));
+  }
+  show(table, curs.length > 0);
+  drawForecastCharts();
+}
+
+function drawForecastCharts() {
+  const f = state.forecast;
+  if (!f || typeof window.Chart === "undefined" || state.tab !== "forecast") return;
+  for (const c of state.forecastCharts) c.destroy();
+  state.forecastCharts = [];
+  const box = clear($("forecast-charts"));
+  const labels = f.weeks.map((w) => formatDate(w.start));
+  for (const cur of forecastCurrencies(f)) {
+    const values = f.weeks.map((w) => w.inflow[cur]);
+    const parts = f.weeks.map((w, k) => `${formatDate(w.start)} ${formatAmount(values[k], cur)}`).join(", ");
+    const canvas = el("canvas", { role: "img", "aria-label": t("chart_forecast_label", { cur, parts }) });
+    box.append(el("div", { class: "chart", dataset: { currency: cur } },
+      el("h3", { text: t("chart_forecast_title", { cur }) }), el("div", { class: "canvas-box" }, canvas)));
+    state.forecastCharts.push(new window.Chart(canvas, {
+      type: "bar",
+      data: { labels, datasets: [{ label: cur, backgroundColor: "#1f5fa8", data: values.map(Number) }] },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        scales: { y: { beginAtZero: true, ticks: { callback: (v) => formatAmount(String(v)) } } },
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: { label: (ctx) => formatAmount(values[ctx.dataIndex], cur) } },
+        },
+      },
+    }));
+  }
+}
+
+function signedPct(v) {
+  const n = Number(v);
+  return n >= 0 ? t("pct_less", { v: formatAmount(String(v)) }) : t("pct_more", { v: formatAmount(String(-n)) });
+}
+
+function renderAccuracy() {
+  const b = state.forecast.backtest;
+  const text = $("forecast-accuracy-text");
+  const table = $("forecast-accuracy-table");
+  if (!b || !b.evaluated) {
+    text.textContent = t("accuracy_none");
+    show(table, false);
+    return;
+  }
+  const mae = b.mae_days;
+  const days = (v) => formatAmount(String(v));
+  text.textContent = `${t("accuracy_text", { cutoffs: b.cutoffs.length, count: b.evaluated, model: days(mae.model),
+    due: days(mae.due_date), avg: days(mae.customer_average) })} ${t("accuracy_compare", {
+    due: signedPct(b.improvement_pct.due_date), avg: signedPct(b.improvement_pct.customer_average) })}`;
+  const body = clear(table.tBodies[0]);
+  for (const m of ["model", "due_date", "customer_average"]) {
+    const acc = b.late_accuracy_pct[m];
+    body.append(el("tr", { dataset: { method: m }, class: m === "model" ? "chosen-row" : "" },
+      el("th", { scope: "row", text: t(`m_${m}`) }),
+      el("td", { class: "num", text: days(mae[m]) }),
+      el("td", { class: "num", text: acc === undefined || acc === null ? t("na") : t("percent", { v: formatAmount(String(acc)) }) })));
+  }
+  show(table);
+  $("forecast-accuracy-note").textContent = t("accuracy_note");
 }
 
 // ------------------------------------------------------------------------------------------ reconcile

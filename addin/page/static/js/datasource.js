@@ -17,6 +17,7 @@
 //   previewReminders()                            -> {plan, summary, running}
 //   startSending({expectCount})                   -> {state, done, total}
 //   sendingStatus()                               -> {state, done, total, result?, error?, status?}
+//   forecast({weeks, backtest})                   -> {as_of, weeks: [{start, inflow}], later, open_invoices, backtest?}
 
 export class DataSourceError extends Error {
   constructor(status, body) {
@@ -120,6 +121,14 @@ export class ServiceSource {
   }
 
   sendingStatus() { return this.call("GET", "/api/page/send"); }
+
+  // The weekly expected cash-in per currency (GET /api/page/forecast); with backtest, the measured error too.
+  forecast({ weeks = 13, backtest = false, asOf = this.asOf } = {}) {
+    const q = new URLSearchParams({ weeks: String(weeks), limit: "0" });
+    if (backtest) q.set("backtest", "1");
+    if (asOf) q.set("as_of", asOf);
+    return this.call("GET", `/api/page/forecast?${q}`);
+  }
 }
 
 function toBase64(bytes) {
@@ -139,7 +148,7 @@ class NotYetSource {
   }
 }
 for (const name of ["overview", "invoices", "logContact", "setPaused", "propose", "matches", "decide",
-  "applyMatches", "previewReminders", "startSending", "sendingStatus"]) {
+  "applyMatches", "previewReminders", "startSending", "sendingStatus", "forecast"]) {
   NotYetSource.prototype[name] = function () { return this.fail(); };
 }
 
