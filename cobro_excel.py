@@ -7,9 +7,9 @@ module is that name — a top-level module of its own, so the core package ``cob
 
 from __future__ import annotations
 
-from addin.xlwings.functions import COBRO_AGING, COBRO_KPIS, COBRO_WORKLIST
+from addin.xlwings.functions import COBRO_AGING, COBRO_FORECAST, COBRO_KPIS, COBRO_WORKLIST
 
-__all__ = ["COBRO_AGING", "COBRO_KPIS", "COBRO_WORKLIST", "main"]
+__all__ = ["COBRO_AGING", "COBRO_FORECAST", "COBRO_KPIS", "COBRO_WORKLIST", "main"]
 
 
 def main() -> None:

@@ -5,8 +5,8 @@
   reminders, asks the person to confirm the count and the total, sends them exactly once through the send journal
   beside the workbook (the same journal ``cobro remind`` and ``cobro serve`` use for that file), then writes the
   Contacts rows and the derived invoice columns through xlwings — the workbook is open: Excel writes it.
-- ``aging_cells`` / ``kpi_cells`` / ``worklist_cells``: the cell functions' tables, amounts as numbers, reading
-  only the tables each needs.
+- ``aging_cells`` / ``kpi_cells`` / ``worklist_cells`` / ``forecast_cells``: the cell functions' tables, amounts as
+  numbers, reading only the tables each needs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from typing import Any
 from cobro import money
 from cobro.errors import CobroError, UserError
 
-from .host import REPORT_TABLES, SEND_TABLES, WORKLIST_TABLES, apply_writes, read_tables, workbook_path
+from .host import (
+    FORECAST_TABLES,
+    REPORT_TABLES,
+    SEND_TABLES,
+    WORKLIST_TABLES,
+    apply_writes,
+    read_tables,
+    workbook_path,
+)
 
 TITLE = "cobro"
 TEXT = {
@@ -146,3 +154,25 @@ def worklist_cells(book: Any, as_of: object, limit: int = 0) -> list[list[Any]]:
     from addin import sheet_api
 
     return _numbers(sheet_api.worklist_cells(_store(book, WORKLIST_TABLES)[1].load(), as_of, limit))
+
+
+def forecast_cells(book: Any, as_of: object, currency: str = "", week: int = 0, weeks: int = 13) -> list[list[Any]]:
+    """=COBRO_FORECAST: the expected cash-in per week and currency (``cobro.forecast``), dates as dates, amounts
+    as numbers; with ``week`` and ``currency`` the single amount. Reads the report tables plus Contacts."""
+    from addin import sheet_api
+
+    led = _store(book, FORECAST_TABLES)[1].load()
+    rows = sheet_api.forecast_cells(led, as_of, currency or "", _whole(week), _whole(weeks) or 13)
+    if len(rows) == 1 and len(rows[0]) == 1:  # one amount, no header
+        return [[float(Decimal(str(rows[0][0])))]]
+    return _numbers(rows)
+
+
+def _whole(value: object) -> int:
+    """A cell's whole number (Excel passes numbers as floats; blank as None)."""
+    if value is None or value == "":
+        return 0
+    number = float(value)  # type: ignore[arg-type]
+    if not number.is_integer():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(number)

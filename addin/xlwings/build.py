@@ -9,7 +9,8 @@ What changes, and what does not:
   and a hyphen, as in ``cobro-excel``, would make that Python statement invalid).
 - The configuration sheet ``_myaddin.conf`` is activated (renamed ``myaddin.conf``: the template's VBA reads
   ``PROJECT_NAME & ".conf"``, and PROJECT_NAME is compiled as ``myaddin``) and lists ``cobro_excel`` under
-  "UDF Modules" (so =COBRO_AGING, =COBRO_KPIS and =COBRO_WORKLIST load), and the interpreter when given.
+  "UDF Modules" (so =COBRO_AGING, =COBRO_KPIS, =COBRO_WORKLIST and =COBRO_FORECAST load), and the interpreter
+  when given.
 - ``xl/vbaProject.bin`` is copied byte for byte: no VBA is authored here.
 """
 

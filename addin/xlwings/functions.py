@@ -5,6 +5,8 @@ sheet lists the module ``cobro_excel``, which re-exports these):
     =COBRO_AGING(TODAY(), "invoice") one row per open item
     =COBRO_KPIS(TODAY(), 3)          DSO, countback DSO, best possible DSO, ADD, CEI
     =COBRO_WORKLIST(TODAY(), 20)     whom to call first
+    =COBRO_FORECAST(TODAY(), "EUR")  expected cash-in per week (13 weeks and "later"), one currency
+    =COBRO_FORECAST(TODAY(), "EUR", 1)  the expected cash-in of week 1 (a single number)
 
 Each reads only the Excel tables it needs (``addin.xlwings.actions``), never every sheet's used range.
 """
@@ -45,3 +47,11 @@ def COBRO_KPIS(as_of: Any, months: int = 3, caller: Any = None) -> list[list[Any
 def COBRO_WORKLIST(as_of: Any, limit: int = 0, caller: Any = None) -> list[list[Any]]:  # noqa: N802
     """Whom to contact first, why, and what to do next."""
     return _run(caller, actions.worklist_cells, as_of, limit)
+
+
+@xw.func
+@xw.ret(expand="table")
+def COBRO_FORECAST(as_of: Any, currency: str = "", week: int = 0, weeks: int = 13,  # noqa: N802
+                   caller: Any = None) -> list[list[Any]]:
+    """Expected cash-in per week and currency (never added together); with a currency and a week, one amount."""
+    return _run(caller, actions.forecast_cells, as_of, currency, week, weeks)

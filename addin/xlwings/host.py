@@ -25,6 +25,7 @@ from sync.table_store import Table, serial, table_fingerprint
 # The tables each action needs (cell functions read only these, never every sheet's used range).
 REPORT_TABLES = ("Settings", "Customers", "Invoices", "Payments")
 WORKLIST_TABLES = (*REPORT_TABLES, "Contacts", "Plans", "Levels")
+FORECAST_TABLES = (*REPORT_TABLES, "Contacts")  # Contacts: the promises to pay
 SEND_TABLES = (*WORKLIST_TABLES, "Templates")
 
 

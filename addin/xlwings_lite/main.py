@@ -12,6 +12,9 @@ xlwings Lite's origin: ``COBRO_ALLOWED_ORIGINS=https://addin.xlwings.org``.
   Contacts rows and the invoice columns into the workbook.
 - Functions ``=COBRO_AGING(Facturas[#All], Clientes[#All], Pagos[#All], Ajustes[#All], TODAY())``,
   ``=COBRO_KPIS(…, TODAY(), 3)``: amounts as numbers.
+- ``=COBRO_FORECAST(Facturas[#All], Clientes[#All], Pagos[#All], Ajustes[#All], TODAY(), "EUR", , 13,
+  Gestiones[#All])``: the expected cash-in per week (a header row, then week, start, end, currency, expected; a
+  "later" row); with a currency and a week number, that single amount. Contacts (optional) adds the promises.
 """
 
 from __future__ import annotations
@@ -197,4 +200,35 @@ async def cobro_kpis(invoices: list[list[Any]], customers: list[list[Any]], paym
     rows = [["currency", "ar", "dso", "countback_dso", "best_dso", "add", "cei"]]
     rows += [[c, v["ar"], v["dso"], v["countback_dso"], v["best_dso"], v["add"], v["cei"]]
              for c, v in k["currencies"].items()]
+    return _numbers(rows)
+
+
+def _date_or_blank(text: str) -> Any:
+    return dt.date.fromisoformat(text) if text else ""
+
+
+@func
+async def cobro_forecast(invoices: list[list[Any]], customers: list[list[Any]], payments: list[list[Any]],
+                         settings: list[list[Any]], as_of: dt.date | None = None, currency: str = "",
+                         week: int = 0, weeks: int = 13, contacts: list[list[Any]] | None = None) -> list[list[Any]]:
+    """Expected cash-in per week and currency (never added together); with a currency and a week, one amount."""
+    keys = ("Invoices", "Customers", "Payments", "Settings")
+    tables = [_table_arg(t, k) for t, k in zip((invoices, customers, payments, settings), keys, strict=True)]
+    if contacts:
+        tables.append(_table_arg(contacts, "Contacts"))
+    body: dict[str, Any] = {"tables": tables, "weeks": int(weeks or 13)}
+    if isinstance(as_of, dt.date | dt.datetime):
+        body["as_of"] = as_of.strftime("%Y-%m-%d")
+    f = await _post("/api/tables/forecast", body)
+    cur, week = str(currency or "").strip().upper(), int(week or 0)
+    if not 0 <= week <= len(f["weeks"]):
+        raise RuntimeError(f"cobro: week {week} is not a week from 1 to {len(f['weeks'])}")
+    if week and cur:
+        return [[float(Decimal(f["weeks"][week - 1]["inflow"].get(cur, "0")))]]
+    rows: list[list[Any]] = [["week", "start", "end", "currency", "expected"]]
+    for c in [c for c in f["currencies"] if not cur or c == cur]:
+        for w in f["weeks"] if not week else [f["weeks"][week - 1]]:
+            rows.append([w["week"], _date_or_blank(w["start"]), _date_or_blank(w["end"]), c, w["inflow"][c]])
+        if not week:
+            rows.append(["later", _date_or_blank(f["later_from"]), "", c, f["later"][c]])
     return _numbers(rows)

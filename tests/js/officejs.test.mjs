@@ -230,3 +230,38 @@ test("cell functions: spilled tables of numbers and serial dates; 50 concurrent 
   assert.equal(requests, 1);
   assert.deepEqual(await fx.nextaction("NO-SUCH", serial), [["", "", ""]]);
 });
+
+test("=COBRO.FORECAST: weeks per currency (numbers, serial dates), one amount for a week; unchanged tables travel as fingerprints", live, async () => {
+  const excel = makeExcel(loadWorkbook());
+  const bodies = [];
+  fx.runtime.Excel = excel;
+  fx.runtime.base = URL_;
+  fx.runtime.token = TOKEN;
+  fx.runtime.fetchImpl = (url, init) => { bodies.push([url, JSON.parse(init.body)]); return fetch(url, init); };
+  fx.runtime.cache.clear();
+  fx.runtime.held.clear();
+  const serial = AS_OF ? fx.isoToSerial(AS_OF) : undefined;
+  const [all, eur, one] = await Promise.all([fx.forecast(serial), fx.forecast(serial, "EUR"), fx.forecast(serial, "eur", 2)]);
+  assert.equal(bodies.length, 1); // one request for every cell asking the same day
+  assert.ok(bodies[0][0].endsWith("/api/tables/forecast"));
+  assert.ok(bodies[0][1].tables.every((t) => Array.isArray(t.rows))); // the first time, whole
+  assert.deepEqual(all[0], ["week", "start", "end", "currency", "expected"]);
+  assert.deepEqual(eur.slice(1, 14).map((r) => r[0]), Array.from({ length: 13 }, (_, i) => i + 1));
+  assert.equal(eur[14][0], "later");
+  for (const r of eur.slice(1)) { assert.equal(r[3], "EUR"); assert.equal(typeof r[4], "number"); }
+  if (serial !== undefined) assert.deepEqual(eur[1].slice(1, 3), [serial + 1, serial + 7]);
+  assert.deepEqual(one, [[eur[2][4]]]);
+  // never a sum across currencies: each row is one currency's
+  const currencies = new Set(all.slice(1).map((r) => r[3]));
+  assert.equal(all.length - 1, currencies.size * 14);
+  // the service's exact decimals, as numbers
+  const direct = await fx.postTables("/api/tables/forecast", await excel.run((ctx) => readTables(ctx, ["Settings", "Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels"])), { weeks: 13, ...(AS_OF ? { as_of: AS_OF } : {}) });
+  assert.equal(eur[3][4], Number(direct.weeks[2].inflow.EUR));
+  assert.match(direct.weeks[2].inflow.EUR, /^-?\d+\.\d{2}$/);
+  assert.ok(bodies.at(-1)[1].tables.every((t) => !("rows" in t) && t.fingerprint)); // held: fingerprints only
+  // a change elsewhere (new generation): the unchanged tables travel as fingerprints, the answer is the same
+  fx.runtime.generation += 1;
+  fx.runtime.cache.clear();
+  assert.deepEqual(await fx.forecast(serial, "EUR"), eur);
+  await assert.rejects(fx.forecast(serial, "EUR", 14), /week/);
+});
