@@ -91,7 +91,8 @@ function edit(key, n) {
   const row = wb.sheets[t.sheet][t.row + 1 + n];
   row[t.col + col] = Math.round((Number(row[t.col + col]) + (key === "Invoices" ? 1 : -0.01)) * 100) / 100;
 }
-const fns4 = [fx.aging, fx.kpis, fx.worklist, (s) => fx.forecast(s, "EUR")];
+const fourth = fx.forecast ? (s) => fx.forecast(s, "EUR") : (s) => fx.nextaction("C0001", s); // older add-ins
+const fns4 = [fx.aging, fx.kpis, fx.worklist, fourth];
 const firsts = [];
 const changed = [];
 const all = [];
