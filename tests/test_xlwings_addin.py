@@ -374,6 +374,22 @@ def test_cell_functions_read_only_the_tables_they_need_and_return_numbers(env: P
     assert all(r[1] >= 1 for r in book.reads)
 
 
+def test_the_extra_ribbon_actions_show_the_core_results(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlwings as xw
+
+    from addin.xlwings import ribbon
+
+    path = demo_ledger(env / "cobranza.xlsx", invoices=120, customers=10)
+    book = FakeBook(path)
+    shown: list[list[list[object]]] = []
+    monkeypatch.setattr(xw.Book, "caller", staticmethod(lambda: book))
+    monkeypatch.setattr(ribbon, "_show", lambda b, rows: shown.append(rows))
+    for action in (ribbon.show_aging, ribbon.show_kpis, ribbon.show_worklist, ribbon.show_forecast):
+        action()
+    assert len(shown) == 4 and shown[0][0][0] == "customer_id"
+    assert all(len(rows) > 1 and "error" not in str(rows[0][0]).casefold() for rows in shown), shown
+
+
 def test_a_sorted_table_between_read_and_write_is_refused_with_nothing_written(env: Path) -> None:
     from addin.xlwings.host import HostWriteError, apply_writes, read_tables
     from sync.cycle import refresh

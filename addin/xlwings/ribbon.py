@@ -1,18 +1,20 @@
-"""Ribbon/menu actions for desktop Excel (xlwings RunPython). Thin: read the book, call the core.
+"""Extra ribbon/menu actions for desktop Excel (xlwings RunPython), for a user who adds buttons of their own to
+``cobro_excel.xlam``: thin — read the book's tables, call the core, show the result.
 
-Wire each button to e.g. ``RunPython "from addin.xlwings.ribbon import show_aging; show_aging()"``.
-Results go to a sheet named ``cobro`` (created when missing); the ledger sheets are only read.
+Wire a button to e.g. ``RunPython "from addin.xlwings.ribbon import show_aging; show_aging()"``.
+Results go to a sheet named ``cobro`` (created when missing); the ledger's sheets are only read. "Today" is the
+company's (Settings ``timezone``), as for every other command.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import xlwings as xw
 
 from addin import sheet_api
-from addin.xlwings.functions import _book_rows
+from addin.xlwings import actions
+from sync.clock import company_today
 
 OUTPUT_SHEET = "cobro"
 
@@ -28,19 +30,26 @@ def _show(book: Any, rows: list[list[Any]]) -> None:
 def _action(fn: Any, *args: Any) -> None:
     book = xw.Book.caller()
     try:
-        ledger = sheet_api.ledger_from_sheets(_book_rows(book))
-        _show(book, fn(ledger, dt.date.today(), *args))
-    except Exception as e:
+        _show(book, fn(book, company_today(), *args))
+    except Exception as e:  # shown in the sheet, never a VBA error box without a reason
         _show(book, sheet_api.error_cells(e))
 
 
 def show_aging() -> None:
-    _action(sheet_api.aging_cells)
+    """The aging per customer and currency, on the ``cobro`` sheet."""
+    _action(actions.aging_cells)
 
 
 def show_kpis() -> None:
-    _action(sheet_api.kpi_cells)
+    """DSO, countback DSO, best possible DSO, ADD and CEI, on the ``cobro`` sheet."""
+    _action(actions.kpi_cells)
 
 
 def show_worklist() -> None:
-    _action(sheet_api.worklist_cells)
+    """Whom to contact first, on the ``cobro`` sheet."""
+    _action(actions.worklist_cells)
+
+
+def show_forecast() -> None:
+    """The 13-week expected cash-in per currency, on the ``cobro`` sheet."""
+    _action(actions.forecast_cells)
