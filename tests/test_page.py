@@ -366,6 +366,19 @@ def test_the_page_sets_a_strict_csp_and_refuses_other_origins(demo_books: dict[s
         with urllib.request.urlopen(served.url + "/") as r:  # a declared host may frame the page (its task pane)
             assert "frame-ancestors 'self' https://addin.example" in r.headers["Content-Security-Policy"]
             assert r.headers.get("X-Frame-Options") is None
+        # Google's and Office's frames come from many hosts: a declared https://*.domain covers its subdomains only.
+        served.app.config["COBRO_ALLOWED_ORIGINS"] = ["https://*.googleusercontent.com",
+                                                      "https://*.officeapps.live.com"]
+        for origin, ok in (("https://n-abc123-0lu-script.googleusercontent.com", True),
+                           ("https://excel.officeapps.live.com", True), ("https://googleusercontent.com", False),
+                           ("https://evilgoogleusercontent.com", False), ("http://x.googleusercontent.com", False),
+                           ("https://x.googleusercontent.com.evil.example", False)):
+            status, _ = api(served, "GET", f"/api/page/overview?as_of={AS_OF}", headers={"Origin": origin})
+            assert (status == 200) is ok, origin
+        for route in ("/", "/addin/runtime.html"):
+            with urllib.request.urlopen(served.url + route) as r:
+                assert ("frame-ancestors 'self' https://*.googleusercontent.com https://*.officeapps.live.com"
+                        in r.headers["Content-Security-Policy"]), route
         status, body = api(served, "GET", "/api/page/overview", token="wrong")
         assert status == 401
 

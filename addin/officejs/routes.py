@@ -15,6 +15,8 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, request, send_from_directory
 
+from addin.page.routes import allowed_origins
+
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 MANIFEST = HERE / "manifest.xml"
@@ -38,7 +40,11 @@ def manifest_text(base_url: str = DEFAULT_BASE) -> str:
 def _headers(resp: Response) -> Response:
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["X-Content-Type-Options"] = "nosniff"
-    resp.headers.setdefault("Content-Security-Policy", CSP)
+    # Excel on the web frames the add-in's pages from Office's hosts: those declared in COBRO_ALLOWED_ORIGINS
+    # (e.g. https://*.officeapps.live.com) may frame them, as they may frame the page.
+    declared = sorted(allowed_origins(current_app))
+    resp.headers.setdefault("Content-Security-Policy",
+                            CSP.replace("frame-ancestors 'self'", " ".join(["frame-ancestors 'self'", *declared])))
     return resp
 
 

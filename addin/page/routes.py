@@ -696,7 +696,7 @@ def send_status() -> Any:
 # --------------------------------------------------------------------------------------------- origins
 
 
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?")
+_ORIGIN = re.compile(r"https?://(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d{1,5})?|https?://[A-Za-z0-9.-]+(?::\d{1,5})?")
 
 
 def _allowed_origins(app: Flask) -> set[str]:
@@ -705,6 +705,31 @@ def _allowed_origins(app: Flask) -> set[str]:
         declared = [o for o in os.environ.get("COBRO_ALLOWED_ORIGINS", "").split(",") if o.strip()]
     out = {str(o).strip().rstrip("/") for o in declared}
     return {o for o in out if _ORIGIN.fullmatch(o)}  # scheme://host[:port] only: they go into a CSP header
+
+
+def allowed_origins(app: Flask) -> set[str]:
+    """The origins declared to this service (``COBRO_ALLOWED_ORIGINS``): ``scheme://host[:port]``, or
+    ``https://*.domain`` for every subdomain (Google's and Office's frames come from many hosts)."""
+    return _allowed_origins(app)
+
+
+def origin_declared(app: Flask, origin: str) -> bool:
+    """True when ``origin`` (a request's ``Origin``) is declared: exactly, or under a ``https://*.domain``."""
+    origin = origin.rstrip("/")
+    declared = _allowed_origins(app)
+    if origin in declared:
+        return True
+    there = urlsplit(origin)
+    host = there.hostname or ""
+    for pattern in declared:
+        if "://*." not in pattern:
+            continue
+        want = urlsplit(pattern.replace("://*.", "://", 1))
+        suffix = "." + (want.hostname or "")
+        if (there.scheme == want.scheme and host.endswith(suffix) and len(host) > len(suffix)
+                and there.port == want.port):
+            return True
+    return False
 
 
 def _same_origin(origin: str) -> bool:
@@ -722,7 +747,7 @@ def _install_origin_check(app: Flask) -> None:
         origin = request.headers.get("Origin")
         if not origin or _same_origin(origin):
             return None
-        if origin.rstrip("/") not in _allowed_origins(app):
+        if not origin_declared(app, origin):
             raise _Forbidden(f"requests from {origin} are refused: that origin is not declared to this service")
         if request.method == "OPTIONS":
             resp = app.make_default_options_response()
@@ -733,7 +758,7 @@ def _install_origin_check(app: Flask) -> None:
     @app.after_request
     def _cors(resp: Response) -> Response:
         origin = request.headers.get("Origin")
-        if origin and not _same_origin(origin) and origin.rstrip("/") in _allowed_origins(app):
+        if origin and not _same_origin(origin) and origin_declared(app, origin):
             resp.headers["Access-Control-Allow-Origin"] = origin
             resp.headers["Vary"] = "Origin"
             resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
