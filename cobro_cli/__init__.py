@@ -600,7 +600,10 @@ def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | No
     if outcome == "promise" and promise_date is None:
         raise UserError("--outcome promise needs --promise-date (the day the customer promised to pay)")
     store = open_store(ledger)
-    led = store.load()
+    listed = tuple(x.strip() for x in (invoices or "").split(",") if x.strip())
+    # a file ledger reads only what the contact concerns (issue 12: one contact in a 100,000-invoice ledger)
+    partial = getattr(store, "load_concerning", None)
+    led = partial(customer, listed) if partial is not None else store.load()
     cust = led.customers[led.customers["customer_id"] == customer]
     if cust.empty:
         raise UserError(f"customer {customer!r} is not in the Customers sheet of {ledger}")
@@ -613,7 +616,7 @@ def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | No
             raise UserError(f"--amount: {e}") from None  # e quotes the value (shortened when long)
     day = _today_if_none(as_of, led)
     row = {"timestamp": pd_timestamp(contact_time(led, day)), "customer_id": customer,
-           "invoice_ids": tuple(x.strip() for x in (invoices or "").split(",") if x.strip()), "channel": channel,
+           "invoice_ids": listed, "channel": channel,
            "direction": "out" if channel != "other" else "in", "level": "", "outcome": outcome,
            "promise_date": pd_timestamp(promise_date) if promise_date else None, "promise_amount": minor,
            "user": user or getpass.getuser(), "subject": "", "notes": notes, "message_id": ""}

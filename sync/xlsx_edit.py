@@ -269,6 +269,35 @@ class _SheetEdit:
         return out
 
 
+def _changes_nothing(spec: Sheet, frame: pd.DataFrame, known: KnownValue | None, head: list[list[object]] | None,
+                     locale: str, currency_of: CurrencyOf | None) -> bool:
+    """Whether updating ``spec``'s sheet with ``frame`` would leave it as it is: the header (found among the first
+    rows read, as ``_SheetEdit`` finds it) has every column, so none is added, and every cell already holds what
+    ``_SheetEdit.update`` would write. False whenever that cannot be told without the sheet."""
+    if known is None or head is None:
+        return False
+    mapping: dict[int, str] = {}
+    for row in head[:HEADER_SCAN_ROWS]:
+        found = match_headers(spec, row)
+        if len(found) > len(mapping):
+            mapping = found
+    present = set(mapping.values())
+    if any(c.key not in present for c in spec.columns):
+        return False
+    keys = [k for k in frame.columns if k in present and k != "_row"]
+    columns = {k: spec.column(k) for k in keys}
+    rows = frame["_row"].to_numpy()
+    values = {k: frame[k].to_numpy(dtype=object) for k in keys}
+    has_cur = "currency" in frame.columns
+    for i in range(len(frame)):
+        row = int(rows[i])
+        cur = _currency(frame, i, currency_of) if has_cur or currency_of else "EUR"
+        for key in keys:
+            if not same_value(known(spec.key, row, key), to_cell(columns[key], values[key][i], cur, locale)):
+                return False
+    return True
+
+
 def _new_sheet_parts(parts: WorkbookParts, spec: Sheet, locale: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
     """A cobro sheet the workbook lacks: its header row in a new worksheet part, and the bookkeeping that names it
     (workbook.xml, its relationships, [Content_Types].xml). Returns (changed parts, added parts)."""
@@ -357,6 +386,9 @@ def write_changes(pkg: Package, changes: Changes, locale: str, out: BinaryIO,
     for key in keys:
         spec = SHEETS_BY_KEY[key]
         sheet = next(s for s in parts.sheets if find_sheet(s.title) is spec)
+        if key not in changes.replace and key not in changes.append and not missing and _changes_nothing(
+                spec, changes.update[key], known, (heads or {}).get(sheet.title), locale, currency_of):
+            continue  # not even inflated: a contact logged re-derives invoices whose cells already hold it
         edit = _SheetEdit(parts, sheet, spec, locale, (heads or {}).get(sheet.title) if not missing else None,
                           currency_of)
         if key in changes.replace:

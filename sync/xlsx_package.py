@@ -62,9 +62,11 @@ class Member:
 class Package:
     """A workbook's zip read from bytes in memory: the member index, bounded reads, and safety checks."""
 
-    def __init__(self, data: bytes, name: str = "workbook"):
+    def __init__(self, data: bytes, name: str = "workbook", inflated: Mapping[str, bytes] | None = None):
         self.data = data
         self.name = name
+        # parts already inflated from these very bytes (a reader that searched them hands them to the writer)
+        self.inflated = dict(inflated or {})
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
@@ -150,6 +152,8 @@ class Package:
         """A member's bytes, inflated with a hard bound whatever its header claims; DOCTYPE refused. Read into
         one buffer of the declared size (no second copy of a 150 MB sheet)."""
         declared = self.members[part].info.file_size if part in self.members else 0
+        if part in self.inflated and len(self.inflated[part]) == declared <= limit:
+            return self.inflated[part]
         if declared > limit:
             raise WorkbookError(f"{self.name}: part {part} is larger than {limit:,} bytes", source=self.name)
         buf = bytearray(declared)

@@ -285,6 +285,8 @@ class XlsxStore:
         self._raw_fingerprint: tuple[int, int, str] | None = None
         self.raw: RawWorkbook | None = None
         self._parsed: tuple[tuple[int, int, str], RawWorkbook, Ledger] | None = None
+        # worksheet parts a partial load inflated whole, for the next commit (same fingerprint only)
+        self._inflated: tuple[tuple[int, int, str] | None, dict[str, bytes]] | None = None
 
     @property
     def target(self) -> Path:
@@ -349,6 +351,23 @@ class XlsxStore:
                 self._parsed = (self._fingerprint, raw, ledger)
             return _shallow_copy(ledger)
 
+    def load_concerning(self, customer_id: str, invoice_ids: Iterable[str] = ()) -> Ledger:
+        """The ledger as far as one contact with ``customer_id`` about ``invoice_ids`` concerns it (``cobro log``):
+        Settings, Customers and Levels whole, the customer's invoices and the listed ones, and the contacts that
+        bear on their derived columns (``sync.xlsx_subset``), validated as ``load`` validates them. A commit after
+        it writes like one after ``load``. Falls back to ``load`` for a workbook the partial reader does not
+        handle."""
+        from .xlsx_subset import read_concerning
+
+        with gc_paused():
+            data = self.read_bytes()
+            got = read_concerning(data, self.path.name, customer_id, tuple(invoice_ids))
+            if got is None:
+                return self.load()
+            self.raw, self._raw_fingerprint = got.raw, self._fingerprint  # type: ignore[assignment]
+            self._inflated = (self._fingerprint, got.inflated)
+            return got.ledger
+
     # ------------------------------------------------------------------ writing
     def commit(self, changes: Changes) -> None:
         """Apply ``changes`` in place (only the edited sheets and tables change), atomically, with a backup."""
@@ -367,7 +386,9 @@ class XlsxStore:
                 "Run the command again.")
         from .xlsx_edit import write_changes
 
-        pkg = Package(data, self.path.name)
+        inflated = self._inflated[1] if self._inflated and self._inflated[0] == self._fingerprint else None
+        self._inflated = None
+        pkg = Package(data, self.path.name, inflated)
         pkg.check_sizes()
         locale = self.raw.locale if self.raw else "es"
         known = self._known_values() if self._raw_fingerprint == self._fingerprint else None
