@@ -77,6 +77,15 @@ def _money_text(minor: int, currency: str, locale: str) -> str:
         f"{'-' if minor < 0 else ''}{whole} {currency}"
 
 
+def _decimal_text(minor: int, currency: str) -> str:
+    """``money.format_decimal`` without Decimal (``"1234.50"``; called for every row of a large worklist)."""
+    e, scale = _scale(currency)
+    if not e:
+        return str(minor)
+    q, r = divmod(abs(minor), scale)
+    return f"{'-' if minor < 0 else ''}{q}.{r:0{e}d}"
+
+
 @cache
 def _scale(currency: str) -> tuple[int, int]:
     e = money.exponent(currency)
@@ -130,8 +139,8 @@ class WorklistItem:
                 "next_action": self.next_action, "level": self.level, "reason": self.reason,
                 "oldest_days": self.oldest_days, "invoices": self.invoices, "promise": self.promise,
                 "action_date": self.action_date.isoformat() if self.action_date else None,
-                "overdue": {c: money.format_decimal(v, c) for c, v in self.overdue.items()},
-                "outstanding": {c: money.format_decimal(v, c) for c, v in self.outstanding.items()}}
+                "overdue": {c: _decimal_text(v, c) for c, v in self.overdue.items()},
+                "outstanding": {c: _decimal_text(v, c) for c, v in self.outstanding.items()}}
 
 
 @dataclass(frozen=True)

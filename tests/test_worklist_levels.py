@@ -1,5 +1,6 @@
-"""Worklist: the level each invoice reached by the Contacts log, joined by invoice row (the join remembered per
-ledger, for the service's other as-of dates) or by id — the same answer either way."""
+"""Worklist fast paths that must give the same answers: the level each invoice reached by the Contacts log,
+joined by invoice row (remembered per ledger, for the service's other as-of dates) or by id; amounts written
+without Decimal."""
 
 from __future__ import annotations
 
@@ -53,3 +54,13 @@ def test_worklist_same_with_the_remembered_join(demo, monkeypatch):
     for _ in range(2):  # computed, then answered from what was remembered
         assert [[dataclasses.asdict(r) for r in worklist(demo, d).rows] for d in DATES] == plain
     balances.clear_cache()
+
+
+def test_decimal_text_matches_money_format_decimal():
+    from cobro import money
+    from cobro.worklist import _decimal_text
+
+    values = [0, 1, -1, 9, -10, 999, -1000, 123456789, 10**15] + np.random.default_rng(4).integers(
+        -10**12, 10**12, 200).tolist()
+    for cur in ("EUR", "CLP", "KWD", "CLF", "USD"):
+        assert [_decimal_text(v, cur) for v in values] == [money.format_decimal(v, cur) for v in values]
