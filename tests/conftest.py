@@ -67,3 +67,16 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared is absent ({SHARED}); it holds the shared samples these tests read")
     return SHARED
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Nothing touches the real home: tokens in a temporary COBRO_HOME, no SMTP settings, config or declared
+    origins from outside. Returns the COBRO_HOME folder (not created)."""
+    home = tmp_path / "cobro-home"
+    monkeypatch.setenv("COBRO_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
+    for var in ("COBRO_SMTP_HOST", "COBRO_SMTP_PORT", "COBRO_SMTP_SECURITY", "COBRO_SMTP_USER",
+                "COBRO_SMTP_PASSWORD", "COBRO_CONFIG", "COBRO_LEDGERS", "COBRO_ALLOWED_ORIGINS"):
+        monkeypatch.delenv(var, raising=False)
+    return home

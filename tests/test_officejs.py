@@ -91,16 +91,6 @@ def serve(path: Path, home: Path, smtp: SmtpTestServer, *, scheme_url: str | Non
     return Served(app, f"http://127.0.0.1:{server.effective_port}", tokens.token_for(path), path, smtp), stop
 
 
-@pytest.fixture
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cobro-home"
-    monkeypatch.setenv("COBRO_HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
-    for var in ("COBRO_SMTP_HOST", "COBRO_SMTP_PORT", "COBRO_SMTP_SECURITY", "COBRO_SMTP_USER",
-                "COBRO_SMTP_PASSWORD", "COBRO_CONFIG", "COBRO_LEDGERS", "COBRO_ALLOWED_ORIGINS"):
-        monkeypatch.delenv(var, raising=False)
-    return home
-
 
 @pytest.fixture
 def served(tmp_path: Path, isolated_env: Path) -> Iterator[Served]:

@@ -55,14 +55,9 @@ def demo_books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cobro-home"
-    monkeypatch.setenv("COBRO_HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
-    for var in ("COBRO_SMTP_HOST", "COBRO_SMTP_PORT", "COBRO_SMTP_SECURITY", "COBRO_SMTP_USER",
-                "COBRO_SMTP_PASSWORD", "COBRO_CONFIG", "COBRO_LEDGERS", "COBRO_ALLOWED_ORIGINS"):
-        monkeypatch.delenv(var, raising=False)
-    return home
+def _isolated(isolated_env: Path) -> Path:
+    """Every test here runs in the conftest's isolated environment."""
+    return isolated_env
 
 
 @pytest.fixture

@@ -73,15 +73,9 @@ def small_ledger(path: Path, template_body: str | None = None) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Nothing touches the real home: tokens in a temporary COBRO_HOME, no SMTP settings from outside."""
-    home = tmp_path / "cobro-home"
-    monkeypatch.setenv("COBRO_HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "no-config"))
-    for var in ("COBRO_SMTP_HOST", "COBRO_SMTP_PORT", "COBRO_SMTP_SECURITY", "COBRO_SMTP_USER",
-                "COBRO_SMTP_PASSWORD", "COBRO_CONFIG", "COBRO_LEDGERS"):
-        monkeypatch.delenv(var, raising=False)
-    return home
+def _isolated(isolated_env: Path) -> Path:
+    """Every test here runs in the conftest's isolated environment."""
+    return isolated_env
 
 
 @pytest.fixture(scope="module")
