@@ -423,22 +423,15 @@ def apply_writes(tables: Mapping[str, Table], writes: Mapping[str, Any]) -> dict
                     raise StaleLedgerError(f"{edit['table']}: row {edit['row']} no longer holds {k} {v!r} (the table "
                                            "was sorted or edited); nothing was written")
             put(t.rows[idx], edit["cells"])
-        elif edit["op"] == "append":
+        elif edit["op"] in ("append", "replace"):  # replace clears the first ``clear`` rows first
+            if edit["op"] == "replace":
+                for row in t.rows[:edit["clear"]]:
+                    put(row, dict.fromkeys(cols))
             start = edit["row"] - t.header_row - 1
             for n, cells in enumerate(edit["rows"]):
-                idx = start + n
-                while len(t.rows) <= idx:
+                while len(t.rows) <= start + n:
                     t.rows.append([])
-                put(t.rows[idx], cells)
-        elif edit["op"] == "replace":
-            for row in t.rows[:edit["clear"]]:
-                put(row, dict.fromkeys(cols))
-            start = edit["row"] - t.header_row - 1
-            for n, cells in enumerate(edit["rows"]):
-                idx = start + n
-                while len(t.rows) <= idx:
-                    t.rows.append([])
-                put(t.rows[idx], cells)
+                put(t.rows[start + n], cells)
     return out
 
 
