@@ -593,13 +593,17 @@ def log_cmd(ledger: str, customer: str, outcome: str, promise_date: dt.date | No
     """
     import getpass
 
-    from cobro import money
-    from sync.cycle import contact_time, log_contact
     from sync.stores import open_store
 
     if outcome == "promise" and promise_date is None:
         raise UserError("--outcome promise needs --promise-date (the day the customer promised to pay)")
     store = open_store(ledger)
+    prefetch = getattr(store, "prefetch", None)
+    if prefetch is not None:
+        prefetch()  # the file is read and its large parts inflated on a thread while the modules below load
+    from cobro import money
+    from sync.cycle import contact_time, log_contact
+
     listed = tuple(x.strip() for x in (invoices or "").split(",") if x.strip())
     # a file ledger reads only what the contact concerns (issue 12: one contact in a 100,000-invoice ledger)
     partial = getattr(store, "load_concerning", None)

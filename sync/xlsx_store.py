@@ -287,6 +287,7 @@ class XlsxStore:
         self._parsed: tuple[tuple[int, int, str], RawWorkbook, Ledger] | None = None
         # worksheet parts a partial load inflated whole, for the next commit (same fingerprint only)
         self._inflated: tuple[tuple[int, int, str] | None, dict[str, bytes]] | None = None
+        self._prefetched: dict[str, Future[bytes | None]] | None = None
 
     @property
     def target(self) -> Path:
@@ -351,6 +352,18 @@ class XlsxStore:
                 self._parsed = (self._fingerprint, raw, ledger)
             return _shallow_copy(ledger)
 
+    def prefetch(self) -> None:
+        """Start reading the file and inflating the large parts ``load_concerning`` reads whole (the shared
+        strings, the Contacts sheet) on a thread: zlib and hashing let go of the interpreter, so a command can
+        import its modules meanwhile. The read counts as the load's (its fingerprint is the one a commit checks)."""
+        from .xlsx_subset import large_part
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobro-prefetch")
+        data = pool.submit(self.read_bytes)
+        self._prefetched = {"data": data, **{kind: pool.submit(lambda k=kind: large_part(  # type: ignore[misc]
+            data.result(), self.path.name, k)) for kind in ("strings", "contacts")}}
+        pool.shutdown(wait=False)  # the thread ends with its work
+
     def load_concerning(self, customer_id: str, invoice_ids: Iterable[str] = ()) -> Ledger:
         """The ledger as far as one contact with ``customer_id`` about ``invoice_ids`` concerns it (``cobro log``):
         Settings, Customers and Levels whole, the customer's invoices and the listed ones, and the contacts that
@@ -360,8 +373,9 @@ class XlsxStore:
         from .xlsx_subset import read_concerning
 
         with gc_paused():
-            data = self.read_bytes()
-            got = read_concerning(data, self.path.name, customer_id, tuple(invoice_ids))
+            prefetched, self._prefetched = self._prefetched, None
+            data = prefetched.pop("data").result() if prefetched is not None else self.read_bytes()
+            got = read_concerning(data, self.path.name, customer_id, tuple(invoice_ids), prefetched)
             if got is None:
                 return self.load()
             self.raw, self._raw_fingerprint = got.raw, self._fingerprint  # type: ignore[assignment]

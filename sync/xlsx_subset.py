@@ -27,9 +27,12 @@ from __future__ import annotations
 import io
 import os
 import re
+import sys
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -40,9 +43,13 @@ from cobro.schema import SHEETS_BY_KEY, find_sheet
 from .xlsx_package import Package
 from .xlsx_sheet import NS_MAIN, NS_REL, WorkbookParts
 
+if TYPE_CHECKING:
+    from .xlsx_store import RawWorkbook
+
 HEADER_SCAN_ROWS = 15
 HEAD_ROWS = 2 * HEADER_SCAN_ROWS  # rows kept as they are at the top of a trimmed sheet (the header is among them)
 CHUNK = 8 << 20                   # a large sheet is searched this many inflated bytes at a time
+WINDOW = 1 << 20                  # bytes per search call (the interpreter is let go between calls)
 WHOLE = ("Settings", "Customers", "Levels")   # small sheets, read whole
 
 _ROW_OPEN = re.compile(rb"<row\b([^>]*?)(/?)>")
@@ -59,7 +66,7 @@ class Concerning:
     """What ``read_concerning`` found: the raw tables (rows by their sheet row), the typed ledger and the worksheet
     parts it inflated whole (the writer reuses them instead of inflating them again)."""
 
-    raw: object  # sync.xlsx_store.RawWorkbook
+    raw: RawWorkbook
     ledger: Ledger
     inflated: dict[str, bytes]
 
@@ -94,6 +101,7 @@ class _Finder:
 
     def __init__(self, words: Iterable[bytes], most: int = 4, literals: Iterable[bytes] = ()):
         uniq = sorted(set(w for w in words if w))
+        self.longest = max((len(w) for w in uniq), default=0)
         self.literals: list[bytes] = list(literals)
         self.patterns: list[re.Pattern[bytes]] = []
         if len(uniq) <= most:
@@ -120,22 +128,30 @@ class _Finder:
         f = cls(words, literals=_opaque(words))
         r = cls(_refs(refs), most=4)
         if r.patterns:  # many references: one pass with the "<v>" prefix rather than one per digit
-            r = cls([], literals=[])
-            r.patterns = [re.compile(b"<v>" + _trie(w[3:] for w in _refs(refs)))]
+            r.literals, r.patterns = [], [re.compile(b"<v>" + _trie(w[3:] for w in _refs(refs)))]
         f.literals += r.literals
         f.patterns += r.patterns
+        f.longest = max(f.longest, r.longest)
         return f
 
     def positions(self, buf: bytes | bytearray, start: int = 0, end: int | None = None) -> Iterator[int]:
+        """Where the words start in ``buf[start:end]``, WINDOW bytes per search call: between calls another
+        thread (the one inflating the next chunk) gets the interpreter, instead of waiting out a long search."""
         end = len(buf) if end is None else end
         for w in self.literals:
-            at = buf.find(w, start, end)
-            while at >= 0:
-                yield at
-                at = buf.find(w, at + 1, end)
+            for lo in range(start, end, WINDOW):
+                hi = min(lo + WINDOW, end)
+                at = buf.find(w, lo, min(hi + len(w) - 1, end))
+                while 0 <= at < hi:
+                    yield at
+                    at = buf.find(w, at + 1, min(hi + len(w) - 1, end))
         for p in self.patterns:
-            for m in p.finditer(buf, start, end):
-                yield m.start()
+            for lo in range(start, end, WINDOW):
+                hi = min(lo + WINDOW, end)
+                for m in p.finditer(buf, lo, min(hi + self.longest, end)):
+                    if m.start() >= hi:
+                        break
+                    yield m.start()
 
 
 def _needles(texts: Iterable[str]) -> list[bytes] | None:
@@ -330,12 +346,11 @@ def _inflated(pkg: Package, part: str) -> Iterator[bytes]:
 
     def work() -> None:
         try:
-            with pkg._open(part) as fh:
-                while not stop.is_set():
-                    piece = fh.read(CHUNK)
-                    q.put(piece)
-                    if not piece:
-                        return
+            for piece in pkg.chunks(part, CHUNK):
+                if stop.is_set():
+                    return
+                q.put(piece)
+            q.put(b"")
         except BaseException as e:  # handed to the reader
             q.put(e)
 
@@ -525,24 +540,52 @@ def _read_small(sheets: dict[str, tuple[str, bytes, dict[int, int]]], styles: by
 # ----------------------------------------------------------------------------------------------- reading
 
 
-def read_concerning(data: bytes, name: str, customer_id: str, invoice_ids: Sequence[str] = ()
-                    ) -> Concerning | None:
-    """The ledger as far as a contact with ``customer_id`` about ``invoice_ids`` (blank: the whole account)
-    concerns it: whole Settings/Customers/Levels, the invoices of the customer and the listed ones, and the
-    contacts that bear on their derived columns. ``None`` when the workbook needs the whole-ledger read.
-    Raises as a whole read does (``WorkbookError``; ``LedgerError`` for problems in the rows read)."""
+def large_part(data: bytes, name: str, kind: str) -> bytes | None:
+    """A large part ``read_concerning`` reads whole and the writer reuses, inflated — ``"strings"`` (the shared
+    strings) or ``"contacts"`` (the Contacts sheet) — so a thread can inflate it while the modules load and the
+    invoices are searched; None when the package cannot be read (``read_concerning`` then reports why)."""
     try:
-        return _read_concerning(data, name, customer_id, [i for i in dict.fromkeys(invoice_ids) if i])
-    except _Unhandled:
+        pkg = Package(data, name)
+        pkg.check_sizes()
+        parts = WorkbookParts(pkg)
+        if kind == "strings":
+            part = next((t for rt, t in parts.rels.values() if rt.endswith("/sharedStrings")), None)
+        else:
+            title = next((t for t in parts.all_titles if find_sheet(t) is SHEETS_BY_KEY["Contacts"]), None)
+            part = next((s.part for s in parts.sheets if s.title == title), None)
+        return pkg.read(part) if part is not None and part in pkg else None
+    except Exception:  # the partial read proper raises what a read of this package raises
         return None
 
 
-def _read_concerning(data: bytes, name: str, customer_id: str, ids: list[str]) -> Concerning | None:
-    from .xlsx_store import RawWorkbook, _locale, _settings_from_rows
+def read_concerning(data: bytes, name: str, customer_id: str, invoice_ids: Sequence[str] = (),
+                    prefetched: Mapping[str, Future[bytes | None]] | None = None) -> Concerning | None:
+    """The ledger as far as a contact with ``customer_id`` about ``invoice_ids`` (blank: the whole account)
+    concerns it: whole Settings/Customers/Levels, the invoices of the customer and the listed ones, and the
+    contacts that bear on their derived columns. ``None`` when the workbook needs the whole-ledger read.
+    Raises as a whole read does (``WorkbookError``; ``LedgerError`` for problems in the rows read). ``prefetched``:
+    ``large_part`` of these bytes by kind, under way on another thread."""
+    was = sys.getswitchinterval()
+    sys.setswitchinterval(min(was, 0.0005))  # the search hands the interpreter to the inflating thread promptly
+    try:
+        return _read_concerning(data, name, customer_id, [i for i in dict.fromkeys(invoice_ids) if i], prefetched)
+    except _Unhandled:
+        return None
+    finally:
+        sys.setswitchinterval(was)
+
+
+def _read_concerning(data: bytes, name: str, customer_id: str, ids: list[str],
+                     prefetched: Mapping[str, Future[bytes | None]] | None) -> Concerning | None:
+    from .xlsx_store import RawWorkbook
 
     wanted = _needles([customer_id, *ids])
     if wanted is None:
         return None
+    def ready(kind: str) -> bytes | None:
+        future = (prefetched or {}).get(kind)
+        return future.result() if future is not None else None
+
     pkg = Package(data, name)  # the same refusals as a full read: hostile sizes, DOCTYPEs
     pkg.check_sizes()
     pkg.check_prologs()
@@ -560,16 +603,39 @@ def _read_concerning(data: bytes, name: str, customer_id: str, ids: list[str]) -
             k in raw.titles and k not in part_of for k in WHOLE):
         return None
     sst_part = next((t for rt, t in parts.rels.values() if rt.endswith("/sharedStrings")), None)
-    sst = pkg.read(sst_part) if sst_part and sst_part in pkg else b""
+    sst = b""
+    if sst_part and sst_part in pkg:
+        got = ready("strings")
+        sst = got if got is not None and len(got) == pkg.members[sst_part].info.file_size else pkg.read(sst_part)
     if re.search(rb"<\w+:sst\b", sst[:4096]) or sst[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return None
     strings = _Strings(sst)
     styles_part = next((t for rt, t in parts.rels.values() if rt.endswith("/styles")), None)
     styles = pkg.read(styles_part, 64 << 20) if styles_part and styles_part in pkg else None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobro-inflate") as pool:
+        # the Contacts part inflates meanwhile (zlib lets go of the interpreter): the invoices are searched first
+
+        def inflate_contacts() -> bytes:
+            got = ready("contacts")
+            declared = pkg.members[part_of["Contacts"]].info.file_size
+            return got if got is not None and len(got) == declared else pkg.read(part_of["Contacts"])
+
+        contacts = pool.submit(inflate_contacts)
+        try:
+            return _read_parts(pkg, parts, raw, part_of, strings, styles, contacts, customer_id, ids, wanted)
+        finally:
+            contacts.cancel()
+
+
+def _read_parts(pkg: Package, parts: WorkbookParts, raw: RawWorkbook, part_of: dict[str, str], strings: _Strings,
+                styles: bytes | None, contacts: Future[bytes], customer_id: str, ids: list[str], wanted: list[bytes]
+                ) -> Concerning | None:
+    """``_read_concerning`` once the package is open: the invoices, then the contacts (``contacts``: the part
+    inflating on another thread), then the small sheets."""
+    from .xlsx_store import _locale, _settings_from_rows
 
     # 1. the invoices of the customer and of the listed ids
-    inv = _search_stream(pkg, part_of["Invoices"],
-                         _Finder.of(wanted, strings.hits(wanted)))
+    inv = _search_stream(pkg, part_of["Invoices"], _Finder.of(wanted, strings.hits(wanted)))
     small = {"Invoices": _sheet_xml(raw.titles["Invoices"], inv, strings)}
     read = _read_small(small, styles, parts.date1904)
     iraw = _raw_table("Invoices", read["Invoices"], small["Invoices"][2], inv.bound)
@@ -583,7 +649,7 @@ def _read_concerning(data: bytes, name: str, customer_id: str, ids: list[str]) -
     words = _needles(sorted(customers | invoices))
     if words is None:
         return None
-    con_xml = pkg.read(part_of["Contacts"])
+    con_xml = contacts.result()
     con = _search_sheet(con_xml, _Finder.of(words, strings.hits(words)))
     small = {"Contacts": _sheet_xml(raw.titles["Contacts"], con, strings)}
     for key in WHOLE:
@@ -603,7 +669,11 @@ def _read_concerning(data: bytes, name: str, customer_id: str, ids: list[str]) -
     raw.tables["Contacts"] = craw.loc[_concerned_contacts(craw, customers, invoices)].reset_index(drop=True)
     raw.locale = _locale(raw)
     ledger = parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=raw.locale)
-    return Concerning(raw, ledger, {part_of["Contacts"]: con_xml})
+    inflated = {part_of["Contacts"]: con_xml}
+    sst_part = next((t for rt, t in parts.rels.values() if rt.endswith("/sharedStrings")), None)
+    if sst_part in pkg:  # the writer reads it to tell blank cells (the Contacts' last row)
+        inflated[sst_part] = strings.data  # type: ignore[index,assignment]
+    return Concerning(raw, ledger, inflated)
 
 
 def _whole(xml: bytes | bytearray) -> _Trimmed:

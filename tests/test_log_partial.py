@@ -235,3 +235,47 @@ def test_cli_log_uses_the_partial_read_and_backs_up(demo: dict[str, Any], tmp_pa
 @pytest.mark.parametrize("customer", ["A&B", "", "C<1"])
 def test_ids_a_byte_search_could_miss_fall_back_to_the_whole_read(demo: dict[str, Any], customer: str) -> None:
     assert read_concerning(Path(demo["refreshed"]).read_bytes(), "l.xlsx", customer) is None
+
+
+def test_a_large_part_deflated_on_several_threads_is_one_valid_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import random
+
+    from sync import xlsx_package
+
+    monkeypatch.setattr(xlsx_package, "PARALLEL_BLOCK", 1 << 16)
+    monkeypatch.setattr(xlsx_package.os, "cpu_count", lambda: 4)
+    rng = random.Random(7)
+    text = b"".join(b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (i, i, rng.randrange(10**6))
+                    for i in range(1, 60_000))
+    src = io.BytesIO()
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.xml", b"x")
+        z.writestr("other.bin", bytes(range(256)))
+    pkg = xlsx_package.Package(src.getvalue())
+    pkg.members["big.xml"].info.file_size = 9 << 20  # taken for a large part: deflated in blocks
+    out = io.BytesIO()
+    xlsx_package.rewrite_package(pkg, out, {"big.xml": lambda: iter([text[i:i + 5000]
+                                                                      for i in range(0, len(text), 5000)])})
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None
+        assert z.read("big.xml") == text and z.read("other.bin") == bytes(range(256))
+    again = xlsx_package.Package(out.getvalue())
+    assert b"".join(again.chunks("big.xml", 1 << 14)) == text
+
+
+def test_a_damaged_member_is_refused_when_inflated(tmp_path: Path) -> None:
+    import io
+
+    from sync.xlsx_package import Package, WorkbookError
+
+    src = io.BytesIO()
+    with zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.xml", b"<a>" + b"hola " * 5000 + b"</a>")
+    data = bytearray(src.getvalue())
+    pkg = Package(bytes(data))
+    info = pkg.members["a.xml"].info
+    start = pkg.members["a.xml"].local_start + 30 + len("a.xml")
+    data[start + info.compress_size // 2] ^= 0xFF  # a flipped byte in the deflated data
+    with pytest.raises(WorkbookError, match="damaged|size its header declares"):
+        Package(bytes(data)).read("a.xml")

@@ -325,13 +325,18 @@ def test_a_write_never_inflates_sheets_cobro_does_not_edit(user_workbook: Path,
     store = XlsxStore(user_workbook)
     store.load()
     read: list[str] = []
-    real_open = xlsx_package.Package._open
+    real_open, real_chunks = xlsx_package.Package._open, xlsx_package.Package.chunks
 
     def spy(self: xlsx_package.Package, part: str) -> object:
         read.append(part)
         return real_open(self, part)
 
+    def spy_chunks(self: xlsx_package.Package, part: str, size: int = 8 << 20) -> object:
+        read.append(part)  # a member is inflated here (from the archive's bytes) or through _open
+        return real_chunks(self, part, size)
+
     monkeypatch.setattr(xlsx_package.Package, "_open", spy)
+    monkeypatch.setattr(xlsx_package.Package, "chunks", spy_chunks)
     store.commit(_notes_change())
     sheets = [p for p in read if p.startswith("xl/worksheets/sheet")]
     assert sheets == ["xl/worksheets/sheet1.xml"]  # Clientes only; never "Notas de Ana" nor the invoices
