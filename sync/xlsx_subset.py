@@ -32,7 +32,6 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,12 +40,9 @@ from cobro.ledger import Ledger, _text, parse_ledger
 from cobro.schema import SHEETS_BY_KEY, find_sheet
 
 from .xlsx_package import Package
+from .xlsx_raw import HEADER_SCAN_ROWS, RawWorkbook, _locale, _settings_from_rows, _table_from_rows
 from .xlsx_sheet import NS_MAIN, NS_REL, WorkbookParts
 
-if TYPE_CHECKING:
-    from .xlsx_store import RawWorkbook
-
-HEADER_SCAN_ROWS = 15
 HEAD_ROWS = 2 * HEADER_SCAN_ROWS  # rows kept as they are at the top of a trimmed sheet (the header is among them)
 CHUNK = 8 << 20                   # a large sheet is searched this many inflated bytes at a time
 WINDOW = 1 << 20                  # bytes per search call (the interpreter is let go between calls)
@@ -577,8 +573,6 @@ def read_concerning(data: bytes, name: str, customer_id: str, invoice_ids: Seque
 
 def _read_concerning(data: bytes, name: str, customer_id: str, ids: list[str],
                      prefetched: Mapping[str, Future[bytes | None]] | None) -> Concerning | None:
-    from .xlsx_store import RawWorkbook
-
     wanted = _needles([customer_id, *ids])
     if wanted is None:
         return None
@@ -632,7 +626,6 @@ def _read_parts(pkg: Package, parts: WorkbookParts, raw: RawWorkbook, part_of: d
                 ) -> Concerning | None:
     """``_read_concerning`` once the package is open: the invoices, then the contacts (``contacts``: the part
     inflating on another thread), then the small sheets."""
-    from .xlsx_store import _locale, _settings_from_rows
 
     # 1. the invoices of the customer and of the listed ids
     inv = _search_stream(pkg, part_of["Invoices"], _Finder.of(wanted, strings.hits(wanted)))
@@ -703,8 +696,6 @@ def _raw_table(key: str, read: tuple[list[list[object]], tuple[int, int]], where
                ) -> pd.DataFrame:
     """The raw table of a small-workbook sheet, ``_row`` mapped back to the sheet's rows. Unhandled when the header
     window reaches past the rows kept as they are (the header found might then differ from the sheet's)."""
-    from .xlsx_store import _table_from_rows
-
     rows, start = read
     if where and start[0] + HEADER_SCAN_ROWS > bound:
         raise _Unhandled
