@@ -8,6 +8,8 @@ from cobro import money
 from cobro.safety import neutralize_formula
 from cobro.schema import Column, enum_label
 
+from .xlsx_sheet import col_index, col_letter
+
 
 def is_missing(value: object) -> bool:
     if value is None or value is pd.NaT or value is pd.NA:
@@ -51,16 +53,9 @@ def to_cell(column: Column, value: object, currency: str, locale: str) -> object
 
 def column_letters(n: int) -> str:
     """The spreadsheet column of 1-based index ``n``: 1 -> ``A``, 27 -> ``AA`` (Excel and Sheets alike)."""
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return col_letter(n)
 
 
 def column_index(letters: str) -> int:
-    """The 1-based index of a spreadsheet column: ``A`` -> 1, ``AA`` -> 27."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
+    """The 1-based index of a spreadsheet column: ``A`` -> 1, ``AA`` -> 27 (either case)."""
+    return col_index(letters.upper())

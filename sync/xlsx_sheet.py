@@ -38,6 +38,7 @@ _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 
 
 def col_letter(col: int) -> str:
+    """The column letters of 1-based ``col``: 1 → ``A``, 27 → ``AA``."""
     out = ""
     while col:
         col, rem = divmod(col - 1, 26)
@@ -46,6 +47,7 @@ def col_letter(col: int) -> str:
 
 
 def col_index(letters: str) -> int:
+    """The 1-based index of upper-case column ``letters``: ``A`` → 1, ``AA`` → 27."""
     n = 0
     for ch in letters:
         n = n * 26 + ord(ch) - 64
