@@ -23,9 +23,11 @@ import pytest
 from cobro import money
 from cobro.demo.generate import generate_ledger
 from sheets_templates import build_workbook
-from tests.test_server import AS_OF, Api, isolated_env, make_api, schema_check  # noqa: F401 (fixture)
+from tests.test_server import AS_OF, Api, make_api, schema_check
 from tests.test_table_store import host_tables, wire
 from tests.test_xlwings_addin_lite import lite, service  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.usefixtures("isolated_env")  # the conftest's: nothing touches the real home
 
 KEYS = ("Settings", "Customers", "Invoices", "Payments", "Contacts")
 
@@ -39,7 +41,7 @@ def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def demo_api(demo_book: Path, tmp_path: Path, isolated_env: Path) -> Api:  # noqa: F811
+def demo_api(demo_book: Path, tmp_path: Path, isolated_env: Path) -> Api:
     path = tmp_path / "demo.xlsx"
     path.write_bytes(demo_book.read_bytes())
     return make_api(path, isolated_env)
@@ -84,7 +86,7 @@ def test_the_forecast_route_is_cobro_forecast_of_the_posted_tables(demo_api: Api
 
 
 def test_tables_by_fingerprint_are_the_ones_sent_and_a_change_is_never_answered_from_the_cache(
-        demo_api: Api, isolated_env: Path) -> None:  # noqa: F811
+        demo_api: Api, isolated_env: Path) -> None:
     from sync.table_store import table_fingerprint
 
     body = body_of(demo_api.path, as_of=AS_OF.isoformat())
@@ -160,7 +162,7 @@ def test_json_amounts_read_in_bulk_give_the_exact_ledger_and_refuse_what_is_not_
     assert "Importe" in str(getattr(e.value, "problems", e.value)) or e.value.__class__.__name__ == "LedgerError"
 
 
-def test_the_desktop_udf_spills_weeks_per_currency_and_one_amount(tmp_path: Path, isolated_env: Path) -> None:  # noqa: F811
+def test_the_desktop_udf_spills_weeks_per_currency_and_one_amount(tmp_path: Path, isolated_env: Path) -> None:
     from addin.xlwings.actions import forecast_cells
     from tests.test_officejs import demo_ledger
     from tests.test_xlwings_addin import FakeBook
