@@ -22,8 +22,8 @@ from sync.xlsx_store import XlsxStore
 from tests import test_page as tp
 
 pytestmark = tp.pytestmark  # skipped without Debian's chromium
-browser = tp.browser  # the same module-wide browser and isolated environment as the other page tests
-isolated_env = tp.isolated_env
+browser = tp.browser  # the same module-wide browser as the other page tests
+_isolated = tp._isolated  # and the conftest's isolated environment for every test
 ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artefacts" / "page"
 
 
