@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 from cobro.errors import InputError
 
@@ -59,6 +61,8 @@ def _split_country(country: str) -> tuple[str, str | None]:
 
 @lru_cache(maxsize=64)
 def _calendar(country: str, year: int, language: str) -> holidays.HolidayBase:
+    import holidays  # on first use: commands that plan nothing (cobro log) do not pay for its import
+
     code, subdiv = _split_country(country)
     try:
         probe = holidays.country_holidays(code, subdiv=subdiv)

@@ -27,10 +27,9 @@ from contextlib import contextmanager
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-from aiosmtpd.controller import Controller
 
 from cobro.errors import ConflictError
 from sync.config import DeliveryProbe, SmtpConfig
@@ -179,14 +178,27 @@ class OutboxHandler:
         return f"250 2.0.0 OK: stored as {path.name}"
 
 
-class LoopbackController(Controller):
-    """An aiosmtpd ``Controller`` that may listen on port 0 (a free port chosen by the system); the port in
-    use is ``self.port`` once ``start()`` returns."""
+@lru_cache(maxsize=1)
+def loopback_controller() -> type:
+    """An aiosmtpd ``Controller`` class that may listen on port 0 (a free port chosen by the system); the port in
+    use is ``self.port`` once ``start()`` returns. Made on first use: commands that send nothing do not import
+    aiosmtpd."""
+    from aiosmtpd.controller import Controller
 
-    def _trigger_server(self) -> None:
-        assert self.server is not None
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+    class LoopbackController(Controller):
+        def _trigger_server(self) -> None:
+            assert self.server is not None
+            self.port = self.server.sockets[0].getsockname()[1]
+            super()._trigger_server()
+
+    return LoopbackController
+
+
+def __getattr__(name: str) -> Any:
+    """``LoopbackController`` stays importable by name (tests and benches subclass it)."""
+    if name == "LoopbackController":
+        return loopback_controller()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class LocalSink:
@@ -194,7 +206,7 @@ class LocalSink:
 
     def __init__(self, outbox: str | os.PathLike[str], host: str = "127.0.0.1", port: int = 0) -> None:
         self.outbox = Outbox(outbox)
-        self.controller = LoopbackController(OutboxHandler(self.outbox), hostname=host, port=port,
+        self.controller = loopback_controller()(OutboxHandler(self.outbox), hostname=host, port=port,
                                              enable_SMTPUTF8=True)
         self.config: SmtpConfig | None = None
 
