@@ -439,13 +439,31 @@ def summary() -> Any:
     return _with_ledger(_summary(led, as_of or company_today(led.settings), months))
 
 
+SUMMARY_PARTS = ("aging", "kpis", "worklist")
+
+
 def _summary(led: Any, day: dt.date, months: int) -> dict[str, Any]:
-    from cobro.aging import aging
-    from cobro.kpis import kpis
+    return {"as_of": day, "months": months, **{p: _summary_part(led, p, day, months) for p in SUMMARY_PARTS}}
+
+
+def _summary_part(led: Any, part: str, day: dt.date, months: int) -> Any:
+    """One report of the summary as JSON: ``aging``, ``kpis`` (of ``months``) or ``worklist``."""
+    if part == "aging":
+        from cobro.aging import aging
+
+        return aging(led, day).to_json()
+    if part == "kpis":
+        from cobro.kpis import kpis
+
+        return kpis(led, day, months=months).to_json()
     from cobro.worklist import worklist
 
-    return {"as_of": day, "months": months, "aging": aging(led, day).to_json(),
-            "kpis": kpis(led, day, months=months).to_json(), "worklist": worklist(led, day).to_json()}
+    return worklist(led, day).to_json()
+
+
+def _summary_key(part: str, day: dt.date, months: int) -> tuple[Any, ...]:
+    """What one report depends on besides the ledger (only the KPIs depend on the months)."""
+    return (part, day, months) if part == "kpis" else (part, day)
 
 
 @api.post("/reminders/preview")
@@ -673,14 +691,30 @@ def _with_writes(store: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 @api.post("/tables/summary")
 def tables_summary() -> Any:
-    """Aging, KPIs and the worklist of the tables in the body (a host with the workbook open)."""
-    data = read_body([*TABLE_FIELDS, "months"])
+    """Aging, KPIs and the worklist of the tables in the body (a host with the workbook open); ``parts``: only
+    those reports (a cell function asks for its own: =COBRO.AGING does not wait for the worklist). Each report is
+    computed once per ledger state and day (single flight), whichever request asks for it."""
+    data = read_body([*TABLE_FIELDS, "months", "parts"])
     as_of = date_field(data, "as_of")
     months = months_value(data.get("months", 3))
+    parts = _parts(data)
     store = _table_store(data, cached=True)
     led = store.load()
     day = as_of or company_today(led.settings)
-    return _with_writes(store, _cached(store, ("summary", day, months), lambda: _summary(led, day, months)))
+    reports = {p: _cached(store, _summary_key(p, day, months), lambda p=p: _summary_part(led, p, day, months))
+               for p in parts}
+    return _with_writes(store, {"as_of": day, "months": months, **reports})
+
+
+def _parts(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``parts`` of a summary request (default: all), in their canonical order."""
+    value = data.get("parts", list(SUMMARY_PARTS))
+    if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
+        raise bad_field("parts", f"expected a non-empty list of {', '.join(SUMMARY_PARTS)}")
+    unknown = sorted(set(value) - set(SUMMARY_PARTS))
+    if unknown:
+        raise bad_field("parts", f"{unknown[0]!r} is not a report; expected {', '.join(SUMMARY_PARTS)}")
+    return tuple(p for p in SUMMARY_PARTS if p in value)
 
 
 FORECAST_WEEKS_MAX = 104

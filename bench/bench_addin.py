@@ -8,8 +8,8 @@ functions. Generates its own data, runs, prints figures; asserts nothing about t
    plan, the messages sent through the journal to SMTP, the Contacts rows and invoice columns applied through
    Excel.run).
 2. **Cell functions** under Node against the same service: the first call after a change (tables read + one
-   request), 50 concurrent calls after a change (must all succeed, sharing one request), and the p95 of calls while
-   nothing changed.
+   request), 50 concurrent calls after a change (must all succeed, sharing one request per function kind), and the
+   p95 of calls while nothing changed.
 
     .venv/bin/python bench/bench_addin.py                      # 10,000 invoices, ~300 reminders
     .venv/bin/python bench/bench_addin.py --invoices 2000 --customers 250   # quick
@@ -200,14 +200,15 @@ def main() -> None:
                     print(f"  first call after a change: {f['cold_ms']:.0f} ms (tables read + one request)")
                     print("  50 concurrent calls after a change: "
                           + ", ".join(f"{v:.0f}" for v in f["concurrent50_ms"])
-                          + f" ms wall; {f['requests_per_50']} request per 50 calls; errors {f['concurrent50_errors']}")
+                          + f" ms wall; {f['requests_per_50']} requests per 50 calls (one per function kind); "
+                          f"errors {f['concurrent50_errors']}")
                     print(f"  {f['calls']} calls while nothing changed: p50 {f['warm_p50_ms']:.2f} ms, "
                           f"p95 {f['warm_p95_ms']:.2f} ms; errors {f['warm_errors']}")
                     print("  first call after a one-cell change (AGING/KPIS/WORKLIST/FORECAST in turn): "
                           + ", ".join(f"{k} {v:.0f}" for k, v in f["change_first_ms"]) + " ms")
                     print("  50 concurrent calls of the four after a one-cell change: "
                           + ", ".join(f"{v:.0f}" for v in f["change_concurrent50_ms"])
-                          + f" ms wall; {f['change_requests_per_50']} requests per 50 calls; "
+                          + f" ms wall; {f['change_requests_per_50']} requests per 50 calls (one per function kind); "
                           f"errors {f['change_errors']}")
                     print(f"  session of {f['session_calls']} calls with a change every 50: p95 "
                           f"{f['session_p95_ms']:.1f} ms, max {f['session_max_ms']:.0f} ms")

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -814,9 +815,32 @@ def _raw(raw_tables: Mapping[str, pd.DataFrame], sheet: Sheet) -> pd.DataFrame:
 
 
 def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[str, object] | None = None,
-                 settings_rows: Mapping[str, int] | None = None, locale: str | None = None) -> Ledger:
-    """Validate and type every sheet. Raises ``LedgerError`` with all problems found."""
+                 settings_rows: Mapping[str, int] | None = None, locale: str | None = None, *,
+                 versions: Mapping[str, Hashable] | None = None,
+                 memo: MutableMapping[Hashable, Any] | None = None) -> Ledger:
+    """Validate and type every sheet. Raises ``LedgerError`` with all problems found.
+
+    ``versions`` (a version of each raw table: the same version, the same frame) and ``memo`` (kept by the caller
+    between parses): a sheet typed before with the same version and the same inputs from the other sheets (row
+    currencies, defaults) is taken from ``memo`` with its problems, so after a change to one sheet only that sheet
+    is typed again; the cross-sheet checks always run. The result is the same as without them."""
     problems: list[Problem] = []
+
+    def typed(sheet: Sheet, raw: pd.DataFrame, currency_for_row: list[str] | None = None,
+              defaults: Mapping[str, str] | None = None) -> pd.DataFrame:
+        version = versions.get(sheet.key) if versions is not None and sheet.key in raw_tables else None
+        if memo is None or version is None:
+            return _parse_table(sheet, raw, problems, currency_for_row, defaults)
+        key = (sheet.key, version, None if currency_for_row is None else tuple(currency_for_row),
+               tuple(sorted((defaults or {}).items())))
+        hit = memo.get(key)
+        if hit is None:
+            found: list[Problem] = []
+            hit = (_parse_table(sheet, raw, found, currency_for_row, defaults), tuple(found))
+            memo[key] = hit
+        problems.extend(hit[1])
+        return hit[0].copy()  # the caller completes it (currency, due dates): never the memo's frame
+
     settings = parse_settings(raw_settings or {}, problems, settings_rows)
     base = settings.base_currency
 
@@ -824,8 +848,7 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     craw = _raw(raw_tables, CUSTOMERS)
     cust_cur = [(_text(v).upper() or base) for v in
                 (craw["currency"].tolist() if "currency" in craw else [None] * len(craw))]
-    customers = _parse_table(CUSTOMERS, craw, problems, cust_cur,
-                             defaults={"language": settings.locale})
+    customers = typed(CUSTOMERS, craw, cust_cur, defaults={"language": settings.locale})
     customers["currency"] = cust_cur
     _check_currency(CUSTOMERS, customers, problems)
     _check_unique(CUSTOMERS, customers, "customer_id", problems)
@@ -840,7 +863,7 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     icust = [_text(v) for v in (iraw["customer_id"].tolist() if "customer_id" in iraw else [None] * len(iraw))]
     inv_cur = [(_text(v).upper() or cust_currency.get(c, base)) for v, c in
                zip(iraw["currency"].tolist() if "currency" in iraw else [None] * len(iraw), icust, strict=False)]
-    invoices = _parse_table(INVOICES, iraw, problems, inv_cur)
+    invoices = typed(INVOICES, iraw, inv_cur)
     invoices["currency"] = inv_cur
     _check_currency(INVOICES, invoices, problems)
     _check_unique(INVOICES, invoices, "invoice_id", problems)
@@ -861,7 +884,7 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     pcust = [_text(v) for v in (praw["customer_id"].tolist() if "customer_id" in praw else [None] * len(praw))]
     pay_cur = [(_text(v).upper() or inv_currency.get(i) or cust_currency.get(c, base)) for v, i, c in
                zip(praw["currency"].tolist() if "currency" in praw else [None] * len(praw), pinv, pcust, strict=False)]
-    payments = _parse_table(PAYMENTS, praw, problems, pay_cur)
+    payments = typed(PAYMENTS, praw, pay_cur)
     payments["currency"] = pay_cur
     _check_currency(PAYMENTS, payments, problems)
     nonpos = payments["amount"] <= 0
@@ -895,22 +918,22 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
                                         {"amount": _fmt(amt[inv], cur)}))
 
     contacts_raw = _raw(raw_tables, CONTACTS)
-    contacts = _parse_table(CONTACTS, contacts_raw, problems,
-                            [cust_currency.get(_text(c), base) for c in
-                             (contacts_raw["customer_id"].tolist() if "customer_id" in contacts_raw
-                              else [None] * len(contacts_raw))])
+    contacts = typed(CONTACTS, contacts_raw,
+                     [cust_currency.get(_text(c), base) for c in
+                      (contacts_raw["customer_id"].tolist() if "customer_id" in contacts_raw
+                       else [None] * len(contacts_raw))])
     plans_raw = _raw(raw_tables, PLANS)
-    plans = _parse_table(PLANS, plans_raw, problems,
-                         [cust_currency.get(_text(c), base) for c in
-                          (plans_raw["customer_id"].tolist() if "customer_id" in plans_raw
-                           else [None] * len(plans_raw))])
-    levels = _parse_table(LEVELS, _raw(raw_tables, LEVELS), problems)
+    plans = typed(PLANS, plans_raw,
+                  [cust_currency.get(_text(c), base) for c in
+                   (plans_raw["customer_id"].tolist() if "customer_id" in plans_raw
+                    else [None] * len(plans_raw))])
+    levels = typed(LEVELS, _raw(raw_tables, LEVELS))
     _check_unique(LEVELS, levels, "level", problems)
-    templates = _parse_table(TEMPLATES, _raw(raw_tables, TEMPLATES), problems)
+    templates = typed(TEMPLATES, _raw(raw_tables, TEMPLATES))
     matches_raw = _raw(raw_tables, MATCHES)
     mcur = [(_text(v).upper() or base) for v in
             (matches_raw["currency"].tolist() if "currency" in matches_raw else [None] * len(matches_raw))]
-    matches = _parse_table(MATCHES, matches_raw, problems, mcur)
+    matches = typed(MATCHES, matches_raw, mcur)
     matches["currency"] = mcur
     statement = raw_tables.get(STATEMENT.key, pd.DataFrame())
 

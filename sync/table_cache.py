@@ -7,7 +7,9 @@ A recalculation asks for the same workbook state again and again; a change touch
   sends the rows of the tables that changed, nothing else);
 - ``raw(...)``: one sheet's raw frame (``raw_from_sheets``), so a change re-reads only the sheet that changed;
 - ``ledger(...)`` / ``result(...)``: the parsed ledger of a set of fingerprints, and what was computed from it
-  (the summary of a day, a forecast), computed once however many requests ask at the same time (single flight).
+  (each report of a day, a forecast), computed once however many requests ask at the same time (single flight);
+- ``parse_memo``: each sheet as ``parse_ledger`` typed it (its ``memo``), so after a change to one sheet only that
+  sheet is typed again before the cross-sheet checks.
 
 One cache per served ledger (the token's): hosts of different ledgers never share entries. Everything here is
 bounded (a few versions of each table, a few ledgers, some dozens of results) and read-only once stored: callers
@@ -19,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator, MutableMapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -31,6 +33,7 @@ TABLE_VERSIONS = 2  # versions kept of each table (the one before a change and t
 LEDGERS = 4
 RAWS = 32
 RESULTS = 64
+TYPED_SHEETS = 24  # sheets as parse_ledger typed them (a few versions of each)
 
 
 class _Lru(OrderedDict[Hashable, Any]):
@@ -51,12 +54,43 @@ class _Lru(OrderedDict[Hashable, Any]):
         return value
 
 
+class _SharedLru(MutableMapping[Hashable, Any]):
+    """A bounded mapping that threads may share (``parse_ledger``'s ``memo``)."""
+
+    def __init__(self, size: int) -> None:
+        self._lock = threading.Lock()
+        self._lru = _Lru(size)
+
+    def __getitem__(self, key: Hashable) -> Any:
+        with self._lock:
+            value = self._lru.hit(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._lru.put(key, value)
+
+    def __delitem__(self, key: Hashable) -> None:
+        with self._lock:
+            del self._lru[key]
+
+    def __iter__(self) -> Iterator[Hashable]:
+        with self._lock:
+            return iter(list(self._lru))
+
+    def __len__(self) -> int:
+        return len(self._lru)
+
+
 class TablesCache:
     """Tables, raw sheets, ledgers and results of one served ledger's hosts (thread-safe)."""
 
     def __init__(self, *, versions: int = TABLE_VERSIONS, ledgers: int = LEDGERS, raws: int = RAWS,
-                 results: int = RESULTS) -> None:
+                 results: int = RESULTS, typed_sheets: int = TYPED_SHEETS) -> None:
         self._lock = threading.Lock()
+        self.parse_memo: MutableMapping[Hashable, Any] = _SharedLru(typed_sheets)
         self._versions = versions
         self._tables: dict[str, _Lru] = {}
         self._raws = _Lru(raws)

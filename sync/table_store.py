@@ -511,6 +511,7 @@ class TableStore:
         self._writes: dict[str, Any] = {"tables": {}, "edits": []}
         self._loaded: Ledger | None = None  # the ledger as last parsed (None after a commit changed the view)
         self._was_read = False  # commit() wants a load() first, as the file store does
+        self._raw_versions: dict[str, Any] = {}  # what each cached raw sheet was read from (parse_ledger's versions)
 
     # ------------------------------------------------------------------ LedgerStore
     def describe(self) -> str:
@@ -539,7 +540,11 @@ class TableStore:
         raw = self._raw()
         if self._locale is None:
             self._locale = raw.locale
-        return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale)
+        if self._cache is None or self._committed:
+            return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale)
+        # The sheets that did not change are typed as before (the cache's memo); the cross-sheet checks run again.
+        return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale,
+                            versions=self._raw_versions, memo=self._cache.parse_memo)
 
     def _versions(self) -> tuple[tuple[str, str, str, int], ...]:
         return tuple((k, t.version(), t.title, t.header_row) for k, t in sorted(self._tables.items()))
@@ -628,7 +633,9 @@ class TableStore:
         # One sheet at a time, each kept by its fingerprint: after a change only that sheet is read again.
         merged = RawWorkbook()
         for t, title in sheets:
-            one = self._cache.raw((t.key, t.version(), title, t.header_row, str(zone), digits),
+            version = (t.key, t.version(), title, t.header_row, str(zone), digits)
+            self._raw_versions[t.key] = version
+            one = self._cache.raw(version,
                                   lambda t=t, title=title: raw_from_sheets(
                                       [(title, [t.headers, *_prepared_rows(t, zone, digits)], t.header_row)]))
             merged.tables.update(one.tables)

@@ -1,8 +1,8 @@
 // Cell functions in the COBRO namespace (=COBRO.AGING(TODAY()), =COBRO.KPIS(TODAY(),3), =COBRO.WORKLIST(TODAY(),20),
 // =COBRO.NEXTACTION("C0042"), =COBRO.FORECAST(TODAY(),"EUR")). They run in the add-in's shared runtime
 // (runtime.html), read the ledger's tables through the Excel API and ask the service once per workbook state: every
-// cell that asks for the same day shares that one answer (a recalculation of 50 cells is one read and one request),
-// until a table changes. The service keeps the tables it was sent, their parse and its answers by fingerprint: a
+// cell that asks for the same report and day shares that one answer (a recalculation of 50 cells is one read and one
+// request per kind of function: =COBRO.AGING never waits for the worklist), until a table changes. The service keeps the tables it was sent, their parse and its answers by fingerprint: a
 // table it already holds is sent as its fingerprint only (after a change, only the changed table's rows travel).
 // Amounts come back as numbers (summable, chartable) and dates as Excel serial numbers (format the cells as dates).
 // functions.json is generated from the JSDoc below by Microsoft's custom-functions-metadata (tests compare it).
@@ -12,9 +12,10 @@ import { post, ServiceError, storedToken } from "./service.js";
 const SUMMARY_TABLES = ["Settings", "Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels"];
 const EPOCH = Date.UTC(1899, 11, 30);
 
-// held: the fingerprint of each table the service holds (for `heldBy`, the service and token it was sent to).
+// held: the fingerprint of each table the service holds (for `heldBy`, the service and token it was sent to);
+// sending: `key|fingerprint` -> the request under way that sends that table whole (the others wait for it).
 export const runtime = { Excel: globalThis.Excel, base: "", token: null, fetchImpl: null, generation: 0,
-  cache: new Map(), watching: false, held: new Map(), heldBy: "" };
+  cache: new Map(), watching: false, held: new Map(), heldBy: "", sending: new Map() };
 
 export function serialToIso(serial) {
   return new Date(EPOCH + Math.floor(Number(serial)) * 86400000).toISOString().slice(0, 10);
@@ -84,16 +85,30 @@ export async function postTables(path, tables, extra = {}) {
     runtime.held.clear();
     runtime.heldBy = `${runtime.base}|${token}`;
   }
-  let data;
-  try {
-    data = await post(path, referencedBody(tables, extra), opts);
-  } catch (e) {
-    if (!(e instanceof ServiceError && e.status === 409 && e.body && e.body.resend)) throw e;
-    runtime.held.clear(); // the service was restarted or dropped them: everything again, once
-    data = await post(path, tablesBody(tables, extra), opts);
+  // A changed table travels once: requests asking at the same time wait for the one sending it, then name it by
+  // its fingerprint (when that one failed, they send it themselves).
+  const unsent = () => tables.filter((t) => t.fingerprint && runtime.held.get(t.key) !== t.fingerprint)
+    .map((t) => `${t.key}|${t.fingerprint}`);
+  const waits = unsent().filter((k) => runtime.sending.has(k)).map((k) => runtime.sending.get(k));
+  if (waits.length) await Promise.allSettled(waits);
+  const request = (async () => {
+    let data;
+    try {
+      data = await post(path, referencedBody(tables, extra), opts);
+    } catch (e) {
+      if (!(e instanceof ServiceError && e.status === 409 && e.body && e.body.resend)) throw e;
+      runtime.held.clear(); // the service was restarted or dropped them: everything again, once
+      data = await post(path, tablesBody(tables, extra), opts);
+    }
+    for (const [k, fp] of Object.entries(data.fingerprints || {})) runtime.held.set(k, fp);
+    return data;
+  })();
+  for (const k of unsent()) {
+    if (runtime.sending.has(k)) continue;
+    runtime.sending.set(k, request);
+    request.then(() => {}, () => {}).finally(() => { if (runtime.sending.get(k) === request) runtime.sending.delete(k); });
   }
-  for (const [k, fp] of Object.entries(data.fingerprints || {})) runtime.held.set(k, fp);
-  return data;
+  return request;
 }
 
 // One answer of the service per workbook state and `key`, shared by every cell asking the same.
@@ -108,9 +123,12 @@ function shared(key, path, extra) {
   return pending;
 }
 
-// The service's summary of the workbook as of `asOf` (ISO) for `months`, shared by every cell asking the same.
-export function summary(asOf, months = 3) {
-  return shared(`summary|${asOf || ""}|${months}`, "/api/tables/summary", { months, ...(asOf ? { as_of: asOf } : {}) });
+// The service's summary of the workbook as of `asOf` (ISO) for `months`, shared by every cell asking the same;
+// with `part` (aging, kpis, worklist), only that report (only the KPIs depend on the months).
+export function summary(asOf, months = 3, part = "") {
+  const m = part && part !== "kpis" ? 3 : months;
+  return shared(`summary|${part}|${asOf || ""}|${m}`, "/api/tables/summary",
+    { months: m, ...(part ? { parts: [part] } : {}), ...(asOf ? { as_of: asOf } : {}) });
 }
 
 // The service's cash-in forecast as of `asOf` for `weeks` weeks (every currency; cells pick theirs).
@@ -170,7 +188,7 @@ export function nextActionRow(s, customer) {
  * @returns {any[][]} A spilled table with a header row.
  */
 export async function aging(asOf) {
-  try { return agingTable(await summary(asOfText(asOf))); } catch (e) { throw failure(e); }
+  try { return agingTable(await summary(asOfText(asOf), 3, "aging")); } catch (e) { throw failure(e); }
 }
 
 /**
@@ -182,7 +200,7 @@ export async function aging(asOf) {
  */
 export async function kpis(asOf, months) {
   const m = months === null || months === undefined || months === "" ? 3 : Math.trunc(Number(months));
-  try { return kpisTable(await summary(asOfText(asOf), m)); } catch (e) { throw failure(e); }
+  try { return kpisTable(await summary(asOfText(asOf), m, "kpis")); } catch (e) { throw failure(e); }
 }
 
 /**
@@ -193,7 +211,7 @@ export async function kpis(asOf, months) {
  * @returns {any[][]} A spilled table with a header row.
  */
 export async function worklist(asOf, top) {
-  try { return worklistTable(await summary(asOfText(asOf)), Math.trunc(Number(top) || 0)); } catch (e) { throw failure(e); }
+  try { return worklistTable(await summary(asOfText(asOf), 3, "worklist"), Math.trunc(Number(top) || 0)); } catch (e) { throw failure(e); }
 }
 
 /**
@@ -204,7 +222,7 @@ export async function worklist(asOf, top) {
  * @returns {any[][]} One row: action, date, reason (blank when nothing is due).
  */
 export async function nextaction(customer, asOf) {
-  try { return nextActionRow(await summary(asOfText(asOf)), customer); } catch (e) { throw failure(e); }
+  try { return nextActionRow(await summary(asOfText(asOf), 3, "worklist"), customer); } catch (e) { throw failure(e); }
 }
 
 // The forecast as cells: [week, start, end, currency, expected] per week and currency (week "later": after the
