@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 TABLE_VERSIONS = 2  # versions kept of each table (the one before a change and the one after)
 LEDGERS = 4
-RAWS = 32
+RAWS = 48  # each table's raw frame and currency codes, a few versions of each
 RESULTS = 64
 TYPED_SHEETS = 24  # sheets as parse_ledger typed them (a few versions of each)
 
@@ -115,7 +115,7 @@ class TablesCache:
 
     # ------------------------------------------------------------------ computed once per key
     def raw(self, key: Hashable, build: Callable[[], T]) -> T:
-        """One sheet's raw frame (immutable once built)."""
+        """One sheet's raw frame, or what else is read from one table (immutable once built)."""
         return self._once(self._raws, ("raw", key), build)
 
     def ledger(self, key: Hashable, build: Callable[[], Any]) -> Any:

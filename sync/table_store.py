@@ -267,20 +267,28 @@ def _cell_for_parser(v: Any, col_type: str, zone: ZoneInfo | None) -> Any:
     return v
 
 
-def _money_digits(tables: Mapping[str, Table]) -> int:
+def _money_digits(tables: Mapping[str, Table],
+                  codes_of: Callable[[Table], frozenset[str]] | None = None) -> int:
     """The most fraction digits an amount may have and still be exact in every currency the tables can price it
-    in (their currency columns, Settings' values, the default base currency): at most 2."""
+    in (their currency columns, Settings' values, the default base currency): at most 2. ``codes_of``: each
+    table's codes (``_currency_codes``, or a cache of it by fingerprint)."""
     codes: set[str] = set()
     for t in tables.values():
-        spec = SHEETS_BY_KEY[t.key]
-        if spec.key_value:  # Settings: any value that is a currency code (the base currency among them)
-            codes.update(str(r[1]).strip().upper() for r in t.rows if len(r) > 1 and isinstance(r[1], str))
-            continue
-        for i, k in match_headers(spec, t.headers).items():
-            if k == "currency":
-                codes.update(str(r[i]).strip().upper() for r in t.rows if i < len(r) and isinstance(r[i], str))
+        codes.update((codes_of or _currency_codes)(t))
     known = [money._EXPONENTS[c] for c in codes if c in money._EXPONENTS]
     return min([2, *known])
+
+
+def _currency_codes(t: Table) -> frozenset[str]:
+    """The texts of a table that may be currency codes: its currency column; any value of Settings."""
+    spec = SHEETS_BY_KEY[t.key]
+    if spec.key_value:  # Settings: any value that is a currency code (the base currency among them)
+        return frozenset(str(r[1]).strip().upper() for r in t.rows if len(r) > 1 and isinstance(r[1], str))
+    codes: set[str] = set()
+    for i, k in match_headers(spec, t.headers).items():
+        if k == "currency":
+            codes.update(str(r[i]).strip().upper() for r in t.rows if i < len(r) and isinstance(r[i], str))
+    return frozenset(codes)
 
 
 _FLOAT_EXACT = 1e12  # amounts below this (in major units) scale to minor units exactly as floats
@@ -620,7 +628,9 @@ class TableStore:
         from .xlsx_store import RawWorkbook, _locale, raw_from_sheets
 
         zone = _zone(self._tables)
-        digits = _money_digits(self._tables)
+        cache = self._cache if not self._committed else None
+        digits = _money_digits(self._tables, None if cache is None else lambda t: cache.raw(
+            ("currency codes", t.key, t.version()), lambda: _currency_codes(t)))
         order = [k for k in SHEETS_BY_KEY if k in self._tables]
         sheets = []
         for key in order:
