@@ -267,7 +267,7 @@ def _cell_for_parser(v: Any, col_type: str, zone: ZoneInfo | None) -> Any:
     return v
 
 
-def _money_digits(tables: Mapping[str, Table],
+def _money_digits(tables: Mapping[str, Table], *,
                   codes_of: Callable[[Table], frozenset[str]] | None = None) -> int:
     """The most fraction digits an amount may have and still be exact in every currency the tables can price it
     in (their currency columns, Settings' values, the default base currency): at most 2. ``codes_of``: each
@@ -629,8 +629,9 @@ class TableStore:
 
         zone = _zone(self._tables)
         cache = self._cache if not self._committed else None
-        digits = _money_digits(self._tables, None if cache is None else lambda t: cache.raw(
-            ("currency codes", t.key, t.version()), lambda: _currency_codes(t)))
+        digits = _money_digits(self._tables) if cache is None else _money_digits(
+            self._tables, codes_of=lambda t: cache.raw(("currency codes", t.key, t.version()),
+                                                       lambda: _currency_codes(t)))
         order = [k for k in SHEETS_BY_KEY if k in self._tables]
         sheets = []
         for key in order:
