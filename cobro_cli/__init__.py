@@ -277,11 +277,20 @@ def refresh_cmd(ledger: str, as_of: dt.date | None) -> None:
     Example:  cobro refresh cobranza.xlsx --as-of 2026-11-20
     """
     from cobro.interest import terms_warnings
+    from sync.cycle import foreign_dashboard
     from sync.cycle import refresh as refresh_store
 
     store, led = load_ledger(ledger)
     n = refresh_store(store, _today_if_none(as_of, led), led)
     click.echo(f"Refreshed {ledger}: {n} invoice row(s) updated.")
+    taken = foreign_dashboard(store)
+    if taken is not None:
+        lang = str(led.settings.locale or "es")
+        click.echo(f"warning: la hoja «{taken}» no es el panel de cobro (sus encabezados no son Sección, Concepto, "
+                   "Importe, Cifra): se ha dejado como estaba; renómbrela para que cobro añada su panel."
+                   if lang == "es" else
+                   f"warning: the sheet '{taken}' is not cobro's Dashboard (its headers are not Section, Item, "
+                   "Amount, Figure): left as it is; rename it for cobro to add its Dashboard.", err=True)
     _echo_terms_warnings(terms_warnings(led), store, led.settings.locale)
 
 

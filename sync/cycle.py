@@ -547,20 +547,52 @@ def refresh(store: LedgerStore, as_of: dt.date, ledger: Ledger | None = None) ->
     return len(upd)
 
 
+DASHBOARD_OWN_COLUMNS = frozenset({"section", "label", "amount", "figure"})  # a sheet without them is not cobro's
+
+
 def holds_dashboard(store: LedgerStore) -> bool:
-    """Whether the ledger has the template's Dashboard sheet (``Panel``/``Dashboard``): known from a store that
-    reports the sheets it found (``raw.titles``: the file stores)."""
-    titles = getattr(getattr(store, "raw", None), "titles", None)
-    return isinstance(titles, dict) and "Dashboard" in titles
+    """Whether the ledger has the template's Dashboard sheet (``Panel``/``Dashboard``) — a sheet of that title
+    whose headers are the Dashboard's (Sección, Concepto, Importe, Cifra…): known from a store that reports the
+    sheets it found (``raw``: the file stores). A sheet of the user's that merely
+    bears the title is theirs: cobro neither writes into it nor adds another (``foreign_dashboard``)."""
+    return _dashboard_state(store) == "ours"
+
+
+def foreign_dashboard(store: LedgerStore) -> str | None:
+    """The title of a sheet named like the Dashboard that is not cobro's (the user's own ``Panel``), else None."""
+    if _dashboard_state(store) != "foreign":
+        return None
+    return str(store.raw.titles["Dashboard"])  # type: ignore[attr-defined]
+
+
+def _dashboard_state(store: LedgerStore) -> str:
+    """``ours``, ``foreign`` (a sheet of that title with other headers) or ``absent``."""
+    from cobro.schema import DASHBOARD
+
+    from .xlsx_raw import _find_header
+
+    raw = getattr(store, "raw", None)
+    titles = getattr(raw, "titles", None)
+    if not isinstance(titles, dict) or "Dashboard" not in titles:
+        return "absent"
+    head = (getattr(raw, "heads", None) or {}).get(titles["Dashboard"])
+    if head is not None:
+        found = set(_find_header(head, DASHBOARD)[1].values())
+    else:
+        tables = getattr(raw, "tables", None) or {}
+        table = tables.get("Dashboard") if "Dashboard" in tables else None
+        found = set(table.columns) if table is not None else set()
+    return "ours" if DASHBOARD_OWN_COLUMNS <= found else "foreign"
 
 
 def add_dashboard_sheet(store: LedgerStore) -> bool:
     """Give an .xlsx/.xlsm ledger without the Dashboard sheet one (``sync.dashboard_sheet``: the empty table and
     the native aging charts over the Summary, every other part kept byte for byte); True when it was added.
-    Other stores (a Google Sheet, a host's tables) are left as they are: they fill a Dashboard only if they have one."""
+    Other stores (a Google Sheet, a host's tables) report no sheets (``raw``): their Dashboard is neither added
+    nor filled."""
     from .xlsx_store import XlsxStore
 
-    if not isinstance(store, XlsxStore) or holds_dashboard(store):
+    if not isinstance(store, XlsxStore) or _dashboard_state(store) != "absent":
         return False
     from .dashboard_sheet import add_dashboard
 

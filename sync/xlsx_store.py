@@ -126,6 +126,15 @@ def read_raw(data: bytes, name: str = "workbook") -> RawWorkbook:
         raw.heads[title] = head
         return rows, start[0] + 1
 
+    if "Dashboard" in raw.titles:  # only its first rows: whose sheet it is (sync.cycle.holds_dashboard)
+        title = raw.titles["Dashboard"]
+        sheet = wb.get_sheet_by_name(title)
+        start = sheet.start or (0, 0)
+        head = [[] for _ in range(min(start[0], HEADER_SCAN_ROWS))]
+        for row in sheet.to_python(nrows=max(HEADER_SCAN_ROWS - start[0], 0)):
+            head.append([None] * start[1] + [None if v == "" else v for v in row])
+        raw.heads[title] = head
+
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobro-read")
     futures = {key: pool.submit(read, raw.titles[key]) for key in READ_ORDER if key in raw.titles}
     pool.shutdown(wait=False)

@@ -154,3 +154,40 @@ def test_libreoffice_draws_the_chart_from_the_summary_formulas(made: str, tmp_pa
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(shot, target / ("dashboard-libreoffice.png" if made == "template" else
                                  "dashboard-added-libreoffice.png"))
+
+
+def test_a_sheet_of_the_users_named_panel_is_theirs(tmp_path: Path) -> None:
+    """A user's own sheet titled "Panel" is not cobro's Dashboard: refresh neither writes into it nor adds a second
+    one, says so on stderr, and that sheet comes back byte for byte."""
+    from click.testing import CliRunner
+
+    from cobro_cli import main
+    from sync.cycle import foreign_dashboard
+    from sync.xlsx_package import Package
+    from sync.xlsx_sheet import WorkbookParts
+
+    path = tmp_path / "own-panel.xlsx"
+    build_workbook(path, locale="es", ledger=generate_ledger(customers=20, invoices=300), as_of=DEFAULT_AS_OF,
+                   dashboard=False)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.create_sheet("Panel")
+    ws["A1"], ws["B3"], ws["A5"] = "Mis notas", 42, "Objetivo"
+    wb.save(path)
+
+    def panel_part() -> bytes:
+        pkg = Package(path.read_bytes(), path.name)
+        parts = WorkbookParts(pkg)
+        return pkg.read(next(s.part for s in parts.sheets if s.title == "Panel"))
+
+    before_titles, before = openpyxl.load_workbook(path).sheetnames, panel_part()
+    store = XlsxStore(path)
+    store.load()
+    assert not holds_dashboard(store) and foreign_dashboard(store) == "Panel"
+    result = CliRunner().invoke(main, ["refresh", str(path), "--as-of", DEFAULT_AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "«Panel» no es el panel de cobro" in result.stderr
+    assert openpyxl.load_workbook(path).sheetnames == before_titles  # no second Dashboard
+    assert panel_part() == before
+    rows = list(openpyxl.load_workbook(path)["Panel"].iter_rows(values_only=True))
+    assert rows[0][0] == "Mis notas" and all(len([v for v in r if v is not None]) <= 1 for r in rows)
+
