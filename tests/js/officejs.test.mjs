@@ -259,9 +259,40 @@ test("=COBRO.FORECAST: weeks per currency (numbers, serial dates), one amount fo
   assert.equal(eur[3][4], Number(direct.weeks[2].inflow.EUR));
   assert.match(direct.weeks[2].inflow.EUR, /^-?\d+\.\d{2}$/);
   assert.ok(bodies.at(-1)[1].tables.every((t) => !("rows" in t) && t.fingerprint)); // held: fingerprints only
-  // a change elsewhere (new generation): the unchanged tables travel as fingerprints, the answer is the same
-  fx.runtime.generation += 1;
+  // a later recalculation reads the tables again: unchanged, the answer is the one held (no request)
+  const before = bodies.length;
+  assert.deepEqual(await fx.forecast(serial, "EUR"), eur);
+  assert.equal(bodies.length, before);
+  // answers forgotten (another runtime): the unchanged tables travel as fingerprints, the answer is the same
   fx.runtime.cache.clear();
   assert.deepEqual(await fx.forecast(serial, "EUR"), eur);
+  assert.ok(bodies.at(-1)[1].tables.every((t) => !("rows" in t) && t.fingerprint));
   await assert.rejects(fx.forecast(serial, "EUR", 14), /week/);
+});
+
+test("cell functions read the tables at every recalculation: a change is seen with no change event, none asked twice", live, async () => {
+  const excel = makeExcel(loadWorkbook());
+  let requests = 0;
+  fx.runtime.Excel = excel;
+  fx.runtime.base = URL_;
+  fx.runtime.token = TOKEN;
+  fx.runtime.fetchImpl = (...args) => { requests += 1; return fetch(...args); };
+  fx.runtime.cache.clear();
+  const serial = AS_OF ? fx.isoToSerial(AS_OF) : undefined;
+  const before = await fx.aging(serial);
+  assert.equal(requests, 1);
+  assert.deepEqual(await fx.aging(serial), before); // a recalculation with nothing changed: read, no request
+  assert.equal(requests, 1);
+  // an invoice amount edited (the stand-in raises no event, as a late one would not have arrived yet)
+  const wb = excel.workbook;
+  const t = wb.tables.Invoices;
+  const header = wb.sheets[t.sheet][t.row];
+  const col = t.col + header.findIndex((h) => /^(Importe|Amount)$/.test(String(h)));
+  const row = wb.sheets[t.sheet][t.row + 1];
+  row[col] = Math.round((Number(row[col]) + 100) * 100) / 100;
+  const after = await fx.aging(serial);
+  assert.equal(requests, 2);
+  assert.notDeepEqual(after, before);
+  const total = (tbl) => tbl.slice(1).reduce((s, r) => s + r[r.length - 1], 0);
+  assert.ok(Math.abs(total(after) - total(before) - 100) < 0.005);
 });

@@ -1,9 +1,13 @@
 // Cell functions in the COBRO namespace (=COBRO.AGING(TODAY()), =COBRO.KPIS(TODAY(),3), =COBRO.WORKLIST(TODAY(),20),
 // =COBRO.NEXTACTION("C0042"), =COBRO.FORECAST(TODAY(),"EUR")). They run in the add-in's shared runtime
-// (runtime.html), read the ledger's tables through the Excel API and ask the service once per workbook state: every
-// cell that asks for the same report and day shares that one answer (a recalculation of 50 cells is one read and one
-// request per kind of function: =COBRO.AGING never waits for the worklist), until a table changes. The service keeps the tables it was sent, their parse and its answers by fingerprint: a
-// table it already holds is sent as its fingerprint only (after a change, only the changed table's rows travel).
+// (runtime.html) and read the ledger's tables through the Excel API at every recalculation: the calls Excel hands
+// over together share one read, and no answer ever comes from tables read before the recalculation (a change event
+// may reach the runtime after the recalculation it caused, so events are not trusted to say "nothing changed").
+// Every cell asking for the same report and day of the same tables (their fingerprints) shares one answer: a
+// recalculation of 50 cells is one read and at most one request per kind of function (=COBRO.AGING never waits for
+// the worklist), and none when the tables are as before. The service keeps the tables it was sent, their parse and
+// its answers by fingerprint: a table it already holds is sent as its fingerprint only (after a change, only the
+// changed table's rows travel).
 // Amounts come back as numbers (summable, chartable) and dates as Excel serial numbers (format the cells as dates).
 // functions.json is generated from the JSDoc below by Microsoft's custom-functions-metadata (tests compare it).
 import { readTables, tablesBody } from "./excel_tables.js";
@@ -13,9 +17,10 @@ const SUMMARY_TABLES = ["Settings", "Customers", "Invoices", "Payments", "Contac
 const EPOCH = Date.UTC(1899, 11, 30);
 
 // held: the fingerprint of each table the service holds (for `heldBy`, the service and token it was sent to);
-// sending: `key|fingerprint` -> the request under way that sends that table whole (the others wait for it).
-export const runtime = { Excel: globalThis.Excel, base: "", token: null, fetchImpl: null, generation: 0,
-  cache: new Map(), watching: false, held: new Map(), heldBy: "", sending: new Map() };
+// sending: `key|fingerprint` -> the request under way that sends that table whole (the others wait for it);
+// reading: the read of the current recalculation; cache: the answers for the tables' state `state` (fingerprints).
+export const runtime = { Excel: globalThis.Excel, base: "", token: null, fetchImpl: null, cache: new Map(),
+  state: "", reading: null, held: new Map(), heldBy: "", sending: new Map() };
 
 export function serialToIso(serial) {
   return new Date(EPOCH + Math.floor(Number(serial)) * 86400000).toISOString().slice(0, 10);
@@ -40,33 +45,16 @@ function asOfText(asOf) {
   return String(asOf).slice(0, 10);
 }
 
-async function watch() {
-  if (runtime.watching || !runtime.Excel) return;
-  runtime.watching = true;
-  try {
-    await runtime.Excel.run(async (ctx) => {
-      const tables = ctx.workbook.tables;
-      if (tables.onChanged && tables.onChanged.add) {
-        tables.onChanged.add(async () => { runtime.generation += 1; runtime.cache.clear(); });
-        await ctx.sync();
-      }
-    });
-  } catch (e) { /* no change events here (older Excel): each recalculation after a clear() reads again */ }
-}
-
-// The tables of the current workbook state, read once for every cell function asking (Excel.run is the slow part).
+// The tables as the workbook holds them now, read once for the calls of one recalculation (Excel hands them over
+// in one turn; a call in a later turn reads again). Excel.run is the slow part.
 function tablesNow() {
-  const key = `${runtime.generation}|tables`;
-  let pending = runtime.cache.get(key);
-  if (!pending) {
-    pending = (async () => {
-      await watch();
-      return runtime.Excel.run((ctx) => readTables(ctx, SUMMARY_TABLES));
-    })();
-    runtime.cache.set(key, pending);
-    pending.catch(() => runtime.cache.delete(key));
+  if (!runtime.reading) {
+    const reading = runtime.Excel.run((ctx) => readTables(ctx, SUMMARY_TABLES));
+    runtime.reading = reading;
+    setTimeout(() => { if (runtime.reading === reading) runtime.reading = null; }, 0);
+    reading.catch(() => { if (runtime.reading === reading) runtime.reading = null; });
   }
-  return pending;
+  return runtime.reading;
 }
 
 // The request body with each table the service already holds as {key, title, header_row, fingerprint} only.
@@ -111,14 +99,20 @@ export async function postTables(path, tables, extra = {}) {
   return request;
 }
 
-// One answer of the service per workbook state and `key`, shared by every cell asking the same.
-function shared(key, path, extra) {
-  const full = `${runtime.generation}|${key}`;
-  let pending = runtime.cache.get(full);
+// One answer of the service per state of the tables and `key`, shared by every cell asking the same.
+async function shared(key, path, extra) {
+  const tables = await tablesNow();
+  const state = tables.map((t) => `${t.key}:${t.fingerprint}`).join("|");
+  if (state !== runtime.state) { // the tables changed: earlier answers are of another workbook state
+    runtime.cache.clear();
+    runtime.state = state;
+  }
+  let pending = runtime.cache.get(key);
   if (!pending) {
-    pending = (async () => postTables(path, await tablesNow(), extra))();
-    runtime.cache.set(full, pending);
-    pending.catch(() => runtime.cache.delete(full)); // an error is not remembered: the next recalculation asks again
+    pending = postTables(path, tables, extra);
+    runtime.cache.set(key, pending);
+    // an error is not remembered: the next recalculation asks again
+    pending.catch(() => { if (runtime.cache.get(key) === pending) runtime.cache.delete(key); });
   }
   return pending;
 }
