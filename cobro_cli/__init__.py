@@ -260,6 +260,8 @@ def format_worklist(data: dict[str, Any], limit: int = 25) -> str:
     from cobro.report_tables import worklist_table
 
     header, *rows = worklist_table(data, limit)
+    at = header.index("score")  # two decimals in every row (8.00, not 8.0), as the other figures
+    rows = [[*r[:at], f"{float(r[at]):.2f}", *r[at + 1:]] for r in rows]
     numbered = [["#", *header]] + [[i, *r] for i, r in enumerate(rows, 1)]
     return f"Worklist as of {data['as_of']}\n" + _render(numbered)
 
