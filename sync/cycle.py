@@ -551,10 +551,10 @@ DASHBOARD_OWN_COLUMNS = frozenset({"section", "label", "amount", "figure"})  # a
 
 
 def holds_dashboard(store: LedgerStore) -> bool:
-    """Whether the ledger has the template's Dashboard sheet (``Panel``/``Dashboard``) — a sheet of that title
-    whose headers are the Dashboard's (Sección, Concepto, Importe, Cifra…): known from a store that reports the
-    sheets it found (``raw``: the file stores). A sheet of the user's that merely
-    bears the title is theirs: cobro neither writes into it nor adds another (``foreign_dashboard``)."""
+    """Whether the ledger has the template's Dashboard sheet (``Panel``/``Dashboard``): a sheet of that title
+    whose headers are the Dashboard's (Sección, Concepto, Importe, Cifra…), known from a store that reports the
+    sheets it found (``raw``: the file stores). A sheet of the user's that merely bears the title is theirs: cobro
+    neither writes into it nor adds another (``foreign_dashboard``)."""
     return _dashboard_state(store) == "ours"
 
 

@@ -116,24 +116,24 @@ def read_raw(data: bytes, name: str = "workbook") -> RawWorkbook:
         if spec is not None and spec.key not in raw.titles:
             raw.titles[spec.key] = title
 
+    def head_of(rows: list[list[object]], start: tuple[int, int]) -> list[list[object]]:
+        """The sheet's first rows as the sheet has them (row 1, column A first)."""
+        head: list[list[object]] = [[] for _ in range(min(start[0], HEADER_SCAN_ROWS))]
+        for row in rows[:max(HEADER_SCAN_ROWS - start[0], 0)]:
+            head.append([None] * start[1] + [None if v == "" else v for v in row])
+        return head
+
     def read(title: str) -> tuple[list[list[object]], int]:
         sheet = wb.get_sheet_by_name(title)
         start = sheet.start or (0, 0)
         rows = sheet.to_python()
-        head: list[list[object]] = [[] for _ in range(min(start[0], HEADER_SCAN_ROWS))]
-        for row in rows[:max(HEADER_SCAN_ROWS - start[0], 0)]:
-            head.append([None] * start[1] + [None if v == "" else v for v in row])
-        raw.heads[title] = head
+        raw.heads[title] = head_of(rows, start)
         return rows, start[0] + 1
 
     if "Dashboard" in raw.titles:  # only its first rows: whose sheet it is (sync.cycle.holds_dashboard)
-        title = raw.titles["Dashboard"]
-        sheet = wb.get_sheet_by_name(title)
+        sheet = wb.get_sheet_by_name(raw.titles["Dashboard"])
         start = sheet.start or (0, 0)
-        head = [[] for _ in range(min(start[0], HEADER_SCAN_ROWS))]
-        for row in sheet.to_python(nrows=max(HEADER_SCAN_ROWS - start[0], 0)):
-            head.append([None] * start[1] + [None if v == "" else v for v in row])
-        raw.heads[title] = head
+        raw.heads[raw.titles["Dashboard"]] = head_of(sheet.to_python(nrows=HEADER_SCAN_ROWS), start)
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cobro-read")
     futures = {key: pool.submit(read, raw.titles[key]) for key in READ_ORDER if key in raw.titles}
