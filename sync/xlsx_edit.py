@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -75,13 +75,43 @@ def same_value(old: object, new: object) -> bool:
 CurrencyOf = Callable[[object], str]
 
 
-def _currency(frame: pd.DataFrame, i: int, currency_of: CurrencyOf | None = None) -> str:
-    if "currency" in frame.columns and not is_missing(frame["currency"].iat[i]):
-        return str(frame["currency"].iat[i])
-    if currency_of is not None:
-        customer = frame["customer_id"].iat[i] if "customer_id" in frame.columns else None
-        return currency_of(None if is_missing(customer) else customer)
-    return "EUR"
+def _currencies(frame: pd.DataFrame, currency_of: CurrencyOf | None = None) -> list[str]:
+    """Each row's currency: its currency cell, else its customer's (``currency_of``), else EUR (computed once per
+    frame: a million appended rows are not a million pandas lookups)."""
+    n = len(frame)
+    cells = frame["currency"].to_numpy(dtype=object) if "currency" in frame.columns else [None] * n
+    customers = frame["customer_id"].to_numpy(dtype=object) if "customer_id" in frame.columns else [None] * n
+    out: list[str] = []
+    for cur, customer in zip(cells, customers, strict=True):
+        if not is_missing(cur):
+            out.append(str(cur))
+        elif currency_of is not None:
+            out.append(currency_of(None if is_missing(customer) else customer))
+        else:
+            out.append("EUR")
+    return out
+
+
+def _column_cells(column: Any, series: pd.Series, currencies: list[str], locale: str) -> list[object]:
+    """One column's cells as ``to_cell`` makes them; dates and timestamps converted for the whole column at once
+    (a million imported invoices: no Timestamp built per cell)."""
+    if column.type in ("date", "datetime") and series.dtype == "datetime64[ns]":
+        if column.type == "date":
+            values = series.dt.normalize().dt.date.to_numpy(dtype=object)
+        else:
+            values = series.dt.floor("s").dt.to_pydatetime()
+        return [None if v is pd.NaT else v for v in values]
+    return [to_cell(column, v, cur, locale)
+            for v, cur in zip(series.to_numpy(dtype=object), currencies, strict=True)]
+
+
+def _cells(spec: Sheet, frame: pd.DataFrame, keys: list[str], locale: str,
+           currency_of: CurrencyOf | None = None) -> Iterator[tuple[int, dict[str, object]]]:
+    """Each row of ``frame`` (its position, then its cells by key) as the sheet stores them (``to_cell``)."""
+    currencies = _currencies(frame, currency_of)
+    columns = {k: _column_cells(spec.column(k), frame[k], currencies, locale) for k in keys}
+    for i in range(len(frame)):
+        yield i, {k: columns[k][i] for k in keys}
 
 
 class _SheetEdit:
@@ -202,15 +232,10 @@ class _SheetEdit:
 
     def update(self, frame: pd.DataFrame, known: KnownValue | None) -> None:
         keys = [k for k in frame.columns if k in self.col_of and k != "_row"]
-        columns = {k: self.spec.column(k) for k in keys}
         rows = frame["_row"].to_numpy()
-        values = {k: frame[k].to_numpy(dtype=object) for k in keys}
-        has_cur = "currency" in frame.columns
-        for i in range(len(frame)):
+        for i, cells in _cells(self.spec, frame, keys, self.locale, self.currency_of):
             row = int(rows[i])
-            cur = _currency(frame, i, self.currency_of) if has_cur or self.currency_of else "EUR"
-            for key in keys:
-                value = to_cell(columns[key], values[key][i], cur, self.locale)
+            for key, value in cells.items():
                 if known is not None and same_value(known(self.spec.key, row, key), value):
                     continue
                 self._set(row, self.col_of[key], value)
@@ -222,11 +247,11 @@ class _SheetEdit:
             template = self.header_row + 1
         keys = [k for k in frame.columns if k in self.col_of]
         end = start + len(frame) - 1
-        for i in range(len(frame)):
-            cur = _currency(frame, i, self.currency_of)
-            for key in keys:
-                self._set(start + i, self.col_of[key],
-                          to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale))
+        sets = self.plan.sets
+        for i, cells in _cells(self.spec, frame, keys, self.locale, self.currency_of):
+            row = sets.setdefault(start + i, {})
+            for key, value in cells.items():
+                row[self.col_of[key]] = value
         self.plan.new_rows = (start, end)
         self.plan.template_row = template
         self.plan.grow_from_row = template if template is not None else start - 1
@@ -244,11 +269,9 @@ class _SheetEdit:
                 self._set(row, col, None)
         if len(frame):
             keys = [k for k in frame.columns if k in self.col_of]
-            for i in range(len(frame)):
-                cur = _currency(frame, i, self.currency_of)
-                for key in keys:
-                    self._set(self.header_row + 1 + i, self.col_of[key],
-                              to_cell(self.spec.column(key), frame[key].iat[i], cur, self.locale))
+            for i, cells in _cells(self.spec, frame, keys, self.locale, self.currency_of):
+                for key, value in cells.items():
+                    self._set(self.header_row + 1 + i, self.col_of[key], value)
             self._grow_table(last_row=self.header_row + len(frame))
 
     # ------------------------------------------------------------------ output
@@ -285,15 +308,11 @@ def _changes_nothing(spec: Sheet, frame: pd.DataFrame, known: KnownValue | None,
     if any(c.key not in present for c in spec.columns):
         return False
     keys = [k for k in frame.columns if k in present and k != "_row"]
-    columns = {k: spec.column(k) for k in keys}
     rows = frame["_row"].to_numpy()
-    values = {k: frame[k].to_numpy(dtype=object) for k in keys}
-    has_cur = "currency" in frame.columns
-    for i in range(len(frame)):
+    for i, cells in _cells(spec, frame, keys, locale, currency_of):
         row = int(rows[i])
-        cur = _currency(frame, i, currency_of) if has_cur or currency_of else "EUR"
-        for key in keys:
-            if not same_value(known(spec.key, row, key), to_cell(columns[key], values[key][i], cur, locale)):
+        for key, value in cells.items():
+            if not same_value(known(spec.key, row, key), value):
                 return False
     return True
 

@@ -15,6 +15,7 @@ XML part, archives cobro cannot copy faithfully (ZIP64, encrypted members).
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import struct
@@ -309,10 +310,29 @@ def _blocks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
         yield b"".join(buf)
 
 
+BIG_PART = 8 << 20  # a part over this deflates at rewrite_package's big_level, in blocks on every core
+
+
+def _deflate_sized(chunks: Iterator[bytes], level: int, big_level: int) -> Iterator[tuple[bytes, bytes]]:
+    """``_deflate`` of a part whose size is known only as it streams (a small sheet an import grows by a million
+    rows): serially at ``level`` while it stays under BIG_PART, else in parallel at ``big_level`` from the start."""
+    chunks = iter(chunks)
+    head: list[bytes] = []
+    have = 0
+    for chunk in chunks:
+        head.append(chunk)
+        have += len(chunk)
+        if have > BIG_PART:
+            yield from _deflate(itertools.chain(head, chunks), big_level, True)
+            return
+    yield from _deflate(iter(head), level, False)
+
+
 def _write_deflated(out: BinaryIO, name: str, chunks: Iterator[bytes], like: zipfile.ZipInfo | None,
-                    level: int, parallel: bool = False) -> tuple[int, bytes]:
+                    level: int, parallel: bool = False, big_level: int | None = None) -> tuple[int, bytes]:
     """Write one deflated member at the current position; return (offset, its central-directory record).
-    ``parallel``: deflate blocks on several cores (a large part)."""
+    ``parallel``: deflate blocks on several cores (a large part); ``big_level``: the size decides as it streams
+    (``_deflate_sized``)."""
     raw_name = name.encode("utf-8")
     flags = 0x800 if not name.isascii() else 0
     if like is not None:
@@ -323,7 +343,9 @@ def _write_deflated(out: BinaryIO, name: str, chunks: Iterator[bytes], like: zip
     out.write(_LOCAL.pack(_LOCAL_SIG, 20, flags, 8, dtime, ddate, 0, 0, 0, len(raw_name), 0))
     out.write(raw_name)
     crc, usize, csize = 0, 0, 0
-    for chunk, packed in _deflate(chunks, level, parallel):
+    stream = _deflate(chunks, level, parallel) if big_level is None or parallel else \
+        _deflate_sized(chunks, level, big_level)
+    for chunk, packed in stream:
         crc = zlib.crc32(chunk, crc)
         usize += len(chunk)
         csize += len(packed)
@@ -356,9 +378,9 @@ def rewrite_package(pkg: Package, out: BinaryIO, changed: Mapping[str, PartSourc
     by_offset = sorted(pkg.members.values(), key=lambda m: m.local_start)
     for m in by_offset:
         if m.name in changed:
-            big = m.info.file_size > (8 << 20)
+            big = m.info.file_size > BIG_PART
             offset, central = _write_deflated(out, m.name, changed[m.name](), m.info, big_level if big else level,
-                                              parallel=big)
+                                              parallel=big, big_level=big_level)
             written[m.name] = _Written(m.name, offset, central)
         else:
             offset = out.tell()
@@ -368,7 +390,7 @@ def rewrite_package(pkg: Package, out: BinaryIO, changed: Mapping[str, PartSourc
             written[m.name] = _Written(m.name, offset, bytes(rec))
     new_names: list[str] = []
     for name, source in added:
-        offset, central = _write_deflated(out, name, source(), None, level)
+        offset, central = _write_deflated(out, name, source(), None, level, big_level=big_level)
         written[name] = _Written(name, offset, central)
         new_names.append(name)
     cd_start = out.tell()

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from xml.sax.saxutils import escape
 
 from .xlsx_package import Package, WorkbookError
@@ -37,6 +39,7 @@ _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
 # ----------------------------------------------------------------------------------------- small helpers
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def col_letter(col: int) -> str:
     """The column letters of 1-based ``col``: 1 → ``A``, 27 → ``AA``."""
     out = ""
@@ -592,6 +595,8 @@ class EditPlan:
     grow_cols: tuple[int, int] | None = None
     max_row: int = 0
     max_col: int = 0
+    # what every appended row takes from the template, made once (``_new_row_cells``)
+    new_row_cells: tuple[dict[int, tuple[bytes, bytes]], dict[int, str]] | None = None
 
 
 def plan_template(scan: SheetScan, plan: EditPlan, sst: SharedStrings) -> None:
@@ -637,13 +642,46 @@ def plan_template(scan: SheetScan, plan: EditPlan, sst: SharedStrings) -> None:
                     plan.template_cells[col] = (s, text[1:], ref)
 
 
-def _translate(formula: str, origin: str, dest: str) -> str:
+@functools.lru_cache(maxsize=256)
+def _translator(formula: str, origin: str) -> Any:
+    """A formula tokenized once (openpyxl's Translator keeps the tokens and translates them to any cell)."""
     from openpyxl.formula.translate import Translator
 
+    return Translator("=" + formula, origin=origin)
+
+
+_CELL = re.compile(r"([A-Z]+)([0-9]+)")
+
+
+@functools.lru_cache(maxsize=256)
+def _same_down_the_column(formula: str, origin: str) -> bool:
+    """Whether ``formula`` reads the same in every cell below ``origin`` in its column: it holds no relative row
+    reference (a calculated column's structured references, ``[@Importe]``, absolute and whole-column ones)."""
+    m = _CELL.fullmatch(origin)
+    if m is None:
+        return False
+    t = _translator(formula, origin)
+    return all(t.translate_formula(f"{m.group(1)}{int(m.group(2)) + d}")[1:] == formula for d in (1, 997))
+
+
+def _translate(formula: str, origin: str, dest: str) -> str:
+    """``formula`` of cell ``origin`` as it reads copied to ``dest`` (a calculated column's next rows: a million
+    appended rows tokenize it once, not a million times, and a formula that reads the same in every row of its
+    column is not translated at all)."""
     try:
-        return Translator("=" + formula, origin=origin).translate_formula(dest)[1:]
+        o, d = _CELL.fullmatch(origin), _CELL.fullmatch(dest)
+        if o and d and o.group(1) == d.group(1) and int(d.group(2)) > int(o.group(2)) and \
+                _same_down_the_column(formula, origin):
+            return formula
+        return _translator(formula, origin).translate_formula(dest)[1:]
     except Exception:  # a formula the translator cannot tokenize is copied as it is
         return formula
+
+
+@functools.lru_cache(maxsize=1024)
+def _formula_xml(formula: str) -> str:
+    """A cell's ``<f>`` element (the same few formulas on every appended row: escaped once)."""
+    return f"<f>{xml_text(formula)}</f>"
 
 
 class CellWriter:
@@ -657,7 +695,7 @@ class CellWriter:
         inner = ""
         t = ""
         if formula is not None:
-            inner = f"<f>{xml_text(formula)}</f>"
+            inner = _formula_xml(formula)
         elif value is None:
             pass
         elif isinstance(value, bool):
@@ -791,8 +829,66 @@ def _with_dimension(head: bytes, plan: EditPlan) -> bytes:
     return head[:m.start(2)] + range_ref(c1, r1, c2, r2).encode() + head[m.end(2):]
 
 
+def _new_row_cells(plan: EditPlan, writer: CellWriter) -> tuple[dict[int, tuple[bytes, bytes]], dict[int, str]]:
+    """For rows appended below the template row: each template cell that is the same on every such row but for
+    its row number (a formula that reads the same down its column, or a formatted empty cell) as the bytes before
+    and after that number; and each column's style. A formula that shifts with its row is left out (the caller
+    translates it per row)."""
+    if plan.new_row_cells is None:
+        fixed: dict[int, tuple[bytes, bytes]] = {}
+        styles: dict[int, str] = {}
+        probe = (plan.new_rows or (0, 0))[1] + 1  # any row below the template: only the reference carries it
+        for col in range(1, plan.copy_cols + 1):
+            tpl = plan.template_cells.get(col)
+            if tpl is None:
+                continue
+            s, formula, origin = tpl
+            if s not in (None, "", "0"):
+                styles[col] = s
+            ref = f"{col_letter(col)}{probe}"
+            if formula is not None and col not in plan.data_cols:
+                if not _same_down_the_column(formula, origin):
+                    continue
+                xml = writer.cell(ref, styles.get(col), None, formula)
+            elif s not in (None, "", "0"):
+                xml = writer.cell(ref, s, None)
+            else:
+                continue
+            head = f'<c r="{ref}"'.encode()
+            assert xml.startswith(head)
+            fixed[col] = (head[:-len(str(probe)) - 1], xml[len(head) - 1:])
+        plan.new_row_cells = (fixed, styles)
+    return plan.new_row_cells
+
+
 def _row_xml(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: SharedStrings, r: int,
              m: re.Match[bytes] | None) -> bytes:
+    p = scan.prefix.decode()
+    new_first, new_last = plan.new_rows or (0, -1)
+    if m is None and not p and plan.template_row is not None and new_first <= r <= new_last and \
+            r > plan.template_row:
+        # A brand-new row below the template (an import appends a million): what it takes from the template is
+        # made once; the same cells as the general path below builds.
+        fixed, styles = _new_row_cells(plan, writer)
+        number = str(r).encode()
+        new: dict[int, bytes] = {col: head + number + tail for col, (head, tail) in fixed.items()}
+        for col in range(1, plan.copy_cols + 1):
+            tpl = plan.template_cells.get(col)
+            if tpl is None or col in new or tpl[1] is None or col in plan.data_cols:
+                continue
+            ref = f"{col_letter(col)}{r}"
+            new[col] = writer.cell(ref, styles.get(col), None, _translate(tpl[1], tpl[2], ref))
+        for col, value in plan.sets.get(r, {}).items():
+            new[col] = writer.cell(f"{col_letter(col)}{r}", styles.get(col), value)
+        if not new:
+            return f'<row r="{r}"/>'.encode()
+        return f'<row r="{r}">'.encode() + b"".join(new[c] for c in sorted(new)) + b"</row>"
+    return _row_xml_general(scan, plan, writer, sst, r, m)
+
+
+def _row_xml_general(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: SharedStrings, r: int,
+                     m: re.Match[bytes] | None) -> bytes:
+    """Any row: an existing one (``m``) with its cells kept, restyled or set, or a new one from the template."""
     p = scan.prefix.decode()
     cells: dict[int, bytes] = {}
     styles: dict[int, str | None] = {}

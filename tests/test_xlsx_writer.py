@@ -449,3 +449,69 @@ def test_a_missing_cobro_sheet_is_added_with_only_the_bookkeeping_it_needs(tmp_p
     assert [[c.value for c in r] for r in got.iter_rows()] == [[c.value for c in r] for r in want.iter_rows()]
     led = XlsxStore(path).load()
     assert led.matches["statement_line"].tolist() == ["L1", "L2"]
+
+
+def test_appended_rows_are_built_as_the_general_path_builds_them(tmp_path: Path) -> None:
+    """The fast path for rows appended below the template (an import appends a million) writes exactly the bytes
+    the general row builder writes: the calculated columns' formulas that read the same on every row, formatted
+    empty cells, a formula that shifts with its row (translated per row), and the values set."""
+    import pandas as pd
+
+    from cobro.schema import SHEETS_BY_KEY, find_sheet
+    from sync.xlsx_edit import _SheetEdit
+    from sync.xlsx_package import Package
+    from sync.xlsx_sheet import CellWriter, WorkbookParts, _row_xml, _row_xml_general
+    from tests.conftest import write_user_workbook
+
+    path = write_user_workbook(tmp_path / "u.xlsx")
+    parts = WorkbookParts(Package(path.read_bytes(), path.name))
+    frames = {"Payments": pd.DataFrame({"date": [pd.Timestamp("2026-11-20")] * 3, "customer_id": ["C1", "C2", ""],
+                                        "amount": [12345, 1, 999999], "currency": ["EUR", "USD", "EUR"],
+                                        "reference": ["TRF 1", "=1+1", ""]}),
+              "Contacts": pd.DataFrame({"timestamp": [pd.Timestamp("2026-11-20 10:00")] * 2,
+                                        "customer_id": ["C1", "C2"], "channel": ["email", "phone"],
+                                        "outcome": ["sent", "no_answer"], "notes": ["a & b", "<x>"]})}
+    for key, frame in frames.items():
+        spec = SHEETS_BY_KEY[key]
+        sheet = next(s for s in parts.sheets if find_sheet(s.title) is spec)
+        edit = _SheetEdit(parts, sheet, spec, "es")
+        edit.append(frame)
+        plan = edit.plan
+        assert plan.new_rows is not None and plan.template_row is not None
+        tpl_ref = f"AD{plan.template_row}"  # a user's formula that shifts with its row, beside the table
+        plan.template_cells[30] = (None, f"A{plan.template_row}*2+$B$1", tpl_ref)
+        plan.copy_cols = max(plan.copy_cols, 30)
+        writer = CellWriter(parts)
+        first, last = plan.new_rows
+        built = 0
+        for r in range(first, last + 1):
+            if r == plan.template_row:
+                continue
+            fast = _row_xml(edit.scan, plan, writer, edit.sst, r, None)
+            assert fast == _row_xml_general(edit.scan, plan, writer, edit.sst, r, None), (key, r)
+            assert f"<f>A{r}*2+$B$1</f>".encode() in fast
+            built += 1
+        assert built and plan.new_row_cells is not None
+
+
+def test_date_columns_are_converted_whole_as_cell_by_cell() -> None:
+    """The whole-column conversion of dates and timestamps (a million imported rows) gives what ``to_cell`` gives
+    cell by cell: dates as dates, timestamps to the second, blanks as None, before 1970 too."""
+    import warnings
+
+    import pandas as pd
+
+    from cobro.schema import CONTACTS, INVOICES
+    from sync.cells import to_cell
+    from sync.xlsx_edit import _column_cells
+
+    cases = ((INVOICES.column("issue_date"), ["2026-01-02", None, "1999-12-31 13:45", "1901-03-04"]),
+             (CONTACTS.column("timestamp"), ["2026-01-02 10:11:12.987654321", None, "1960-05-06 01:02:03.5",
+                                            "2040-12-31 23:59:59.999"]))
+    for column, values in cases:
+        series = pd.Series(pd.to_datetime(values, format="ISO8601"), dtype="datetime64[ns]")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # to_cell drops the nanoseconds, saying so
+            want = [to_cell(column, v, "EUR", "es") for v in series.to_numpy(dtype=object)]
+        got = _column_cells(column, series, ["EUR"] * len(series), "es")
+        assert got == want and [type(v) for v in got] == [type(v) for v in want]
