@@ -24,13 +24,15 @@ import datetime as dt
 import json
 import os
 import statistics
+import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' helpers (tests.waitress_thread)
 
 AS_OF = dt.date(2026, 11, 20)
 CHROMIUM = "/usr/bin/chromium"
@@ -38,22 +40,14 @@ CHROMIUM = "/usr/bin/chromium"
 
 @contextmanager
 def serving(path: Path, home: Path) -> Iterator[tuple[str, str]]:
-    from waitress.server import create_server
-
     from server import create_app
     from sync.tokens import TokenStore
+    from tests.waitress_thread import running
 
     tokens = TokenStore(home)
     app = create_app({path.stem: str(path)}, token_store=tokens)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with running(app) as server:
         yield f"http://127.0.0.1:{server.effective_port}", tokens.token_for(path)
-    finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(5)
 
 
 def build(path: Path, customers: int, invoices: int) -> float:

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -70,24 +69,15 @@ class Served:
 
 def serve(path: Path, home: Path, smtp: SmtpTestServer, *, scheme_url: str | None = None) -> Any:
     """Start the service for ``path`` on loopback (waitress); returns (Served, stop)."""
-    from waitress.server import create_server
-
     from server import create_app
     from sync.tokens import TokenStore
+    from tests.waitress_thread import start
 
     tokens = TokenStore(home)
     app = create_app({path.stem: str(path)}, token_store=tokens,
                      smtp_config=smtp.config(already_delivered=smtp.already_delivered))
     app.config["COBRO_PAGE_WARM"] = False
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(5)
-
+    server, stop = start(app)
     return Served(app, f"http://127.0.0.1:{server.effective_port}", tokens.token_for(path), path, smtp), stop
 
 

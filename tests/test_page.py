@@ -79,20 +79,13 @@ class Served:
 
 @contextmanager
 def serving(path: Path, home: Path, smtp: SmtpTestServer | None = None) -> Iterator[Served]:
-    from waitress.server import create_server
+    from tests.waitress_thread import running
 
     tokens = TokenStore(home)
     cfg = smtp.config(already_delivered=smtp.already_delivered) if smtp is not None else None
     app = create_app({path.stem: str(path)}, token_store=tokens, smtp_config=cfg)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with running(app) as server:
         yield Served(app, f"http://127.0.0.1:{server.effective_port}", tokens.token_for(path), path)
-    finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(5)
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,6 @@ from flask.testing import FlaskClient
 from openapi_schema_validator import OAS30Validator
 from openapi_schema_validator import validate as validate_schema
 from openapi_spec_validator import validate as validate_spec
-from waitress.server import create_server
 
 from cobro.defaults import default_templates
 from cobro.demo.generate import generate_ledger
@@ -42,6 +41,7 @@ from sync.journal import Journal, journal_path_for
 from sync.tokens import TokenStore
 from sync.xlsx_store import XlsxStore
 from tests.smtp_helpers import SmtpTestServer
+from tests.waitress_thread import running
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 20)  # a Friday, not a holiday in Spain
@@ -471,15 +471,8 @@ def test_a_dispute_with_an_amount_as_text_and_every_optional_field(api: Api) -> 
 @contextmanager
 def serving(app: Flask) -> Iterator[str]:
     """The app under waitress, the production server, on a free loopback port."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with running(app) as server:
         yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(5)
 
 
 def http(method: str, url: str, body: bytes | None = None, token: str | None = None,
