@@ -64,6 +64,16 @@ test("readTables gives each table in the protocol's shape (title, header row, he
   const body = tablesBody(tables, { as_of: "2026-11-20" });
   assert.equal(body.as_of, "2026-11-20");
   assert.equal(body.tables[1]._col, undefined); // host-only fields stay here
+  // read again: the same cells keep their fingerprint; a changed cell (even through the array a caller was given)
+  // gets the fingerprint of what the table holds now
+  const again = await Excel.run((ctx) => readTables(ctx, ["Invoices"]));
+  assert.equal(again[0].fingerprint, inv.fingerprint);
+  const before = inv.fingerprint;
+  again[0].rows[0][2] = 999.25;
+  const changed = await Excel.run((ctx) => readTables(ctx, ["Invoices"]));
+  const now = changed[0];
+  assert.equal(now.fingerprint, await fingerprint(1, now.headers, now.rows));
+  assert.equal(now.fingerprint !== before, JSON.stringify(now.rows) !== JSON.stringify(inv.rows.map((r, i) => i ? r : ["F-1", "C1", 100.5])));
 });
 
 test("applyWrites through office-addin-mock: set cells and append rows land on the right ranges", async () => {

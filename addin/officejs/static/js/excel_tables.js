@@ -46,6 +46,33 @@ export async function fingerprint(headerRow, headers, rows) {
   return "sha256:" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The last read of each table (a copy of its cells) and its fingerprint: a table read again with the same cells
+// keeps its fingerprint without hashing again (a recalculation reads every table; most never change). The
+// fingerprint is a function of the cells alone, so reusing it is exact.
+const lastRead = new Map();
+
+function sameRows(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
+}
+
+async function fingerprintOf(t) {
+  const prev = lastRead.get(t.key);
+  if (prev && prev.header_row === t.header_row && sameRows([prev.headers], [t.headers]) && sameRows(prev.rows, t.rows)) {
+    return prev.fingerprint;
+  }
+  const fp = await fingerprint(t.header_row, t.headers, t.rows);
+  lastRead.set(t.key, { header_row: t.header_row, headers: t.headers.slice(), rows: t.rows.map((r) => r.slice()),
+    fingerprint: fp });
+  return fp;
+}
+
 // Queue the loads of the ledger's tables on `context` (one sync reads them all).
 function queueTables(context, keys) {
   const out = [];
@@ -77,7 +104,7 @@ export async function readTables(context, keys = LEDGER_TABLES) {
   for (const q of queued) {
     if (q.table.isNullObject) continue;
     const t = tableOf(q);
-    t.fingerprint = await fingerprint(t.header_row, t.headers, t.rows);
+    t.fingerprint = await fingerprintOf(t);
     tables.push(t);
   }
   return tables;

@@ -45,14 +45,16 @@ function asOfText(asOf) {
   return String(asOf).slice(0, 10);
 }
 
-// The tables as the workbook holds them now, read once for the calls of one recalculation (Excel hands them over
-// in one turn; a call in a later turn reads again). Excel.run is the slow part.
+// The tables as the workbook holds them now, read once for the calls of one recalculation: Excel hands them over
+// in one turn, and a call joins a read only while that read is under way and was started in its turn (so the read
+// reaches Excel after whatever caused the call). Excel.run is the slow part.
 function tablesNow() {
   if (!runtime.reading) {
     const reading = runtime.Excel.run((ctx) => readTables(ctx, SUMMARY_TABLES));
     runtime.reading = reading;
-    setTimeout(() => { if (runtime.reading === reading) runtime.reading = null; }, 0);
-    reading.catch(() => { if (runtime.reading === reading) runtime.reading = null; });
+    const done = () => { if (runtime.reading === reading) runtime.reading = null; };
+    setTimeout(done, 0);
+    reading.then(done, done);
   }
   return runtime.reading;
 }
