@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -164,6 +165,19 @@ class UnknownTableError(TablePayloadError):
         return {**super().to_json(locale), "resend": list(self.keys)}
 
 
+_SCALAR_TYPES = frozenset(SCALARS)
+
+
+def _plain_rows(rows: list[Any]) -> bool:
+    """Whether every row is a list of at most MAX_COLUMNS cells, each a JSON scalar (a Decimal for a number with a
+    fraction): the common case, checked in a few passes in C (ten thousand rows in a few milliseconds)."""
+    if not rows:
+        return True
+    if frozenset(map(type, rows)) != {list} or max(map(len, rows)) > MAX_COLUMNS:
+        return False
+    return _SCALAR_TYPES.issuperset(map(type, itertools.chain.from_iterable(rows)))
+
+
 def parse_tables(value: Any, field: str = "tables",
                  known: Callable[[str, str], Table | None] | None = None) -> list[Table]:
     """The ``tables`` of a request, checked for shape (a ``TablePayloadError`` names the field otherwise).
@@ -219,7 +233,8 @@ def parse_tables(value: Any, field: str = "tables",
         rows = t.get("rows", [])
         if not isinstance(rows, list):
             raise TablePayloadError(f"{where}.rows", f"expected a list of rows, got {_kind(rows)}")
-        for r, row in enumerate(rows):
+        # checked in bulk; row by row only when something is off, to name the first bad cell
+        for r, row in enumerate([] if _plain_rows(rows) else rows):
             if not isinstance(row, list):
                 raise TablePayloadError(f"{where}.rows[{r}]", f"expected a list of cell values, got {_kind(row)}")
             if len(row) > MAX_COLUMNS:
