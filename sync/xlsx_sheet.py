@@ -596,7 +596,8 @@ class EditPlan:
     max_row: int = 0
     max_col: int = 0
     # what every appended row takes from the template, made once (``_new_row_cells``)
-    new_row_cells: tuple[dict[int, tuple[bytes, bytes]], dict[int, str]] | None = None
+    new_row_cells: tuple[dict[int, tuple[bytes, bytes]], dict[int, str], list[tuple[int, str | None, str, str]]] | \
+        None = None
 
 
 def plan_template(scan: SheetScan, plan: EditPlan, sst: SharedStrings) -> None:
@@ -829,35 +830,45 @@ def _with_dimension(head: bytes, plan: EditPlan) -> bytes:
     return head[:m.start(2)] + range_ref(c1, r1, c2, r2).encode() + head[m.end(2):]
 
 
-def _new_row_cells(plan: EditPlan, writer: CellWriter) -> tuple[dict[int, tuple[bytes, bytes]], dict[int, str]]:
+def _template_columns(plan: EditPlan) -> Iterator[tuple[int, str | None, str | None, str]]:
+    """What a new row copies from the template row, per column: ``(col, style, formula, origin)``, with the style
+    only when it is not the default one and the formula only in a column cobro does not write."""
+    for col in range(1, plan.copy_cols + 1):
+        tpl = plan.template_cells.get(col)
+        if tpl is None:
+            continue
+        s, formula, origin = tpl
+        yield (col, s if s not in (None, "", "0") else None, formula if col not in plan.data_cols else None, origin)
+
+
+def _new_row_cells(plan: EditPlan, writer: CellWriter
+                   ) -> tuple[dict[int, tuple[bytes, bytes]], dict[int, str], list[tuple[int, str | None, str, str]]]:
     """For rows appended below the template row: each template cell that is the same on every such row but for
     its row number (a formula that reads the same down its column, or a formatted empty cell) as the bytes before
-    and after that number; and each column's style. A formula that shifts with its row is left out (the caller
-    translates it per row)."""
+    and after that number; each column's style; and the formulas that shift with their row, as
+    ``(col, style, formula, origin)`` (the caller translates them per row)."""
     if plan.new_row_cells is None:
         fixed: dict[int, tuple[bytes, bytes]] = {}
         styles: dict[int, str] = {}
+        shifting: list[tuple[int, str | None, str, str]] = []
         probe = (plan.new_rows or (0, 0))[1] + 1  # any row below the template: only the reference carries it
-        for col in range(1, plan.copy_cols + 1):
-            tpl = plan.template_cells.get(col)
-            if tpl is None:
-                continue
-            s, formula, origin = tpl
-            if s not in (None, "", "0"):
+        for col, s, formula, origin in _template_columns(plan):
+            if s is not None:
                 styles[col] = s
             ref = f"{col_letter(col)}{probe}"
-            if formula is not None and col not in plan.data_cols:
+            if formula is not None:
                 if not _same_down_the_column(formula, origin):
+                    shifting.append((col, s, formula, origin))
                     continue
-                xml = writer.cell(ref, styles.get(col), None, formula)
-            elif s not in (None, "", "0"):
+                xml = writer.cell(ref, s, None, formula)
+            elif s is not None:
                 xml = writer.cell(ref, s, None)
             else:
                 continue
             head = f'<c r="{ref}"'.encode()
             assert xml.startswith(head)
             fixed[col] = (head[:-len(str(probe)) - 1], xml[len(head) - 1:])
-        plan.new_row_cells = (fixed, styles)
+        plan.new_row_cells = (fixed, styles, shifting)
     return plan.new_row_cells
 
 
@@ -869,15 +880,12 @@ def _row_xml(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: SharedStr
             r > plan.template_row:
         # A brand-new row below the template (an import appends a million): what it takes from the template is
         # made once; the same cells as the general path below builds.
-        fixed, styles = _new_row_cells(plan, writer)
+        fixed, styles, shifting = _new_row_cells(plan, writer)
         number = str(r).encode()
         new: dict[int, bytes] = {col: head + number + tail for col, (head, tail) in fixed.items()}
-        for col in range(1, plan.copy_cols + 1):
-            tpl = plan.template_cells.get(col)
-            if tpl is None or col in new or tpl[1] is None or col in plan.data_cols:
-                continue
+        for col, s, formula, origin in shifting:
             ref = f"{col_letter(col)}{r}"
-            new[col] = writer.cell(ref, styles.get(col), None, _translate(tpl[1], tpl[2], ref))
+            new[col] = writer.cell(ref, s, None, _translate(formula, origin, ref))
         for col, value in plan.sets.get(r, {}).items():
             new[col] = writer.cell(f"{col_letter(col)}{r}", styles.get(col), value)
         if not new:
@@ -904,19 +912,15 @@ def _row_xml_general(scan: SheetScan, plan: EditPlan, writer: CellWriter, sst: S
         row_attrs = f' r="{r}"'
     new_first, new_last = plan.new_rows or (0, -1)
     if new_first <= r <= new_last and plan.template_row is not None and r != plan.template_row:
-        for col in range(1, plan.copy_cols + 1):
-            tpl = plan.template_cells.get(col)
-            if tpl is None:
-                continue
-            s, formula, origin = tpl
-            if s not in (None, "", "0"):
+        for col, s, formula, origin in _template_columns(plan):
+            if s is not None:
                 styles[col] = s
             ref = f"{col_letter(col)}{r}"
-            if formula is not None and col not in plan.data_cols:
+            if formula is not None:
                 cells[col] = writer.cell(ref, styles.get(col), None, _translate(formula, origin, ref))
             elif col in cells:
                 cells[col] = _restyle(cells[col], styles.get(col), scan)
-            elif s not in (None, "", "0"):
+            elif s is not None:
                 cells[col] = writer.cell(ref, s, None)
     for col, value in plan.sets.get(r, {}).items():
         cells[col] = writer.cell(f"{col_letter(col)}{r}", styles.get(col), value)

@@ -211,15 +211,19 @@ test("errors are shown: a bad cell is named by sheet, row and column; nothing wr
   assert.match(seen2[0].message, /token/);
 });
 
-test("cell functions: spilled tables of numbers and serial dates; 50 concurrent calls share one request per function kind", live, async () => {
+// The cell functions' runtime on a fresh stand-in of the demo workbook, talking to the live service; `seen(url,
+// init)` is told of every request. Returns the stand-in and the as-of date as a serial number.
+function liveFunctions(seen) {
   const excel = makeExcel(loadWorkbook());
-  let requests = 0;
-  fx.runtime.Excel = excel;
-  fx.runtime.base = URL_;
-  fx.runtime.token = TOKEN;
-  fx.runtime.fetchImpl = (...args) => { requests += 1; return fetch(...args); };
+  Object.assign(fx.runtime, { Excel: excel, base: URL_, token: TOKEN,
+    fetchImpl: (url, init) => { seen(url, init); return fetch(url, init); } });
   fx.runtime.cache.clear();
-  const serial = AS_OF ? fx.isoToSerial(AS_OF) : undefined;
+  return { excel, serial: AS_OF ? fx.isoToSerial(AS_OF) : undefined };
+}
+
+test("cell functions: spilled tables of numbers and serial dates; 50 concurrent calls share one request per function kind", live, async () => {
+  let requests = 0;
+  const { serial } = liveFunctions(() => { requests += 1; });
   const calls = Array.from({ length: 50 }, (_, i) => [fx.aging, fx.kpis, fx.worklist][i % 3](serial));
   const results = await Promise.all(calls);
   assert.equal(requests, 3); // one per kind (AGING, KPIS, WORKLIST): none waits for another's report
@@ -242,15 +246,9 @@ test("cell functions: spilled tables of numbers and serial dates; 50 concurrent 
 });
 
 test("=COBRO.FORECAST: weeks per currency (numbers, serial dates), one amount for a week; unchanged tables travel as fingerprints", live, async () => {
-  const excel = makeExcel(loadWorkbook());
   const bodies = [];
-  fx.runtime.Excel = excel;
-  fx.runtime.base = URL_;
-  fx.runtime.token = TOKEN;
-  fx.runtime.fetchImpl = (url, init) => { bodies.push([url, JSON.parse(init.body)]); return fetch(url, init); };
-  fx.runtime.cache.clear();
+  const { excel, serial } = liveFunctions((url, init) => { bodies.push([url, JSON.parse(init.body)]); });
   fx.runtime.held.clear();
-  const serial = AS_OF ? fx.isoToSerial(AS_OF) : undefined;
   const [all, eur, one] = await Promise.all([fx.forecast(serial), fx.forecast(serial, "EUR"), fx.forecast(serial, "eur", 2)]);
   assert.equal(bodies.length, 1); // one request for every cell asking the same day
   assert.ok(bodies[0][0].endsWith("/api/tables/forecast"));
@@ -281,14 +279,8 @@ test("=COBRO.FORECAST: weeks per currency (numbers, serial dates), one amount fo
 });
 
 test("cell functions read the tables at every recalculation: a change is seen with no change event, none asked twice", live, async () => {
-  const excel = makeExcel(loadWorkbook());
   let requests = 0;
-  fx.runtime.Excel = excel;
-  fx.runtime.base = URL_;
-  fx.runtime.token = TOKEN;
-  fx.runtime.fetchImpl = (...args) => { requests += 1; return fetch(...args); };
-  fx.runtime.cache.clear();
-  const serial = AS_OF ? fx.isoToSerial(AS_OF) : undefined;
+  const { excel, serial } = liveFunctions(() => { requests += 1; });
   const before = await fx.aging(serial);
   assert.equal(requests, 1);
   assert.deepEqual(await fx.aging(serial), before); // a recalculation with nothing changed: read, no request
