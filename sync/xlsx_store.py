@@ -27,7 +27,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import shutil
 import stat
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -333,7 +332,7 @@ class XlsxStore:
         def before_replace() -> None:
             if _fingerprint(target) != self._fingerprint:  # last check, just before the swap
                 raise StaleLedgerError(f"{self.path} changed while cobro was writing; nothing was written.")
-            self._backup(target)
+            self._backup(target, data)
 
         heads = self._heads() if known is not None else None
         currency_of = self._currency_of()
@@ -396,10 +395,13 @@ class XlsxStore:
 
         return known
 
-    def _backup(self, target: Path) -> None:
+    def _backup(self, target: Path, data: bytes) -> None:
+        """Keep ``data`` (the workbook as it is before this write) in the backup folder, atomically: a process
+        killed while it copies leaves the older backups, never a truncated newest one."""
         self.backup_dir.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        shutil.copy2(target, self.backup_dir / f"{target.stem}.{stamp}{target.suffix}")
+        atomic_write(self.backup_dir / f"{target.stem}.{stamp}{target.suffix}", data,
+                     mode=stat.S_IMODE(target.stat().st_mode))
         olds = sorted(self.backup_dir.glob(f"{target.stem}.*{target.suffix}"))
         for old in olds[:-BACKUPS_KEPT]:
             old.unlink(missing_ok=True)

@@ -366,3 +366,36 @@ def test_an_unchanged_file_is_not_parsed_twice_and_a_changed_one_is(user_workboo
     wb["Clientes"]["B2"] = "Cambiado"
     wb.save(user_workbook)  # someone else's write: parsed again
     assert store.load().customers["name"].tolist()[0] == "Cambiado" and len(calls) == 3
+
+
+def test_a_backup_cut_short_leaves_no_truncated_backup_and_no_write(user_workbook: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backup is written atomically: when its copy fails half-way (a full disk, a process killed), no partial
+    file takes the newest backup's name, and the ledger is not replaced (kill -9 trials found an empty backup)."""
+    import sync.fileio as fileio
+
+    store = XlsxStore(user_workbook)
+    store.load()
+    store.commit(Changes(update={"Invoices": pd.DataFrame({"_row": [2], "notes": ["first"]})}))
+    folder = user_workbook.parent / ".cobro-backups"
+    kept = sorted(folder.glob("cobranza.*.xlsx"))
+    before = user_workbook.read_bytes()
+    real_fsync = os.fsync
+    calls = {"n": 0}
+
+    def fsync_then_fail(fd: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the ledger's temporary file was made durable; the backup's copy fails
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(fileio.os, "fsync", fsync_then_fail)
+    store.load()
+    with pytest.raises(OSError):
+        store.commit(Changes(update={"Invoices": pd.DataFrame({"_row": [2], "notes": ["second"]})}))
+    monkeypatch.setattr(fileio.os, "fsync", real_fsync)
+    assert user_workbook.read_bytes() == before  # nothing replaced
+    assert sorted(folder.glob("cobranza.*.xlsx")) == kept  # no new, partial backup
+    assert all(XlsxStore(b).load() is not None for b in kept)
+    assert not [p for p in user_workbook.parent.iterdir() if ".cobro-tmp-" in p.name]
+    assert not [p for p in folder.iterdir() if ".cobro-tmp-" in p.name]
