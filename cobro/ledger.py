@@ -790,6 +790,64 @@ def _parse_table(sheet: Sheet, raw: pd.DataFrame, problems: list[Problem],
     return frame[[c.key for c in sheet.columns] + ["_row"]]
 
 
+_CLEAR_DATE_TYPES = frozenset({float, int, type(None), dt.date, dt.datetime, str})  # str: blank ones only
+
+
+def _decisive(sheet: Sheet, raw: pd.DataFrame) -> bool:
+    """Whether typing ``raw`` involves a decision for a whole column (day-first dates, the decimal mark of written
+    amounts): a date or money cell written as text (or, in a date column, anything but a number or a date)."""
+    for c in sheet.columns:
+        if c.type not in ("date", "datetime", "money") or c.key not in raw.columns:
+            continue
+        values = raw[c.key].tolist()
+        if any(v.__class__ is str and v and not v.isspace() for v in values):
+            return True
+        if c.type != "money" and not _CLEAR_DATE_TYPES.issuperset(map(type, values)):
+            return True
+    return False
+
+
+def _typed_again(sheet: Sheet, raw: pd.DataFrame, base: tuple[Any, ...] | None, positions: Iterable[int],
+                 currencies: tuple[str, ...] | None, given: tuple[tuple[str, str], ...]
+                 ) -> tuple[pd.DataFrame, tuple[Problem, ...], bool] | None:
+    """``raw`` typed from ``base`` (``(currencies, defaults, (frame, problems, decisive))`` of the version ``raw``
+    differs from at ``positions``): only the rows that differ, or whose currency differs, are typed and put in a
+    copy of the base's frame. None when that would not be exactly the full typing: no base, other defaults or
+    length, problems in the base, or a column-wide decision in the base or the new rows."""
+    if base is None:
+        return None
+    base_currencies, base_given, (frame, found, decisive) = base
+    if decisive or found or base_given != given or len(frame) != len(raw):
+        return None
+    at = set(positions)
+    if currencies != base_currencies:
+        if currencies is None or base_currencies is None or len(currencies) != len(base_currencies):
+            return None
+        at.update(i for i, (a, b) in enumerate(zip(currencies, base_currencies, strict=True)) if a != b)
+    if not at:
+        return frame, found, decisive
+    pos = np.fromiter(sorted(at), dtype=np.intp, count=len(at))
+    if pos[-1] >= len(raw):
+        return None
+    part = raw.iloc[pos].reset_index(drop=True)
+    if _decisive(sheet, part):
+        return None
+    problems: list[Problem] = []
+    mini = _parse_table(sheet, part, problems, None if currencies is None else [currencies[i] for i in pos],
+                        dict(given))
+    if any(p.code == "required_column" for p in problems):
+        return None
+    columns: dict[str, Any] = {}
+    for c in frame.columns:
+        old, new = frame[c], mini[c]
+        if old.dtype != new.dtype:
+            return None
+        arr = old.to_numpy(copy=True) if isinstance(old.dtype, np.dtype) else old.array.copy()
+        arr[pos] = new.to_numpy() if isinstance(old.dtype, np.dtype) else new.array
+        columns[c] = arr
+    return pd.DataFrame(columns, index=frame.index), tuple(problems), False
+
+
 def _check_currency(sheet: Sheet, frame: pd.DataFrame, problems: list[Problem]) -> None:
     known = {c for c in frame["currency"].unique() if money.is_known_currency(c)}
     for cur, row in zip(frame["currency"].tolist(), frame["_row"].tolist(), strict=False):
@@ -817,13 +875,17 @@ def _raw(raw_tables: Mapping[str, pd.DataFrame], sheet: Sheet) -> pd.DataFrame:
 def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[str, object] | None = None,
                  settings_rows: Mapping[str, int] | None = None, locale: str | None = None, *,
                  versions: Mapping[str, Hashable] | None = None,
-                 memo: MutableMapping[Hashable, Any] | None = None) -> Ledger:
+                 memo: MutableMapping[Hashable, Any] | None = None,
+                 edits: Mapping[str, tuple[Hashable, Iterable[int]]] | None = None) -> Ledger:
     """Validate and type every sheet. Raises ``LedgerError`` with all problems found.
 
     ``versions`` (a version of each raw table: the same version, the same frame) and ``memo`` (kept by the caller
     between parses): a sheet typed before with the same version and the same inputs from the other sheets (row
     currencies, defaults) is taken from ``memo`` with its problems, so after a change to one sheet only that sheet
-    is typed again; the cross-sheet checks always run. The result is the same as without them."""
+    is typed again; the cross-sheet checks always run. ``edits`` (``{sheet: (base version, positions)}``): the raw
+    table is the base version's but at those row positions (same length and columns), so when the base was typed
+    before without a column-wide decision (no written dates or amounts) only those rows are typed again. The result
+    is the same as without them."""
     problems: list[Problem] = []
 
     def typed(sheet: Sheet, raw: pd.DataFrame, currency_for_row: list[str] | None = None,
@@ -831,13 +893,20 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
         version = versions.get(sheet.key) if versions is not None and sheet.key in raw_tables else None
         if memo is None or version is None:
             return _parse_table(sheet, raw, problems, currency_for_row, defaults)
-        key = (sheet.key, version, None if currency_for_row is None else tuple(currency_for_row),
-               tuple(sorted((defaults or {}).items())))
+        currencies = None if currency_for_row is None else tuple(currency_for_row)
+        given = tuple(sorted((defaults or {}).items()))
+        key = (sheet.key, version, currencies, given)
         hit = memo.get(key)
         if hit is None:
-            found: list[Problem] = []
-            hit = (_parse_table(sheet, raw, found, currency_for_row, defaults), tuple(found))
+            edit = (edits or {}).get(sheet.key)
+            hit = _typed_again(sheet, raw, memo.get(("typed", sheet.key, edit[0])), edit[1], currencies,
+                               given) if edit is not None else None
+            if hit is None:
+                found: list[Problem] = []
+                frame = _parse_table(sheet, raw, found, currency_for_row, defaults)
+                hit = (frame, tuple(found), _decisive(sheet, raw))
             memo[key] = hit
+            memo[("typed", sheet.key, version)] = (currencies, given, hit)  # the base of a later edit
         problems.extend(hit[1])
         return hit[0].copy()  # the caller completes it (currency, due dates): never the memo's frame
 

@@ -33,7 +33,7 @@ TABLE_VERSIONS = 2  # versions kept of each table (the one before a change and t
 LEDGERS = 4
 RAWS = 48  # each table's raw frame and currency codes, a few versions of each
 RESULTS = 64
-TYPED_SHEETS = 24  # sheets as parse_ledger typed them (a few versions of each)
+TYPED_SHEETS = 48  # sheets as parse_ledger typed them, and the inputs of each version (a few of each)
 
 
 class _Lru(OrderedDict[Hashable, Any]):
@@ -117,6 +117,11 @@ class TablesCache:
     def raw(self, key: Hashable, build: Callable[[], T]) -> T:
         """One sheet's raw frame, or what else is read from one table (immutable once built)."""
         return self._once(self._raws, ("raw", key), build)
+
+    def peek_raw(self, key: Hashable) -> Any:
+        """The raw read kept under ``key``, or None (never builds it)."""
+        with self._lock:
+            return self._raws.hit(("raw", key))
 
     def ledger(self, key: Hashable, build: Callable[[], Any]) -> Any:
         """The parsed ledger of ``key`` (a shallow copy each time: a caller's edits never reach the cache)."""

@@ -56,6 +56,12 @@ every problem names. Fully blank rows are skipped, as in the file.
   ``null`` for an empty cell. ``format`` is the number format to give the cells written (``#,##0.00``,
   ``dd/mm/yyyy``, ``@`` for text), never to a whole column.
 
+**Patches** (the read-only routes that keep what they were sent): a table the service already holds is sent as
+``{"key", "title", "header_row", "fingerprint"}`` only; one that changed in a few rows since a version the service
+holds, as ``{"key", "title", "header_row", "fingerprint", "base": "<that version>", "length": N,
+"patch": [[index, row], ...]}`` (its headers are the base's; rows past the base's are all in the patch). A table or
+base not held any more is a 409 whose ``resend`` names the keys to send whole.
+
 **Stale reads.** Each table's ``fingerprint`` is the host's (any string: a hash of what it read, a change counter);
 when the host sends none, cobro computes ``"sha256:" + hex(sha256(json([header_row, headers, rows])))``. The writes
 carry, per table, the fingerprint of what they were computed from: the host re-reads those tables before applying
@@ -78,6 +84,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 
 from cobro import money
@@ -122,6 +129,9 @@ class Table:
     header_row: int = 1
     title: str = ""
     fingerprint: str = ""
+    # (the base's fingerprint, the row indexes set) when the host sent a patch of a table this service held: every
+    # other row is the base's own row object, so what was read from the base serves for them (``TableStore._raw``)
+    changed: tuple[str, tuple[int, ...]] | None = field(default=None, compare=False, repr=False)
 
     def version(self) -> str:
         """The host's fingerprint, else cobro's hash of what was sent."""
@@ -166,6 +176,8 @@ class UnknownTableError(TablePayloadError):
 
 
 _SCALAR_TYPES = frozenset(SCALARS)
+TABLE_FIELDS = frozenset({"key", "title", "header_row", "headers", "rows", "fingerprint", "base", "length", "patch"})
+MAX_PATCH_ROWS = 1_048_576  # Excel's tallest sheet
 
 
 def _plain_rows(rows: list[Any]) -> bool:
@@ -178,12 +190,79 @@ def _plain_rows(rows: list[Any]) -> bool:
     return _SCALAR_TYPES.issuperset(map(type, itertools.chain.from_iterable(rows)))
 
 
+def _check_rows(rows: list[Any], name: Callable[[int], str]) -> None:
+    """Every row a list of JSON scalars: checked in bulk; row by row only when something is off, to name the first
+    bad cell (``name(r)`` names row ``r``, its cells follow as ``[c]``)."""
+    if _plain_rows(rows):
+        return
+    for r, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise TablePayloadError(name(r), f"expected a list of cell values, got {_kind(row)}")
+        if len(row) > MAX_COLUMNS:
+            raise TablePayloadError(name(r), f"{len(row)} cells; a sheet has at most {MAX_COLUMNS}")
+        for c, v in enumerate(row):
+            if not isinstance(v, SCALARS):
+                raise TablePayloadError(f"{name(r)}[{c}]",
+                                        f"expected a cell value (text, number, true/false, null), got {_kind(v)}")
+
+
+def _patch_base(t: Mapping[str, Any], where: str, fp: str,
+                known: Callable[[str, str], Table | None] | None) -> Table | None:
+    """The table a patch applies to (None: not held, the host sends it whole), its fields checked."""
+    if "headers" in t or "rows" in t:
+        raise TablePayloadError(f"{where}.patch", "a patch comes instead of headers and rows, not with them")
+    for name in ("base", "length", "patch"):
+        if name not in t:
+            raise TablePayloadError(f"{where}.{name}", "is required with a patch (base, length, patch)")
+    base = t["base"]
+    if not isinstance(base, str) or not base or len(base) > 200:
+        raise TablePayloadError(f"{where}.base", "expected the fingerprint of the table the patch applies to")
+    if not fp:
+        raise TablePayloadError(f"{where}.fingerprint", "is required with a patch: the table's version after it")
+    if known is None:
+        raise TablePayloadError(f"{where}.patch", "this request takes whole tables only")
+    return known(str(t["key"]), base)
+
+
+def _patched(held: Table, t: Mapping[str, Any], where: str, title: str, header_row: int, fp: str) -> Table:
+    """``held`` with the patch's rows: ``length`` rows, row ``i`` the patch's where it names one, else the held
+    one (rows past the held ones must all be named)."""
+    length, patch = t["length"], t["patch"]
+    if type(length) is not int or not 0 <= length <= MAX_PATCH_ROWS:
+        raise TablePayloadError(f"{where}.length", f"expected the number of rows after the patch, got {length!r}")
+    if not isinstance(patch, list):
+        raise TablePayloadError(f"{where}.patch", f"expected a list of [row index, row], got {_kind(patch)}")
+    at: dict[int, list[Any]] = {}
+    for k, item in enumerate(patch):
+        if (not isinstance(item, list) or len(item) != 2 or type(item[0]) is not int
+                or not 0 <= item[0] < length):
+            raise TablePayloadError(f"{where}.patch[{k}]", f"expected [row index below {length}, row]")
+        if item[0] in at:
+            raise TablePayloadError(f"{where}.patch[{k}]", f"row {item[0]} is patched twice")
+        at[item[0]] = item[1]
+    _check_rows(list(at.values()), lambda k: f"{where}.patch[{k}][1]")
+    gap = next((i for i in range(len(held.rows), length) if i not in at), None)
+    if gap is not None:
+        raise TablePayloadError(f"{where}.patch", f"row {gap} is new and missing: rows past the {len(held.rows)} "
+                                                  "held must all be sent")
+    rows = held.rows[:length]
+    if length > len(rows):
+        rows.extend([] for _ in range(length - len(rows)))
+    for i, row in at.items():
+        rows[i] = row
+    return Table(key=held.key, headers=held.headers, rows=rows, header_row=header_row if "header_row" in t
+                 else held.header_row, title=title or held.title, fingerprint=fp,
+                 changed=(str(t["base"]), tuple(sorted(at))))
+
+
 def parse_tables(value: Any, field: str = "tables",
                  known: Callable[[str, str], Table | None] | None = None) -> list[Table]:
     """The ``tables`` of a request, checked for shape (a ``TablePayloadError`` names the field otherwise).
 
     ``known(key, fingerprint)``: the tables this service holds; with it, a table sent as ``{"key", "fingerprint"}``
-    only (no ``headers``, no ``rows``) is that one (``UnknownTableError`` when it holds none)."""
+    only (no ``headers``, no ``rows``) is that one, and one sent as a patch (``{"key", "fingerprint", "base",
+    "length", "patch": [[index, row], ...]}``) is the held ``base`` with those rows (``UnknownTableError`` when it
+    holds none)."""
     if not isinstance(value, list):
         raise TablePayloadError(field, f"expected a list of tables, got {_kind(value)}")
     if len(value) > MAX_TABLES:
@@ -195,10 +274,10 @@ def parse_tables(value: Any, field: str = "tables",
         where = f"{field}[{i}]"
         if not isinstance(t, dict):
             raise TablePayloadError(where, f"expected an object, got {_kind(t)}")
-        unknown = sorted(set(t) - {"key", "title", "header_row", "headers", "rows", "fingerprint"})
+        unknown = sorted(set(t) - TABLE_FIELDS)
         if unknown:
             raise TablePayloadError(f"{where}.{unknown[0]}",
-                                    "unknown field; expected key, title, header_row, headers, rows, fingerprint")
+                                    f"unknown field; expected {', '.join(sorted(TABLE_FIELDS))}")
         key = t.get("key")
         spec = SHEETS_BY_KEY.get(key) if isinstance(key, str) else None
         if spec is None:
@@ -217,6 +296,13 @@ def parse_tables(value: Any, field: str = "tables",
         fp = t.get("fingerprint") or ""
         if not isinstance(fp, str) or len(fp) > 200:
             raise TablePayloadError(f"{where}.fingerprint", "expected text of at most 200 characters")
+        if "base" in t or "patch" in t or "length" in t:  # "the one you have, with these rows"
+            held = _patch_base(t, where, fp, known)
+            if held is None:
+                missing.append(key)
+            else:
+                out.append(_patched(held, t, where, title, header_row, fp))
+            continue
         if known is not None and fp and "headers" not in t and "rows" not in t:  # "the one you have"
             held = known(key, fp)
             if held is None:
@@ -233,16 +319,7 @@ def parse_tables(value: Any, field: str = "tables",
         rows = t.get("rows", [])
         if not isinstance(rows, list):
             raise TablePayloadError(f"{where}.rows", f"expected a list of rows, got {_kind(rows)}")
-        # checked in bulk; row by row only when something is off, to name the first bad cell
-        for r, row in enumerate([] if _plain_rows(rows) else rows):
-            if not isinstance(row, list):
-                raise TablePayloadError(f"{where}.rows[{r}]", f"expected a list of cell values, got {_kind(row)}")
-            if len(row) > MAX_COLUMNS:
-                raise TablePayloadError(f"{where}.rows[{r}]", f"{len(row)} cells; a sheet has at most {MAX_COLUMNS}")
-            for c, v in enumerate(row):
-                if not isinstance(v, SCALARS):
-                    raise TablePayloadError(f"{where}.rows[{r}][{c}]",
-                                            f"expected a cell value (text, number, true/false, null), got {_kind(v)}")
+        _check_rows(rows, lambda r, where=where: f"{where}.rows[{r}]")
         if title and find_sheet(title) not in (None, spec):
             raise TablePayloadError(f"{where}.title", f"{title!r} is the title of another ledger sheet, not {key}")
         out.append(Table(key=key, headers=list(headers), rows=rows, header_row=header_row, title=title,
@@ -342,6 +419,65 @@ def _prepared_rows(table: Table, zone: ZoneInfo | None, money_digits: int = -1) 
     return out
 
 
+@dataclass(frozen=True)
+class _SheetRead:
+    """One table's raw read (``raw_from_sheets``) as the cache keeps it, with what a patch of it needs."""
+
+    raw: Any  # RawWorkbook
+    rows: int  # the rows the host sent
+    width: int  # the widest of them
+    edit: tuple[Any, tuple[int, ...]] | None = None  # (the base's raw version, the positions) when read as a patch
+
+
+def _read_sheet(t: Table, title: str, zone: ZoneInfo | None, digits: int, cache: TablesCache) -> _SheetRead:
+    """The raw read of ``t``: from the raw read of the version it patches when the cache holds it, else whole."""
+    from .xlsx_store import raw_from_sheets
+
+    if t.changed is not None:
+        base = cache.peek_raw((t.key, t.changed[0], title, t.header_row, str(zone), digits))
+        read = _patched_read(base, t, zone, digits) if base is not None else None
+        if read is not None:
+            return replace(read, edit=((t.key, t.changed[0], title, t.header_row, str(zone), digits), t.changed[1]))
+    raw = raw_from_sheets([(title, [t.headers, *_prepared_rows(t, zone, digits)], t.header_row)])
+    return _SheetRead(raw, len(t.rows), max(map(len, t.rows), default=0))
+
+
+def _patched_read(base: _SheetRead, t: Table, zone: ZoneInfo | None, digits: int) -> _SheetRead | None:
+    """``base``'s raw frame with the patched rows of ``t`` read in their places: exactly what reading ``t`` whole
+    gives, or None when it might not be (rows added, removed or blanked, rows of another width, a patched row that
+    would be taken for the header, a table with blank rows, a header found elsewhere)."""
+    from .xlsx_raw import HEADER_SCAN_ROWS
+
+    assert t.changed is not None
+    spec = SHEETS_BY_KEY[t.key]
+    frame = base.raw.tables.get(t.key)
+    pos = t.changed[1]
+    if (spec.key_value or frame is None or not pos or base.rows != len(t.rows) or len(frame) != base.rows
+            or frame.attrs.get("header_row") != t.header_row):
+        return None
+    patched = [t.rows[i] for i in pos]
+    if any(len(r) != base.width or r.count("") + r.count(None) >= len(r) for r in patched):
+        return None
+    prepared = _prepared_rows(replace(t, rows=patched, changed=None), zone, digits)
+    mapping = match_headers(spec, t.headers)
+    # the header is the first of the rows looked at with the most known headers: a patched row there must not win
+    if any(len(match_headers(spec, r)) > len(mapping) for i, r in zip(pos, prepared, strict=True)
+           if i < HEADER_SCAN_ROWS - 1):
+        return None
+    at = np.fromiter(pos, dtype=np.intp, count=len(pos))
+    columns = {k: frame[k].to_numpy(dtype=object, copy=True) for k in frame.columns if k != "_row"}
+    for i, key in mapping.items():
+        if key in columns:
+            cells = np.empty(len(prepared), dtype=object)
+            cells[:] = [r[i] if i < len(r) else None for r in prepared]
+            columns[key][at] = cells
+    out = pd.DataFrame(columns, dtype=object)
+    out["_row"] = frame["_row"].to_numpy(copy=True)
+    out = out[list(frame.columns)]
+    out.attrs.update(frame.attrs)
+    return _SheetRead(replace(base.raw, tables={t.key: out}), base.rows, base.width)
+
+
 # ------------------------------------------------------------------------------------------- writing as data
 
 
@@ -413,7 +549,7 @@ def apply_writes(tables: Mapping[str, Table], writes: Mapping[str, Any]) -> dict
             raise StaleLedgerError(f"the {key} table changed since cobro read it; nothing was written")
     touched = set(writes.get("tables", {}))
     # A table written to is new content: the fingerprint the host gave for what it read no longer describes it.
-    out = {k: replace(t, headers=list(t.headers), rows=[list(r) for r in t.rows], fingerprint="")
+    out = {k: replace(t, headers=list(t.headers), rows=[list(r) for r in t.rows], fingerprint="", changed=None)
            if k in touched else t for k, t in tables.items()}  # tables not written to are shared, not copied
     for key, info in writes.get("tables", {}).items():
         if info.get("new"):
@@ -535,6 +671,7 @@ class TableStore:
         self._loaded: Ledger | None = None  # the ledger as last parsed (None after a commit changed the view)
         self._was_read = False  # commit() wants a load() first, as the file store does
         self._raw_versions: dict[str, Any] = {}  # what each cached raw sheet was read from (parse_ledger's versions)
+        self._raw_edits: dict[str, Any] = {}  # sheets read as a patch of another version (parse_ledger's edits)
 
     # ------------------------------------------------------------------ LedgerStore
     def describe(self) -> str:
@@ -567,7 +704,7 @@ class TableStore:
             return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale)
         # The sheets that did not change are typed as before (the cache's memo); the cross-sheet checks run again.
         return parse_ledger(raw.tables, raw.settings, raw.settings_rows, locale=self._locale,
-                            versions=self._raw_versions, memo=self._cache.parse_memo)
+                            versions=self._raw_versions, memo=self._cache.parse_memo, edits=self._raw_edits)
 
     def _versions(self) -> tuple[tuple[str, str, str, int], ...]:
         return tuple((k, t.version(), t.title, t.header_row) for k, t in sorted(self._tables.items()))
@@ -656,14 +793,17 @@ class TableStore:
         if self._cache is None or self._committed:
             return raw_from_sheets([(title, [t.headers, *_prepared_rows(t, zone, digits)], t.header_row)
                                     for t, title in sheets])
-        # One sheet at a time, each kept by its fingerprint: after a change only that sheet is read again.
+        # One sheet at a time, each kept by its fingerprint: after a change only that sheet is read again, and of a
+        # patched one only the rows the patch sent.
         merged = RawWorkbook()
+        cache = self._cache
         for t, title in sheets:
             version = (t.key, t.version(), title, t.header_row, str(zone), digits)
             self._raw_versions[t.key] = version
-            one = self._cache.raw(version,
-                                  lambda t=t, title=title: raw_from_sheets(
-                                      [(title, [t.headers, *_prepared_rows(t, zone, digits)], t.header_row)]))
+            read = cache.raw(version, lambda t=t, title=title: _read_sheet(t, title, zone, digits, cache))
+            if read.edit is not None:
+                self._raw_edits[t.key] = read.edit
+            one = read.raw
             merged.tables.update(one.tables)
             merged.titles.update(one.titles)
             if SHEETS_BY_KEY[t.key].key_value:

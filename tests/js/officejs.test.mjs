@@ -278,9 +278,10 @@ test("=COBRO.FORECAST: weeks per currency (numbers, serial dates), one amount fo
   await assert.rejects(fx.forecast(serial, "EUR", 14), /week/);
 });
 
-test("cell functions read the tables at every recalculation: a change is seen with no change event, none asked twice", live, async () => {
+test("cell functions read the tables at every recalculation: a change is seen with no change event, none asked twice; the edited row travels alone", live, async () => {
   let requests = 0;
-  const { excel, serial } = liveFunctions(() => { requests += 1; });
+  const bodies = [];
+  const { excel, serial } = liveFunctions((url, init) => { requests += 1; bodies.push(JSON.parse(init.body)); });
   const before = await fx.aging(serial);
   assert.equal(requests, 1);
   assert.deepEqual(await fx.aging(serial), before); // a recalculation with nothing changed: read, no request
@@ -297,4 +298,16 @@ test("cell functions read the tables at every recalculation: a change is seen wi
   assert.notDeepEqual(after, before);
   const total = (tbl) => tbl.slice(1).reduce((s, r) => s + r[r.length - 1], 0);
   assert.ok(Math.abs(total(after) - total(before) - 100) < 0.005);
+  // the edited row only, as a patch of the version the service holds; the other tables by fingerprint
+  const sent = bodies.at(-1).tables;
+  const inv = sent.find((x) => x.key === "Invoices");
+  assert.deepEqual(inv.patch, [[0, row.slice(t.col, t.col + t.cols)]]);
+  assert.equal(inv.length, t.rows - 1);
+  assert.ok(inv.base && inv.fingerprint && inv.base !== inv.fingerprint && !("rows" in inv) && !("headers" in inv));
+  assert.ok(sent.filter((x) => x.key !== "Invoices").every((x) => !("rows" in x) && !("patch" in x)));
+  // what the whole tables give (a runtime whose service holds nothing)
+  fx.runtime.cache.clear();
+  fx.runtime.held.clear();
+  assert.deepEqual(await fx.aging(serial), after);
+  assert.ok(bodies.at(-1).tables.every((x) => Array.isArray(x.rows)));
 });

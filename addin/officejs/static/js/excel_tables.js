@@ -62,12 +62,25 @@ function sameRows(a, b) {
   return true;
 }
 
+// The indexes of the rows of `rows` that differ from `before`'s (rows past the end of `before` included).
+export function changedRows(before, rows) {
+  const at = [];
+  for (let i = 0; i < rows.length; i++) if (i >= before.length || !sameRows([before[i]], [rows[i]])) at.push(i);
+  return at;
+}
+
+// A table read again: its fingerprint, the last one when its cells are the same; when a few rows changed under the
+// same headers, `t.delta` = {base: the last read's fingerprint, at: the rows that changed} (a cell function then
+// sends those rows only, as a patch of the table the service holds).
 async function fingerprintOf(t) {
   const prev = lastRead.get(t.key);
-  if (prev && prev.header_row === t.header_row && sameRows([prev.headers], [t.headers]) && sameRows(prev.rows, t.rows)) {
-    return prev.fingerprint;
-  }
+  const sameHead = prev && prev.header_row === t.header_row && sameRows([prev.headers], [t.headers]);
+  if (sameHead && sameRows(prev.rows, t.rows)) return prev.fingerprint;
   const fp = await fingerprint(t.header_row, t.headers, t.rows);
+  if (sameHead) {
+    const at = changedRows(prev.rows, t.rows);
+    if (at.length <= Math.max(16, t.rows.length / 4)) t.delta = { base: prev.fingerprint, at };
+  }
   lastRead.set(t.key, { header_row: t.header_row, headers: t.headers.slice(), rows: t.rows.map((r) => r.slice()),
     fingerprint: fp });
   return fp;

@@ -6,8 +6,8 @@
 // Every cell asking for the same report and day of the same tables (their fingerprints) shares one answer: a
 // recalculation of 50 cells is one read and at most one request per kind of function (=COBRO.AGING never waits for
 // the worklist), and none when the tables are as before. The service keeps the tables it was sent, their parse and
-// its answers by fingerprint: a table it already holds is sent as its fingerprint only (after a change, only the
-// changed table's rows travel).
+// its answers by fingerprint: a table it already holds is sent as its fingerprint only, and after an edit only the
+// rows that changed travel, as a patch of the version it holds (it then reads and types only those rows).
 // Amounts come back as numbers (summable, chartable) and dates as Excel serial numbers (format the cells as dates).
 // functions.json is generated from the JSDoc below by Microsoft's custom-functions-metadata (tests compare it).
 import { readTables, tablesBody } from "./excel_tables.js";
@@ -59,11 +59,19 @@ function tablesNow() {
   return runtime.reading;
 }
 
-// The request body with each table the service already holds as {key, title, header_row, fingerprint} only.
+// The request body with each table the service already holds as {key, title, header_row, fingerprint} only, and
+// each that changed in a few rows since the version the service holds as a patch of it (those rows only).
 export function referencedBody(tables, extra = {}) {
   const body = tablesBody(tables, extra);
-  body.tables = body.tables.map((t) => (t.fingerprint && runtime.held.get(t.key) === t.fingerprint
-    ? { key: t.key, title: t.title, header_row: t.header_row, fingerprint: t.fingerprint } : t));
+  body.tables = body.tables.map((t, i) => {
+    const ref = { key: t.key, title: t.title, header_row: t.header_row, fingerprint: t.fingerprint };
+    if (t.fingerprint && runtime.held.get(t.key) === t.fingerprint) return ref;
+    const delta = tables[i].delta;
+    if (t.fingerprint && delta && runtime.held.get(t.key) === delta.base) {
+      return { ...ref, base: delta.base, length: t.rows.length, patch: delta.at.map((j) => [j, t.rows[j]]) };
+    }
+    return t;
+  });
   return body;
 }
 
