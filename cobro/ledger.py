@@ -376,6 +376,24 @@ def _memo_map(values: list[object], fn: Callable[[object], object]) -> list[obje
     return [table[v] for v in values]
 
 
+_STR_ONLY = frozenset({str})
+
+
+def _upper_text(v: object) -> str:
+    return _text(v).upper()
+
+
+def _texts(raw: pd.DataFrame, key: str, fn: Callable[[object], str] | None = None) -> list[str]:
+    """``fn`` of every cell of column ``key`` (the text of the cell by default; a sheet without the column reads as
+    blank cells), computed once per distinct value."""
+    if key not in raw:
+        return [(fn or _text)(None)] * len(raw)
+    values = raw[key].tolist()
+    if fn is None and frozenset(map(type, values)) <= _STR_ONLY:  # ids: mostly distinct, all text
+        return list(map(str.strip, values))
+    return _memo_map(values, fn or _text)  # type: ignore[arg-type,return-value]
+
+
 def _blank_indexes(values: list[object]) -> list[int]:
     """Positions of blank cells, cheap on the common types (texts, typed dates, numbers); unordered."""
     texts = [i for i, v in enumerate(values) if v.__class__ is str if not v or v.isspace()]
@@ -849,10 +867,13 @@ def _typed_again(sheet: Sheet, raw: pd.DataFrame, base: tuple[Any, ...] | None, 
 
 
 def _check_currency(sheet: Sheet, frame: pd.DataFrame, problems: list[Problem]) -> None:
-    known = {c for c in frame["currency"].unique() if money.is_known_currency(c)}
-    for cur, row in zip(frame["currency"].tolist(), frame["_row"].tolist(), strict=False):
-        if cur not in known:
-            problems.append(Problem(sheet.key, row, "currency", cur, "currency"))
+    codes = frame["currency"]
+    unknown = [c for c in codes.unique().tolist() if not money.is_known_currency(c)]
+    if not unknown:  # the common case: no row to look at
+        return
+    bad = codes.isin(unknown).to_numpy()
+    for cur, row in zip(codes[bad].tolist(), frame["_row"][bad].tolist(), strict=True):
+        problems.append(Problem(sheet.key, row, "currency", cur, "currency"))
 
 
 def _check_unique(sheet: Sheet, frame: pd.DataFrame, key: str, problems: list[Problem]) -> None:
@@ -915,8 +936,7 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
 
     # Customers: currency needs resolving before credit_limit.
     craw = _raw(raw_tables, CUSTOMERS)
-    cust_cur = [(_text(v).upper() or base) for v in
-                (craw["currency"].tolist() if "currency" in craw else [None] * len(craw))]
+    cust_cur = [t or base for t in _texts(craw, "currency", _upper_text)]
     customers = typed(CUSTOMERS, craw, cust_cur, defaults={"language": settings.locale})
     customers["currency"] = cust_cur
     _check_currency(CUSTOMERS, customers, problems)
@@ -929,14 +949,14 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
 
     # Invoices
     iraw = _raw(raw_tables, INVOICES)
-    icust = [_text(v) for v in (iraw["customer_id"].tolist() if "customer_id" in iraw else [None] * len(iraw))]
-    inv_cur = [(_text(v).upper() or cust_currency.get(c, base)) for v, c in
-               zip(iraw["currency"].tolist() if "currency" in iraw else [None] * len(iraw), icust, strict=False)]
+    icust = _texts(iraw, "customer_id")
+    inv_cur = [t or cust_currency.get(c, base) for t, c in zip(_texts(iraw, "currency", _upper_text), icust,
+                                                                strict=True)]
     invoices = typed(INVOICES, iraw, inv_cur)
     invoices["currency"] = inv_cur
     _check_currency(INVOICES, invoices, problems)
     _check_unique(INVOICES, invoices, "invoice_id", problems)
-    known_customers = set(customers["customer_id"])
+    known_customers = set(customers["customer_id"].tolist())
     unknown = ~invoices["customer_id"].isin(known_customers) & (invoices["customer_id"] != "")
     for v, row in zip(invoices["customer_id"][unknown], invoices["_row"][unknown], strict=False):
         problems.append(Problem("Invoices", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
@@ -949,10 +969,9 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     # Payments: currency from the invoice, else the customer.
     praw = _raw(raw_tables, PAYMENTS)
     inv_currency = dict(zip(invoices["invoice_id"].tolist(), invoices["currency"].tolist(), strict=True))
-    pinv = [_text(v) for v in (praw["invoice_id"].tolist() if "invoice_id" in praw else [None] * len(praw))]
-    pcust = [_text(v) for v in (praw["customer_id"].tolist() if "customer_id" in praw else [None] * len(praw))]
-    pay_cur = [(_text(v).upper() or inv_currency.get(i) or cust_currency.get(c, base)) for v, i, c in
-               zip(praw["currency"].tolist() if "currency" in praw else [None] * len(praw), pinv, pcust, strict=False)]
+    pay_cur = [t or inv_currency.get(i) or cust_currency.get(c, base) for t, i, c in
+               zip(_texts(praw, "currency", _upper_text), _texts(praw, "invoice_id"), _texts(praw, "customer_id"),
+                   strict=True)]
     payments = typed(PAYMENTS, praw, pay_cur)
     payments["currency"] = pay_cur
     _check_currency(PAYMENTS, payments, problems)
@@ -964,7 +983,7 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     for v, row in zip(payments["customer_id"][unknown_c], payments["_row"][unknown_c], strict=False):
         problems.append(Problem("Payments", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
     has_inv = payments["invoice_id"] != ""
-    unknown_i = has_inv & ~payments["invoice_id"].isin(set(invoices["invoice_id"]))
+    unknown_i = has_inv & ~payments["invoice_id"].isin(set(invoices["invoice_id"].tolist()))
     for v, row in zip(payments["invoice_id"][unknown_i], payments["_row"][unknown_i], strict=False):
         problems.append(Problem("Payments", int(row), "invoice_id", v, "invoice", {"sheet": "Invoices"}))
     applied = payments[has_inv & ~unknown_i]
@@ -987,21 +1006,14 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
                                         {"amount": _fmt(amt[inv], cur)}))
 
     contacts_raw = _raw(raw_tables, CONTACTS)
-    contacts = typed(CONTACTS, contacts_raw,
-                     [cust_currency.get(_text(c), base) for c in
-                      (contacts_raw["customer_id"].tolist() if "customer_id" in contacts_raw
-                       else [None] * len(contacts_raw))])
+    contacts = typed(CONTACTS, contacts_raw, [cust_currency.get(c, base) for c in _texts(contacts_raw, "customer_id")])
     plans_raw = _raw(raw_tables, PLANS)
-    plans = typed(PLANS, plans_raw,
-                  [cust_currency.get(_text(c), base) for c in
-                   (plans_raw["customer_id"].tolist() if "customer_id" in plans_raw
-                    else [None] * len(plans_raw))])
+    plans = typed(PLANS, plans_raw, [cust_currency.get(c, base) for c in _texts(plans_raw, "customer_id")])
     levels = typed(LEVELS, _raw(raw_tables, LEVELS))
     _check_unique(LEVELS, levels, "level", problems)
     templates = typed(TEMPLATES, _raw(raw_tables, TEMPLATES))
     matches_raw = _raw(raw_tables, MATCHES)
-    mcur = [(_text(v).upper() or base) for v in
-            (matches_raw["currency"].tolist() if "currency" in matches_raw else [None] * len(matches_raw))]
+    mcur = [t or base for t in _texts(matches_raw, "currency", _upper_text)]
     matches = typed(MATCHES, matches_raw, mcur)
     matches["currency"] = mcur
     statement = raw_tables.get(STATEMENT.key, pd.DataFrame())

@@ -683,9 +683,16 @@ class _Context:
     plan_hold: dict[str, dt.date]
     failures: dict[tuple[str, str], tuple[dt.date, str]]
     customers: dict[str, dict[str, Any]]
+    _cand_records: list[dict[str, Any]] | None = None
 
     def customer(self, cid: str) -> dict[str, Any]:
         return self.customers.get(cid, {"customer_id": cid, "name": cid})
+
+    def cand_records(self) -> list[dict[str, Any]]:
+        """``cand`` as records (aligned with it), made once: the due, the handed over and the outlook read them."""
+        if self._cand_records is None:
+            self._cand_records = _records(self.cand)
+        return self._cand_records
 
 
 @dataclass
@@ -767,11 +774,13 @@ def _positions(ctx: _Context) -> _Positions:
 
 def _due_and_handed(ctx: _Context, pos: _Positions) -> tuple[dict[str, list[Entry]], dict[str, list[Handed]]]:
     """Per customer: the invoices due a level now (with that level), and those handed over to a person."""
+    recs = ctx.cand_records()
     due_now: dict[str, list[Entry]] = {}
-    for rec, k in zip(_records(ctx.cand[pos.due]), (pos.cur[pos.due] + 1).tolist(), strict=True):
+    for i, k in zip(np.flatnonzero(pos.due).tolist(), (pos.cur[pos.due] + 1).tolist(), strict=True):
+        rec = recs[i]
         due_now.setdefault(str(rec["customer_id"]), []).append((rec, k))
     handed: dict[str, list[Handed]] = {}
-    for rec, idx, day in zip(_records(ctx.cand[pos.handed]), pos.cur[pos.handed].tolist(),
+    for rec, idx, day in zip([recs[i] for i in np.flatnonzero(pos.handed).tolist()], pos.cur[pos.handed].tolist(),
                              pos.cur_day[pos.handed].tolist(), strict=True):
         if rec["status"] == "open" and str(rec["invoice_id"]) not in ctx.disputed_log:
             handed.setdefault(str(rec["customer_id"]), []).append((rec, idx, _from_epoch(day)))
@@ -1122,7 +1131,7 @@ def _outlook(ledger: Ledger, as_of: dt.date, customers: set[str] | None = None) 
     skipped: dict[str, Skip] = {}
     for s in plan.skipped:
         skipped.setdefault(s.customer_id, s)
-    recs = _records(ctx.cand)
+    recs = ctx.cand_records()
     rows_of: dict[str, list[int]] = {}
     for i, rec in enumerate(recs):
         cid = str(rec["customer_id"])
@@ -1141,7 +1150,7 @@ def _only_customers(ledger: Ledger, customers: set[str]) -> Ledger:
     or pay one of their invoices (whatever customer the payment row names)."""
     inv = ledger.invoices[ledger.invoices["customer_id"].isin(customers)]
     pay = ledger.payments
-    pay = pay[pay["customer_id"].isin(customers) | pay["invoice_id"].isin(set(inv["invoice_id"]))]
+    pay = pay[pay["customer_id"].isin(customers) | pay["invoice_id"].isin(set(inv["invoice_id"].tolist()))]
     return ledger.replace(
         customers=ledger.customers[ledger.customers["customer_id"].isin(customers)], invoices=inv, payments=pay,
         contacts=ledger.contacts[ledger.contacts["customer_id"].isin(customers)],

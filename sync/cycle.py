@@ -508,10 +508,10 @@ def log_contact(store: LedgerStore, row: dict[str, Any], as_of: dt.date, ledger:
     ``ledger``: the store's ledger when the caller has just loaded it (saves reading the workbook again).
     """
     ledger = ledger if ledger is not None else store.load()
-    if row["customer_id"] not in set(ledger.customers["customer_id"]):
+    if row["customer_id"] not in set(ledger.customers["customer_id"].tolist()):
         raise LedgerError([_problem("customer_id", row["customer_id"], "customer", {"sheet": "Customers"})],
                           ledger.settings.locale)
-    known = set(ledger.invoices["invoice_id"])
+    known = set(ledger.invoices["invoice_id"].tolist())
     for inv in row.get("invoice_ids", ()):
         if inv not in known:
             raise LedgerError([_problem("invoice_ids", inv, "invoice", {"sheet": "Invoices"})],

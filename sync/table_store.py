@@ -378,8 +378,9 @@ def _currency_codes(t: Table) -> frozenset[str]:
         return frozenset(str(r[1]).strip().upper() for r in t.rows if len(r) > 1 and isinstance(r[1], str))
     codes: set[str] = set()
     for i, k in match_headers(spec, t.headers).items():
-        if k == "currency":
-            codes.update(str(r[i]).strip().upper() for r in t.rows if i < len(r) and isinstance(r[i], str))
+        if k == "currency":  # the distinct cells first: a column repeats a few codes
+            cells = {r[i] for r in t.rows if i < len(r) and isinstance(r[i], str)}
+            codes.update(c.strip().upper() for c in cells)
     return frozenset(codes)
 
 

@@ -83,9 +83,11 @@ export async function postTables(path, tables, extra = {}) {
     runtime.held.clear();
     runtime.heldBy = `${runtime.base}|${token}`;
   }
-  // A changed table travels once: requests asking at the same time wait for the one sending it, then name it by
-  // its fingerprint (when that one failed, they send it themselves).
-  const unsent = () => tables.filter((t) => t.fingerprint && runtime.held.get(t.key) !== t.fingerprint)
+  // A table that must travel whole travels once: requests asking at the same time wait for the one sending it,
+  // then name it by its fingerprint (when that one failed, they send it themselves). A patch of a few rows is sent
+  // by each request at once: none waits for another's report.
+  const unsent = () => tables.filter((t) => t.fingerprint && runtime.held.get(t.key) !== t.fingerprint
+      && !(t.delta && runtime.held.get(t.key) === t.delta.base))
     .map((t) => `${t.key}|${t.fingerprint}`);
   const waits = unsent().filter((k) => runtime.sending.has(k)).map((k) => runtime.sending.get(k));
   if (waits.length) await Promise.allSettled(waits);
