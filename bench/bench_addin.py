@@ -162,6 +162,7 @@ def main() -> None:
 
     import logging
 
+    from sync.collector import collect_when_idle
     from tests.smtp_helpers import SmtpTestServer
     from tests.test_officejs import serve, workbook_data
 
@@ -181,6 +182,7 @@ def main() -> None:
 
     with SmtpTestServer() as smtp:
         served, stop = serve(path, tmp / "home", smtp)
+        collector = collect_when_idle(served.app)  # as `cobro serve` does
         try:
             node = shutil.which("node")
             if node:
@@ -212,6 +214,7 @@ def main() -> None:
             if not args.no_browser and Path("/usr/bin/chromium").exists():
                 send_in_chromium(served, data, smtp)
         finally:
+            collector.stop()
             stop()
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -91,6 +91,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     from waitress.server import create_server
 
     from server import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TABLES_BYTES, create_app, names_for
+    from sync.collector import collect_when_idle
     from sync.config import ConfigError, SmtpConfig
     from sync.tokens import TokenStoreError
 
@@ -144,6 +145,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     scheduler = None
     if schedule is not None:
         scheduler = _start_scheduler(served, checked, schedule, smtp)
+    collector = collect_when_idle(app)  # garbage collected between requests, not in the middle of a recalculation
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
 
@@ -155,6 +157,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
         server.serve_forever() if tls is not None else server.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        collector.stop()
         if scheduler is not None:
             scheduler.stop()
         server.server_close() if tls is not None else server.close()

@@ -1,0 +1,109 @@
+"""The service collects garbage between requests (``sync.collector``): never while a request is under way (until its
+response has been sent), once it has been idle a moment, and anyway past the ceiling; stopping gives the automatic
+collector back. Checked with a clock the test moves and a real app on loopback."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from sync import collector as gcmod
+from sync.collector import IdleCollector, collect_when_idle
+from tests.waitress_thread import running
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def automatic_gc_kept() -> Iterator[None]:
+    """The automatic collector off for the test (as ``start`` leaves it), back as it was after."""
+    was = gc.isenabled()
+    gc.disable()
+    gc.collect()
+    yield
+    gc.enable() if was else gc.disable()
+
+
+def garbage(n: int = 5_000) -> list[list[int]]:
+    return [[i] for i in range(n)]  # container objects the collector counts
+
+
+def test_collects_only_when_idle_long_enough(automatic_gc_kept: None) -> None:
+    clock = Clock()
+    c = IdleCollector(idle=0.25, clock=clock)
+    keep = garbage()
+    c.enter()  # a request under way
+    clock.now += 10
+    assert not c.tick() and c.collections == 0
+    c.leave()  # its response sent
+    assert not c.tick()  # not idle long enough yet
+    clock.now += 0.3
+    keep += garbage()
+    assert c.tick() and c.collections == 1
+    assert not c.tick()  # nothing new since
+    del keep
+
+
+def test_a_busy_service_collects_past_the_ceiling(automatic_gc_kept: None) -> None:
+    c = IdleCollector(ceiling=gcmod.PENDING_MIN, clock=Clock())
+    c.enter()
+    keep = garbage(gcmod.PENDING_MIN * 2)
+    assert c.tick() and c.collections == 1
+    c.leave()
+    del keep
+
+
+def test_a_request_counts_until_its_response_is_sent(automatic_gc_kept: None) -> None:
+    app = Flask("t")
+    inside = threading.Event()
+    release = threading.Event()
+
+    @app.get("/slow")
+    def slow() -> str:
+        inside.set()
+        release.wait(10)
+        return "ok"
+
+    gc.enable()
+    c = collect_when_idle(app, idle=0.0)
+    try:
+        assert not gc.isenabled()  # the automatic collector is off while it runs
+        with running(app) as server:
+            url = f"http://127.0.0.1:{server.effective_port}/slow"
+            done: list[str] = []
+            t = threading.Thread(target=lambda: done.append(urllib.request.urlopen(url, timeout=10).read().decode()))
+            t.start()
+            assert inside.wait(10)
+            with c._lock:
+                assert c._busy == 1
+            release.set()
+            t.join(10)
+            assert done == ["ok"]
+            with c._lock:
+                assert c._busy == 0
+    finally:
+        c.stop()
+    assert gc.isenabled()  # given back as it was
+
+
+def test_an_app_that_raises_is_not_counted_as_busy_for_ever(automatic_gc_kept: None) -> None:
+    c = IdleCollector(clock=Clock())
+
+    def broken(environ: dict, start_response: object) -> list[bytes]:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        c.wrap(broken)({}, lambda *a: None)
+    with c._lock:
+        assert c._busy == 0
