@@ -46,10 +46,12 @@ export async function fingerprint(headerRow, headers, rows) {
   return "sha256:" + Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-// The last read of each table (a copy of its cells) and its fingerprint: a table read again with the same cells
-// keeps its fingerprint without hashing again (a recalculation reads every table; most never change). The
-// fingerprint is a function of the cells alone, so reusing it is exact.
+// The last reads of each table (a copy of its cells and its fingerprint, the newest first): a table read again with
+// the same cells keeps its fingerprint without hashing again (a recalculation reads every table; most never change).
+// The fingerprint is a function of the cells alone, so reusing it is exact. A few versions are kept so that a change
+// can be sent as a patch of whichever the service holds (the task pane may have read the tables in between).
 const lastRead = new Map();
+const VERSIONS_KEPT = 3;
 
 function sameRows(a, b) {
   if (a.length !== b.length) return false;
@@ -70,19 +72,23 @@ export function changedRows(before, rows) {
 }
 
 // A table read again: its fingerprint, the last one when its cells are the same; when a few rows changed under the
-// same headers, `t.delta` = {base: the last read's fingerprint, at: the rows that changed} (a cell function then
-// sends those rows only, as a patch of the table the service holds).
+// same headers since a version read before, `t.deltas` = [{base: that version's fingerprint, at: the rows that
+// changed}, ...] (newest first; a cell function sends those rows only, as a patch of the version the service holds).
 async function fingerprintOf(t) {
-  const prev = lastRead.get(t.key);
-  const sameHead = prev && prev.header_row === t.header_row && sameRows([prev.headers], [t.headers]);
-  if (sameHead && sameRows(prev.rows, t.rows)) return prev.fingerprint;
+  const versions = lastRead.get(t.key) || [];
+  const same = versions.filter((v) => v.header_row === t.header_row && sameRows([v.headers], [t.headers]));
+  if (same.length && sameRows(same[0].rows, t.rows) && same[0] === versions[0]) return same[0].fingerprint;
   const fp = await fingerprint(t.header_row, t.headers, t.rows);
-  if (sameHead) {
-    const at = changedRows(prev.rows, t.rows);
-    if (at.length <= Math.max(16, t.rows.length / 4)) t.delta = { base: prev.fingerprint, at };
+  const deltas = [];
+  for (const v of same) {
+    if (v.fingerprint === fp) continue;
+    const at = changedRows(v.rows, t.rows);
+    if (at.length <= Math.max(16, t.rows.length / 4)) deltas.push({ base: v.fingerprint, at });
   }
-  lastRead.set(t.key, { header_row: t.header_row, headers: t.headers.slice(), rows: t.rows.map((r) => r.slice()),
-    fingerprint: fp });
+  if (deltas.length) t.deltas = deltas;
+  const kept = versions.filter((v) => v.fingerprint !== fp).slice(0, VERSIONS_KEPT - 1);
+  lastRead.set(t.key, [{ header_row: t.header_row, headers: t.headers.slice(), rows: t.rows.map((r) => r.slice()),
+    fingerprint: fp }, ...kept]);
   return fp;
 }
 

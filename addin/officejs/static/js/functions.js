@@ -66,13 +66,15 @@ export function referencedBody(tables, extra = {}) {
   body.tables = body.tables.map((t, i) => {
     const ref = { key: t.key, title: t.title, header_row: t.header_row, fingerprint: t.fingerprint };
     if (t.fingerprint && runtime.held.get(t.key) === t.fingerprint) return ref;
-    const delta = tables[i].delta;
-    if (t.fingerprint && delta && runtime.held.get(t.key) === delta.base) {
-      return { ...ref, base: delta.base, length: t.rows.length, patch: delta.at.map((j) => [j, t.rows[j]]) };
-    }
-    return t;
+    const delta = heldDelta(tables[i]);
+    return delta ? { ...ref, base: delta.base, length: t.rows.length, patch: delta.at.map((j) => [j, t.rows[j]]) } : t;
   });
   return body;
+}
+
+// The change of table `t` since a version the service holds (its rows to send), or undefined.
+function heldDelta(t) {
+  return t.fingerprint ? (t.deltas || []).find((d) => runtime.held.get(t.key) === d.base) : undefined;
 }
 
 // POST the tables to `path`: unchanged tables by fingerprint; whole again when the service no longer holds them.
@@ -86,8 +88,7 @@ export async function postTables(path, tables, extra = {}) {
   // A table that must travel whole travels once: requests asking at the same time wait for the one sending it,
   // then name it by its fingerprint (when that one failed, they send it themselves). A patch of a few rows is sent
   // by each request at once: none waits for another's report.
-  const unsent = () => tables.filter((t) => t.fingerprint && runtime.held.get(t.key) !== t.fingerprint
-      && !(t.delta && runtime.held.get(t.key) === t.delta.base))
+  const unsent = () => tables.filter((t) => t.fingerprint && runtime.held.get(t.key) !== t.fingerprint && !heldDelta(t))
     .map((t) => `${t.key}|${t.fingerprint}`);
   const waits = unsent().filter((k) => runtime.sending.has(k)).map((k) => runtime.sending.get(k));
   if (waits.length) await Promise.allSettled(waits);
