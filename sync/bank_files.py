@@ -47,7 +47,8 @@ def _check_zip(data: bytes) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:  # NotImplemented: a
+        # damaged central directory asking for a ZIP version or method Python does not have
         raise StatementError(f"the spreadsheet cannot be opened ({type(e).__name__}: {e}); if it is not a "
                              "spreadsheet, export the statement as Norma 43 or CSV") from None
     total = 0

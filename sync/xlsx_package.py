@@ -71,7 +71,7 @@ class Package:
         self.inflated = dict(inflated or {})
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
             raise WorkbookError(f"{name} is not a readable .xlsx workbook ({e})", source=name) from None
         infos = self.zip.infolist()
         if len(infos) > MAX_MEMBERS:

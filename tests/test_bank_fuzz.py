@@ -95,6 +95,20 @@ def test_damaged_spreadsheets(cut: float, edits: list[tuple[float, bytes]]) -> N
     _check(bytes(data), "extracto.xlsx")
 
 
+def test_a_central_directory_asking_for_an_unknown_zip_version_is_refused_cleanly() -> None:
+    """The fuzzer's find: "version needed to extract" damaged to 6.4 made zipfile raise NotImplementedError."""
+    from sync.bank_files import open_spreadsheet
+    from sync.xlsx_package import Package, WorkbookError
+
+    data = bytearray(XLSX)
+    at = data.index(b"PK\x01\x02")  # the first central directory entry
+    data[at + 6:at + 8] = (64).to_bytes(2, "little")
+    with pytest.raises(StatementError, match="cannot be opened"):
+        _dispatch(bytes(data), "extracto.xlsx", "EUR", open_spreadsheet)
+    with pytest.raises(WorkbookError, match="not a readable .xlsx"):
+        Package(bytes(data), "cobranza.xlsx")
+
+
 _cells = st.one_of(
     st.none(), st.text(max_size=12), st.integers(-10**9, 10**9), st.floats(allow_nan=True, allow_infinity=True),
     st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 1, 1)), st.booleans(),
