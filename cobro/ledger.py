@@ -982,12 +982,17 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     unknown_c = ~payments["customer_id"].isin(known_customers) & (payments["customer_id"] != "")
     for v, row in zip(payments["customer_id"][unknown_c], payments["_row"][unknown_c], strict=False):
         problems.append(Problem("Payments", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
-    has_inv = payments["invoice_id"] != ""
-    unknown_i = has_inv & ~payments["invoice_id"].isin(set(invoices["invoice_id"].tolist()))
+    # plain lists and dicts: pandas' text arrays are slow to map and test element by element
+    pay_inv = payments["invoice_id"].tolist()
+    has_inv_l = [i != "" for i in pay_inv]
+    unknown_l = [h and i not in inv_currency for h, i in zip(has_inv_l, pay_inv, strict=True)]
+    has_inv = np.array(has_inv_l, dtype=bool)
+    unknown_i = np.array(unknown_l, dtype=bool)
     for v, row in zip(payments["invoice_id"][unknown_i], payments["_row"][unknown_i], strict=False):
         problems.append(Problem("Payments", int(row), "invoice_id", v, "invoice", {"sheet": "Invoices"}))
     applied = payments[has_inv & ~unknown_i]
-    mism = applied["currency"].to_numpy() != applied["invoice_id"].map(inv_currency).to_numpy()
+    mism = np.array([c != inv_currency[i] for c, i in zip(applied["currency"].tolist(), applied["invoice_id"].tolist(),
+                                                           strict=True)], dtype=bool)
     for v, row, inv in zip(applied["currency"][mism], applied["_row"][mism], applied["invoice_id"][mism], strict=False):
         problems.append(Problem("Payments", int(row), "currency", v, "currency_mismatch",
                                 {"currency": inv_currency[inv]}))
