@@ -90,7 +90,7 @@ import pandas as pd
 from cobro import money
 from cobro.errors import InputError, UserError
 from cobro.ledger import Ledger, match_headers, parse_ledger
-from cobro.schema import SHEETS_BY_KEY, Sheet, find_sheet
+from cobro.schema import SHEETS_BY_KEY, STATEMENT, Sheet, find_sheet
 
 from .cells import is_missing, to_cell
 from .store import Changes, StaleLedgerError
@@ -453,8 +453,8 @@ def _patched_read(base: _SheetRead, t: Table, zone: ZoneInfo | None, digits: int
     spec = SHEETS_BY_KEY[t.key]
     frame = base.raw.tables.get(t.key)
     pos = t.changed[1]
-    if (spec.key_value or frame is None or not pos or base.rows != len(t.rows) or len(frame) != base.rows
-            or frame.attrs.get("header_row") != t.header_row):
+    if (spec.key_value or spec.key == STATEMENT.key or frame is None or not pos or base.rows != len(t.rows)
+            or len(frame) != base.rows or frame.attrs.get("header_row") != t.header_row):
         return None
     patched = [t.rows[i] for i in pos]
     if any(len(r) != base.width or r.count("") + r.count(None) >= len(r) for r in patched):
