@@ -829,23 +829,27 @@ def _typed_again(sheet: Sheet, raw: pd.DataFrame, base: tuple[Any, ...] | None, 
                  currencies: tuple[str, ...] | None, given: tuple[tuple[str, str], ...]
                  ) -> tuple[pd.DataFrame, tuple[Problem, ...], bool] | None:
     """``raw`` typed from ``base`` (``(currencies, defaults, (frame, problems, decisive))`` of the version ``raw``
-    differs from at ``positions``): only the rows that differ, or whose currency differs, are typed and put in a
-    copy of the base's frame. None when that would not be exactly the full typing: no base, other defaults or
-    length, problems in the base, or a column-wide decision in the base or the new rows."""
+    differs from at ``positions``; rows past the base's are all among them): only the rows that differ, or whose
+    currency differs, are typed and put in a copy of the base's frame. None when that would not be exactly the full
+    typing: no base, other defaults, fewer rows, problems in the base, or a column-wide decision in the base or the
+    new rows."""
     if base is None:
         return None
     base_currencies, base_given, (frame, found, decisive) = base
-    if decisive or found or base_given != given or len(frame) != len(raw):
+    m, n = len(frame), len(raw)
+    if decisive or found or base_given != given or n < m:
         return None
     at = set(positions)
+    if not at.issuperset(range(m, n)):
+        return None
     if currencies != base_currencies:
-        if currencies is None or base_currencies is None or len(currencies) != len(base_currencies):
+        if currencies is None or base_currencies is None or len(currencies) != n or len(base_currencies) != m:
             return None
-        at.update(i for i, (a, b) in enumerate(zip(currencies, base_currencies, strict=True)) if a != b)
+        at.update(i for i, (a, b) in enumerate(zip(currencies, base_currencies, strict=False)) if a != b)
     if not at:
         return frame, found, decisive
     pos = np.fromiter(sorted(at), dtype=np.intp, count=len(at))
-    if pos[-1] >= len(raw):
+    if pos[-1] >= n:
         return None
     part = raw.iloc[pos].reset_index(drop=True)
     if _decisive(sheet, part):
@@ -855,15 +859,17 @@ def _typed_again(sheet: Sheet, raw: pd.DataFrame, base: tuple[Any, ...] | None, 
                         dict(given))
     if any(p.code == "required_column" for p in problems):
         return None
+    inside = pos < m  # rows the base has; the others (all of them) come after it, in order
     columns: dict[str, Any] = {}
     for c in frame.columns:
         old, new = frame[c], mini[c]
         if old.dtype != new.dtype:
             return None
-        arr = old.to_numpy(copy=True) if isinstance(old.dtype, np.dtype) else old.array.copy()
-        arr[pos] = new.to_numpy() if isinstance(old.dtype, np.dtype) else new.array
+        whole = pd.concat([old, new[~inside]], ignore_index=True) if n > m else old
+        arr = whole.to_numpy(copy=True) if isinstance(old.dtype, np.dtype) else whole.array.copy()
+        arr[pos[inside]] = new[inside].to_numpy() if isinstance(old.dtype, np.dtype) else new[inside].array
         columns[c] = arr
-    return pd.DataFrame(columns, index=frame.index), tuple(problems), False
+    return pd.DataFrame(columns, index=pd.RangeIndex(n)), tuple(problems), False
 
 
 def _check_currency(sheet: Sheet, frame: pd.DataFrame, problems: list[Problem]) -> None:

@@ -444,17 +444,21 @@ def _read_sheet(t: Table, title: str, zone: ZoneInfo | None, digits: int, cache:
 
 
 def _patched_read(base: _SheetRead, t: Table, zone: ZoneInfo | None, digits: int) -> _SheetRead | None:
-    """``base``'s raw frame with the patched rows of ``t`` read in their places: exactly what reading ``t`` whole
-    gives, or None when it might not be (rows added, removed or blanked, rows of another width, a patched row that
-    would be taken for the header, a table with blank rows, a header found elsewhere)."""
+    """``base``'s raw frame with the patched rows of ``t`` read in their places (rows added after the base's
+    included): exactly what reading ``t`` whole gives, or None when it might not be (rows removed or blanked, rows
+    of another width, a patched row that would be taken for the header, a table with blank rows, a header found
+    elsewhere)."""
     from .xlsx_raw import HEADER_SCAN_ROWS
 
     assert t.changed is not None
     spec = SHEETS_BY_KEY[t.key]
     frame = base.raw.tables.get(t.key)
-    pos = t.changed[1]
-    if (spec.key_value or spec.key == STATEMENT.key or frame is None or not pos or base.rows != len(t.rows)
+    pos, n = t.changed[1], len(t.rows)
+    if (spec.key_value or spec.key == STATEMENT.key or frame is None or not pos or n < base.rows
             or len(frame) != base.rows or frame.attrs.get("header_row") != t.header_row):
+        return None
+    sheet_rows = np.arange(n, dtype=np.int64) + (t.header_row + 1)  # no blank row skipped, before or after
+    if not np.array_equal(frame["_row"].to_numpy(), sheet_rows[:base.rows]):
         return None
     patched = [t.rows[i] for i in pos]
     if any(len(r) != base.width or r.count("") + r.count(None) >= len(r) for r in patched):
@@ -466,17 +470,21 @@ def _patched_read(base: _SheetRead, t: Table, zone: ZoneInfo | None, digits: int
            if i < HEADER_SCAN_ROWS - 1):
         return None
     at = np.fromiter(pos, dtype=np.intp, count=len(pos))
-    columns = {k: frame[k].to_numpy(dtype=object, copy=True) for k in frame.columns if k != "_row"}
+    columns: dict[str, np.ndarray] = {}
+    for k in frame.columns:
+        if k != "_row":
+            columns[k] = np.empty(n, dtype=object)
+            columns[k][:base.rows] = frame[k].to_numpy(dtype=object)
     for i, key in mapping.items():
         if key in columns:
             cells = np.empty(len(prepared), dtype=object)
             cells[:] = [r[i] if i < len(r) else None for r in prepared]
             columns[key][at] = cells
     out = pd.DataFrame(columns, dtype=object)
-    out["_row"] = frame["_row"].to_numpy(copy=True)
+    out["_row"] = sheet_rows
     out = out[list(frame.columns)]
     out.attrs.update(frame.attrs)
-    return _SheetRead(replace(base.raw, tables={t.key: out}), base.rows, base.width)
+    return _SheetRead(replace(base.raw, tables={t.key: out}), n, base.width)
 
 
 # ------------------------------------------------------------------------------------------- writing as data

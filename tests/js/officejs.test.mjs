@@ -316,9 +316,20 @@ test("cell functions read the tables at every recalculation: a change is seen wi
   assert.equal(inv2.base, held);
   assert.deepEqual(inv2.patch.map(([i]) => i), [1, 2]);
   assert.ok(Math.abs(total(later) - total(after) - 2) < 0.005);
+  // a new invoice typed at the bottom of the table: that row alone travels
+  const sheet = wb.sheets[t.sheet];
+  const last = sheet[t.row + t.rows - 1].slice();
+  const idCol = t.col + header.findIndex((h) => /^(Factura|Invoice)$/.test(String(h)));
+  last[idCol] = "F-NUEVA-1";
+  sheet.splice(t.row + t.rows, 0, last);
+  t.rows += 1;
+  const grown = await fx.aging(serial);
+  const inv3 = bodies.at(-1).tables.find((x) => x.key === "Invoices");
+  assert.deepEqual(inv3.patch.map(([i]) => i), [t.rows - 2]);
+  assert.equal(inv3.length, t.rows - 1);
   // what the whole tables give (a runtime whose service holds nothing)
   fx.runtime.cache.clear();
   fx.runtime.held.clear();
-  assert.deepEqual(await fx.aging(serial), later);
+  assert.deepEqual(await fx.aging(serial), grown);
   assert.ok(bodies.at(-1).tables.every((x) => Array.isArray(x.rows)));
 });
