@@ -145,7 +145,7 @@ def serve_cmd(ledgers: tuple[str, ...], host: str, port: int, schedule: dt.time 
     scheduler = None
     if schedule is not None:
         scheduler = _start_scheduler(served, checked, schedule, smtp)
-    collector = collect_when_idle(app)  # garbage collected between requests, not in the middle of a recalculation
+    collector = collect_when_idle(app)  # garbage collected between requests; the GIL handed over sooner
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
 

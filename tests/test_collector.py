@@ -1,10 +1,11 @@
 """The service collects garbage between requests (``sync.collector``): never while a request is under way (until its
 response has been sent), once it has been idle a moment, and anyway past the ceiling; stopping gives the automatic
-collector back. Checked with a clock the test moves and a real app on loopback."""
+collector and the GIL's switch interval back. Checked with a clock the test moves and a real app on loopback."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -76,9 +77,11 @@ def test_a_request_counts_until_its_response_is_sent(automatic_gc_kept: None) ->
         return "ok"
 
     gc.enable()
+    switch = sys.getswitchinterval()
     c = collect_when_idle(app, idle=0.0)
     try:
         assert not gc.isenabled()  # the automatic collector is off while it runs
+        assert sys.getswitchinterval() == gcmod.SWITCH_SECONDS
         with running(app) as server:
             url = f"http://127.0.0.1:{server.effective_port}/slow"
             done: list[str] = []
@@ -94,7 +97,7 @@ def test_a_request_counts_until_its_response_is_sent(automatic_gc_kept: None) ->
                 assert c._busy == 0
     finally:
         c.stop()
-    assert gc.isenabled()  # given back as it was
+    assert gc.isenabled() and sys.getswitchinterval() == switch  # given back as they were
 
 
 def test_an_app_that_raises_is_not_counted_as_busy_for_ever(automatic_gc_kept: None) -> None:
