@@ -71,25 +71,33 @@ export function changedRows(before, rows) {
   return at;
 }
 
-// A table read again: its fingerprint, the last one when its cells are the same; when a few rows changed under the
-// same headers since a version read before, `t.deltas` = [{base: that version's fingerprint, at: the rows that
-// changed}, ...] (newest first; a cell function sends those rows only, as a patch of the version the service holds).
+// A table read again: its fingerprint, the last one when its cells are the same. When it changed, `t.before` lists
+// the versions read before under the same headers (newest first): `deltaOf(t, fingerprint)` gives the rows that
+// changed since one of them (a cell function sends those rows only, as a patch of the version the service holds).
 async function fingerprintOf(t) {
   const versions = lastRead.get(t.key) || [];
   const same = versions.filter((v) => v.header_row === t.header_row && sameRows([v.headers], [t.headers]));
   if (same.length && sameRows(same[0].rows, t.rows) && same[0] === versions[0]) return same[0].fingerprint;
   const fp = await fingerprint(t.header_row, t.headers, t.rows);
-  const deltas = [];
-  for (const v of same) {
-    if (v.fingerprint === fp) continue;
-    const at = changedRows(v.rows, t.rows);
-    if (at.length <= Math.max(16, t.rows.length / 4)) deltas.push({ base: v.fingerprint, at });
-  }
-  if (deltas.length) t.deltas = deltas;
+  const before = same.filter((v) => v.fingerprint !== fp);
+  if (before.length) Object.defineProperty(t, "before", { value: before, enumerable: false });
   const kept = versions.filter((v) => v.fingerprint !== fp).slice(0, VERSIONS_KEPT - 1);
   lastRead.set(t.key, [{ header_row: t.header_row, headers: t.headers.slice(), rows: t.rows.map((r) => r.slice()),
     fingerprint: fp }, ...kept]);
   return fp;
+}
+
+// The change of table `t` since its version `base` read before: {base, at: the indexes of the rows that differ}, or
+// undefined (no such version, or too many rows changed for a patch to be worth it). Computed once per version.
+export function deltaOf(t, base) {
+  const v = (t.before || []).find((x) => x.fingerprint === base);
+  if (!v) return undefined;
+  const memo = t.deltas || (t.deltas = new Map());
+  if (!memo.has(base)) {
+    const at = changedRows(v.rows, t.rows);
+    memo.set(base, at.length <= Math.max(16, t.rows.length / 4) ? { base, at } : undefined);
+  }
+  return memo.get(base);
 }
 
 // Queue the loads of the ledger's tables on `context` (one sync reads them all).

@@ -10,7 +10,7 @@
 // rows that changed travel, as a patch of the version it holds (it then reads and types only those rows).
 // Amounts come back as numbers (summable, chartable) and dates as Excel serial numbers (format the cells as dates).
 // functions.json is generated from the JSDoc below by Microsoft's custom-functions-metadata (tests compare it).
-import { readTables, tablesBody } from "./excel_tables.js";
+import { deltaOf, readTables, tablesBody } from "./excel_tables.js";
 import { post, ServiceError, storedToken } from "./service.js";
 
 const SUMMARY_TABLES = ["Settings", "Customers", "Invoices", "Payments", "Contacts", "Plans", "Levels"];
@@ -72,9 +72,10 @@ export function referencedBody(tables, extra = {}) {
   return body;
 }
 
-// The change of table `t` since a version the service holds (its rows to send), or undefined.
+// The change of table `t` since the version the service holds (its rows to send), or undefined.
 function heldDelta(t) {
-  return t.fingerprint ? (t.deltas || []).find((d) => runtime.held.get(t.key) === d.base) : undefined;
+  const held = runtime.held.get(t.key);
+  return t.fingerprint && held ? deltaOf(t, held) : undefined;
 }
 
 // POST the tables to `path`: unchanged tables by fingerprint; whole again when the service no longer holds them.
