@@ -198,14 +198,15 @@ def _key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray, re
     if not remember or len(k) + len(q) < MEMO_MIN_ROWS:
         return _compute_key_codes(k, q)
     pk, pq = _pointers(k), _pointers(q)
+    # computed under the lock: the reports of one ledger asked at the same time (the service's threads) wait for
+    # the first one's join instead of each computing it
     with _memo_lock:
         for _, _, mk, mq, result in _memo:
             if len(mk) == len(pk) and len(mq) == len(pq) and np.array_equal(mk, pk) and np.array_equal(mq, pq):
                 return result
-    result = _compute_key_codes(k, q)
-    for arr in result:
-        arr.flags.writeable = False
-    with _memo_lock:
+        result = _compute_key_codes(k, q)
+        for arr in result:
+            arr.flags.writeable = False
         _memo.insert(0, (np.array(k, dtype=object), np.array(q, dtype=object), pk, pq, result))
         del _memo[_MEMO_SIZE:]
     return result
