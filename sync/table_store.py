@@ -176,7 +176,7 @@ class UnknownTableError(TablePayloadError):
 
 
 _SCALAR_TYPES = frozenset(SCALARS)
-TABLE_FIELDS = frozenset({"key", "title", "header_row", "headers", "rows", "fingerprint", "base", "length", "patch"})
+TABLE_KEYS = frozenset({"key", "title", "header_row", "headers", "rows", "fingerprint", "base", "length", "patch"})
 MAX_PATCH_ROWS = 1_048_576  # Excel's tallest sheet
 
 
@@ -274,10 +274,10 @@ def parse_tables(value: Any, field: str = "tables",
         where = f"{field}[{i}]"
         if not isinstance(t, dict):
             raise TablePayloadError(where, f"expected an object, got {_kind(t)}")
-        unknown = sorted(set(t) - TABLE_FIELDS)
+        unknown = sorted(set(t) - TABLE_KEYS)
         if unknown:
             raise TablePayloadError(f"{where}.{unknown[0]}",
-                                    f"unknown field; expected {', '.join(sorted(TABLE_FIELDS))}")
+                                    f"unknown field; expected {', '.join(sorted(TABLE_KEYS))}")
         key = t.get("key")
         spec = SHEETS_BY_KEY.get(key) if isinstance(key, str) else None
         if spec is None:
