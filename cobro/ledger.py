@@ -910,9 +910,9 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     between parses): a sheet typed before with the same version and the same inputs from the other sheets (row
     currencies, defaults) is taken from ``memo`` with its problems, so after a change to one sheet only that sheet
     is typed again; the cross-sheet checks always run. ``edits`` (``{sheet: (base version, positions)}``): the raw
-    table is the base version's but at those row positions (same length and columns), so when the base was typed
-    before without a column-wide decision (no written dates or amounts) only those rows are typed again. The result
-    is the same as without them."""
+    table is the base version's but at those row positions (the same columns; rows added after the base's are among
+    the positions), so when the base was typed before without a column-wide decision (no written dates or amounts)
+    only those rows are typed again. The result is the same as without them."""
     problems: list[Problem] = []
 
     def typed(sheet: Sheet, raw: pd.DataFrame, currency_for_row: list[str] | None = None,
