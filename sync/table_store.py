@@ -224,7 +224,12 @@ def _patch_base(t: Mapping[str, Any], where: str, fp: str,
     return known(str(t["key"]), base)
 
 
-def _patched(held: Table, t: Mapping[str, Any], where: str, title: str, header_row: int, fp: str) -> Table:
+def _as_sent(held: Table, t: Mapping[str, Any], title: str, header_row: int) -> Table:
+    """A held table named in a request: with the title and header row the request gives, else its own."""
+    return replace(held, title=title or held.title, header_row=header_row if "header_row" in t else held.header_row)
+
+
+def _patched(held: Table, t: Mapping[str, Any], where: str, fp: str) -> Table:
     """``held`` with the patch's rows: ``length`` rows, row ``i`` the patch's where it names one, else the held
     one (rows past the held ones must all be named)."""
     length, patch = t["length"], t["patch"]
@@ -250,9 +255,7 @@ def _patched(held: Table, t: Mapping[str, Any], where: str, title: str, header_r
         rows.extend([] for _ in range(length - len(rows)))
     for i, row in at.items():
         rows[i] = row
-    return Table(key=held.key, headers=held.headers, rows=rows, header_row=header_row if "header_row" in t
-                 else held.header_row, title=title or held.title, fingerprint=fp,
-                 changed=(str(t["base"]), tuple(sorted(at))))
+    return replace(held, rows=rows, fingerprint=fp, changed=(str(t["base"]), tuple(sorted(at))))
 
 
 def parse_tables(value: Any, field: str = "tables",
@@ -301,15 +304,14 @@ def parse_tables(value: Any, field: str = "tables",
             if held is None:
                 missing.append(key)
             else:
-                out.append(_patched(held, t, where, title, header_row, fp))
+                out.append(_patched(_as_sent(held, t, title, header_row), t, where, fp))
             continue
         if known is not None and fp and "headers" not in t and "rows" not in t:  # "the one you have"
             held = known(key, fp)
             if held is None:
                 missing.append(key)
             else:
-                out.append(replace(held, title=title or held.title, header_row=header_row
-                                   if "header_row" in t else held.header_row))
+                out.append(_as_sent(held, t, title, header_row))
             continue
         headers = t.get("headers")
         if not isinstance(headers, list) or not all(isinstance(h, SCALARS) for h in headers):
@@ -430,15 +432,21 @@ class _SheetRead:
     edit: tuple[Any, tuple[int, ...]] | None = None  # (the base's raw version, the positions) when read as a patch
 
 
+def _raw_version(t: Table, fingerprint: str, title: str, zone: ZoneInfo | None, digits: int) -> tuple[Any, ...]:
+    """What one table's raw read is kept under: its version and everything else the read depends on."""
+    return (t.key, fingerprint, title, t.header_row, str(zone), digits)
+
+
 def _read_sheet(t: Table, title: str, zone: ZoneInfo | None, digits: int, cache: TablesCache) -> _SheetRead:
     """The raw read of ``t``: from the raw read of the version it patches when the cache holds it, else whole."""
     from .xlsx_store import raw_from_sheets
 
     if t.changed is not None:
-        base = cache.peek_raw((t.key, t.changed[0], title, t.header_row, str(zone), digits))
+        base_version = _raw_version(t, t.changed[0], title, zone, digits)
+        base = cache.peek_raw(base_version)
         read = _patched_read(base, t, zone, digits) if base is not None else None
         if read is not None:
-            return replace(read, edit=((t.key, t.changed[0], title, t.header_row, str(zone), digits), t.changed[1]))
+            return replace(read, edit=(base_version, t.changed[1]))
     raw = raw_from_sheets([(title, [t.headers, *_prepared_rows(t, zone, digits)], t.header_row)])
     return _SheetRead(raw, len(t.rows), max(map(len, t.rows), default=0))
 
@@ -807,7 +815,7 @@ class TableStore:
         merged = RawWorkbook()
         cache = self._cache
         for t, title in sheets:
-            version = (t.key, t.version(), title, t.header_row, str(zone), digits)
+            version = _raw_version(t, t.version(), title, zone, digits)
             self._raw_versions[t.key] = version
             read = cache.raw(version, lambda t=t, title=title: _read_sheet(t, title, zone, digits, cache))
             if read.edit is not None:
