@@ -147,7 +147,7 @@ def synthetic_ledger(customers: int, invoices: int, seed: int = 1, as_of: dt.dat
 
 def timed(fn: Callable[[], Any], repeat: int, cold: bool = True) -> tuple[float, float, Any]:
     """Best and median wall time of ``fn``; ``cold`` forgets remembered joins before each run (untimed)."""
-    from cobro.balances import clear_cache
+    from cobro.joins import clear_cache
 
     times, result = [], None
     for _ in range(repeat):

@@ -44,7 +44,8 @@ import pandas as pd
 from cobro.errors import UserError
 
 from . import money
-from .balances import as_timestamp, closed_mask, group_sum, paid_arrays, string_codes
+from .balances import as_timestamp, closed_mask, paid_arrays
+from .joins import group_sum, string_codes
 from .ledger import Ledger
 
 BASES = ("due_date", "issue_date")

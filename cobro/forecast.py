@@ -47,7 +47,8 @@ import numpy as np
 import pandas as pd
 
 from . import money
-from .balances import as_timestamp, closed_mask, paid_arrays, string_codes
+from .balances import as_timestamp, closed_mask, paid_arrays
+from .joins import string_codes
 from .ledger import Ledger
 
 MIN_HISTORY = 1

@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from . import i18n, money
-from .balances import as_timestamp, closed_mask, group_sum, paid_arrays, string_codes
+from .balances import as_timestamp, closed_mask, paid_arrays
+from .joins import group_sum, string_codes
 from .ledger import Ledger
 
 Number = int | Decimal

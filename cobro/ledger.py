@@ -32,6 +32,7 @@ from cobro.errors import InputError
 from cobro.i18n import text
 
 from . import money
+from .joins import group_sum, key_codes
 from .schema import (
     CONTACTS,
     CUSTOMERS,
@@ -872,6 +873,48 @@ def _typed_again(sheet: Sheet, raw: pd.DataFrame, base: tuple[Any, ...] | None, 
     return pd.DataFrame(columns, index=pd.RangeIndex(n)), tuple(problems), False
 
 
+def _check_applied(invoices: pd.DataFrame, payments: pd.DataFrame, problems: list[Problem]) -> None:
+    """The payments that name an invoice: it exists, it is in their currency, and they do not pay more than its
+    amount. On the join of the payments to the invoices that the reports use as well (``joins.key_codes``,
+    remembered: computed once per ledger)."""
+    kcodes, qcodes, first = key_codes(invoices["invoice_id"], payments["invoice_id"], remember=True)
+    pay_inv = payments["invoice_id"].to_numpy(dtype=object)
+    pay_row = payments["_row"].to_numpy(dtype=np.int64)
+    has_inv = pay_inv != ""
+    unknown = has_inv & (qcodes < 0)
+    for v, row in zip(pay_inv[unknown].tolist(), pay_row[unknown].tolist(), strict=True):
+        problems.append(Problem("Payments", int(row), "invoice_id", v, "invoice", {"sheet": "Invoices"}))
+    applied = np.flatnonzero(has_inv & (qcodes >= 0))
+    if not len(applied):
+        return
+    # an id's currency is that of its last row (as a dict of the rows would say), its amount that of its first
+    n_codes = len(first)
+    last = np.full(n_codes, -1, dtype=np.intp)
+    np.maximum.at(last, kcodes, np.arange(len(kcodes), dtype=np.intp))
+    inv_cur = invoices["currency"].to_numpy(dtype=object)
+    codes = qcodes[applied]
+    want = inv_cur[last[codes]]
+    mism = payments["currency"].to_numpy(dtype=object)[applied] != want
+    for v, row, cur in zip(payments["currency"].to_numpy(dtype=object)[applied][mism].tolist(),
+                           pay_row[applied][mism].tolist(), want[mism].tolist(), strict=True):
+        problems.append(Problem("Payments", int(row), "currency", v, "currency_mismatch", {"currency": cur}))
+    paid = group_sum(codes, payments["amount"].to_numpy(dtype=np.int64)[applied], n_codes)
+    amount = invoices["amount"].to_numpy(dtype=np.int64)[first]
+    used = np.bincount(codes, minlength=n_codes) > 0
+    over = np.flatnonzero(used & (amount >= 0) & (paid > amount))
+    if not len(over):
+        return
+    last_pay = np.full(n_codes, -1, dtype=np.int64)
+    np.maximum.at(last_pay, codes, pay_row[applied])
+    ids = invoices["invoice_id"].to_numpy(dtype=object)
+    seen_first = np.full(n_codes, len(applied), dtype=np.intp)  # in the order the payments first name them
+    np.minimum.at(seen_first, codes, np.arange(len(applied), dtype=np.intp))
+    for k in over[np.argsort(seen_first[over], kind="stable")].tolist():
+        inv, cur = ids[first[k]], inv_cur[last[k]]
+        problems.append(Problem("Payments", int(last_pay[k]), "amount", f"{inv}: {_fmt(int(paid[k]), cur)}",
+                                "overpaid", {"amount": _fmt(int(amount[k]), cur)}))
+
+
 def _check_currency(sheet: Sheet, frame: pd.DataFrame, problems: list[Problem]) -> None:
     codes = frame["currency"]
     unknown = [c for c in codes.unique().tolist() if not money.is_known_currency(c)]
@@ -990,33 +1033,7 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     unknown_c = ~payments["customer_id"].isin(known_customers) & (payments["customer_id"] != "")
     for v, row in zip(payments["customer_id"][unknown_c], payments["_row"][unknown_c], strict=False):
         problems.append(Problem("Payments", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
-    # plain lists and dicts: pandas' text arrays are slow to map and test element by element
-    pay_inv = payments["invoice_id"].tolist()
-    has_inv_l = [i != "" for i in pay_inv]
-    unknown_l = [h and i not in inv_currency for h, i in zip(has_inv_l, pay_inv, strict=True)]
-    has_inv = np.array(has_inv_l, dtype=bool)
-    unknown_i = np.array(unknown_l, dtype=bool)
-    for v, row in zip(payments["invoice_id"][unknown_i], payments["_row"][unknown_i], strict=False):
-        problems.append(Problem("Payments", int(row), "invoice_id", v, "invoice", {"sheet": "Invoices"}))
-    applied = payments[has_inv & ~unknown_i]
-    mism = np.array([c != inv_currency[i] for c, i in zip(applied["currency"].tolist(), applied["invoice_id"].tolist(),
-                                                           strict=True)], dtype=bool)
-    for v, row, inv in zip(applied["currency"][mism], applied["_row"][mism], applied["invoice_id"][mism], strict=False):
-        problems.append(Problem("Payments", int(row), "currency", v, "currency_mismatch",
-                                {"currency": inv_currency[inv]}))
-    if len(applied):
-        paid = applied.groupby("invoice_id", sort=False)["amount"].sum()
-        inv_amount = invoices.set_index("invoice_id")["amount"]
-        inv_amount = inv_amount[~inv_amount.index.duplicated()]
-        amt = inv_amount.reindex(paid.index)
-        over = paid[(amt >= 0) & (paid > amt)]
-        if len(over):
-            last_row = applied.groupby("invoice_id", sort=False)["_row"].max()
-            for inv, total in over.items():
-                cur = inv_currency[inv]
-                problems.append(Problem("Payments", int(last_row[inv]), "amount",
-                                        f"{inv}: {_fmt(total, cur)}", "overpaid",
-                                        {"amount": _fmt(amt[inv], cur)}))
+    _check_applied(invoices, payments, problems)
 
     contacts_raw = _raw(raw_tables, CONTACTS)
     contacts = typed(CONTACTS, contacts_raw, [cust_currency.get(c, base) for c in _texts(contacts_raw, "customer_id")])

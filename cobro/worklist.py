@@ -46,7 +46,8 @@ import pandas as pd
 
 from . import i18n, money
 from .aging import KINDS, _open_arrays, _order
-from .balances import _key_codes, as_timestamp, group_sum, match_rows
+from .balances import as_timestamp
+from .joins import group_sum, key_codes, match_rows
 from .ledger import Ledger
 from .reminders import NextStep, next_steps
 
@@ -557,7 +558,7 @@ def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp, rank_of: dict[str, i
 
     ``invoice_rows`` (the invoices' positions in ``ledger.invoices``, when they are invoices of it) lets the
     log be joined to the Invoices sheet once per ledger: the join of every logged id is remembered
-    (``balances._key_codes``), so other as-of dates only redo the cheap part."""
+    (``joins.key_codes``), so other as-of dates only redo the cheap part."""
     c = ledger.contacts
     out = np.full(len(invoice_ids), -1, dtype=np.int64)
     if c.empty or not rank_of or not len(invoice_ids):
@@ -572,7 +573,7 @@ def _levels_from_contacts(ledger: Ledger, ts: pd.Timestamp, rank_of: dict[str, i
         lists = c["invoice_ids"].to_numpy(dtype=object).tolist()
         lens = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
         flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lens.sum()))
-        kcodes, qcodes, first = _key_codes(ledger.invoices["invoice_id"], flat, remember=True)
+        kcodes, qcodes, first = key_codes(ledger.invoices["invoice_id"], flat, remember=True)
         if len(first) == len(kcodes):  # unique invoice ids (as validated): an invoice row is its id's code
             codes, uniques = pd.factorize(level)
             rank = np.array([rank_of.get(u, -1) for u in uniques.tolist()] + [-1], dtype=np.int64)[codes]

@@ -11,7 +11,8 @@ import pytest
 
 from cobro import money
 from cobro.aging import AgingError, aging, bucket_index, bucket_labels, check_buckets, format_amounts, open_items
-from cobro.balances import invoice_balances, match_rows, paid_arrays, string_codes
+from cobro.balances import invoice_balances, paid_arrays
+from cobro.joins import match_rows, string_codes
 from cobro.ledger import CUSTOMERS, INVOICES, PAYMENTS, Ledger, Settings, empty_ledger, make_frame
 
 AS_OF = dt.date(2024, 6, 30)
@@ -445,7 +446,7 @@ def test_string_codes_sorted_and_exact():
 
 
 def test_group_sum_is_exact_beyond_float_precision():
-    from cobro.balances import group_sum
+    from cobro.joins import group_sum
 
     big = np.array([2**62, 1, -(2**61), 3, 2**53 + 1], dtype=np.int64)
     codes = np.array([0, 0, 1, 1, 2])
@@ -457,14 +458,14 @@ def test_group_sum_is_exact_beyond_float_precision():
 
 
 def test_remembered_join_is_exact_after_in_place_edits(monkeypatch):
-    from cobro import balances
+    from cobro import joins
 
-    monkeypatch.setattr(balances, "MEMO_MIN_ROWS", 0)
-    balances.clear_cache()
+    monkeypatch.setattr(joins, "MEMO_MIN_ROWS", 0)
+    joins.clear_cache()
     led = random_ledger(4)
     first = aging(led, AS_OF).frame
     pd.testing.assert_frame_equal(aging(led, AS_OF).frame, first)  # remembered: same answer
-    assert len(balances._memo) == 1
+    assert len(joins._memo) == 1
     # Edit in place, as a host would: a payment now names another invoice, an invoice is renamed.
     target = led.invoices["invoice_id"].iloc[1]
     led.payments.loc[0, "invoice_id"] = target
@@ -472,6 +473,6 @@ def test_remembered_join_is_exact_after_in_place_edits(monkeypatch):
     ref = reference_rows(led, AS_OF, (30, 60, 90, 120), "due_date")
     got = {(r["customer_id"], r["currency"]): r["outstanding"] for r in aging(led, AS_OF).frame.to_dict("records")}
     assert got == {k: v["outstanding"] for k, v in ref.items()}
-    assert len(balances._memo) == 2
-    balances.clear_cache()
-    assert balances._memo == []
+    assert len(joins._memo) == 2
+    joins.clear_cache()
+    assert joins._memo == []

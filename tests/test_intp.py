@@ -34,8 +34,8 @@ from cobro.demo.generate import DEFAULT_AS_OF, generate_ledger
 SIM_INTP = np.dtype(np.int32)
 
 # The core modules whose numpy use must be portable (every module of cobro/ that computes with arrays).
-CORE_MODULES = ("cobro.balances", "cobro.aging", "cobro.kpis", "cobro.worklist", "cobro.reminders",
-                "cobro.derive")
+CORE_MODULES = ("cobro.joins", "cobro.balances", "cobro.ledger", "cobro.aging", "cobro.kpis", "cobro.worklist",
+                "cobro.reminders", "cobro.derive")
 
 
 class Wasm32Refusal(TypeError):
@@ -188,22 +188,22 @@ def test_the_simulation_refuses_what_wasm32_refuses(wasm32: Wasm32Numpy):
 
 
 def _results(ledger: Any, as_of: dt.date) -> dict[str, Any]:
-    from cobro import balances
+    from cobro import balances, joins
     from cobro.aging import aging
     from cobro.derive import derived_invoice_columns
     from cobro.kpis import kpis
     from cobro.reminders import next_steps, plan_reminders
     from cobro.worklist import worklist
 
-    balances.clear_cache()
+    joins.clear_cache()
     b = balances.invoice_balances(ledger, as_of)
     paid, rows = balances.paid_arrays(ledger, as_of)
     plan = plan_reminders(ledger, as_of)
     return {
         "balances": b[["invoice_id", "paid", "balance", "days_overdue"]].astype(str).to_numpy().tolist(),
         "paid_rows": (paid.tolist(), rows.tolist()),
-        "match_rows": balances.match_rows(ledger.invoices["invoice_id"], ledger.payments["invoice_id"]).tolist(),
-        "string_codes": [x.tolist() for x in balances.string_codes(ledger.invoices["customer_id"])],
+        "match_rows": joins.match_rows(ledger.invoices["invoice_id"], ledger.payments["invoice_id"]).tolist(),
+        "string_codes": [x.tolist() for x in joins.string_codes(ledger.invoices["customer_id"])],
         "aging": aging(ledger, as_of).to_json(),
         "aging_items": aging(ledger, as_of, by="invoice").to_json(),
         "aging_issue": aging(ledger, as_of, basis="issue_date").to_json(),
@@ -223,10 +223,10 @@ def ledger() -> Any:
 
 def _large_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     """Force the balances' large-ledger code (memory-order visiting, memoized joins) on a small ledger."""
-    from cobro import balances
+    from cobro import joins
 
-    monkeypatch.setattr(balances, "MEMORY_ORDER_MIN_ROWS", 16)
-    monkeypatch.setattr(balances, "MEMO_MIN_ROWS", 16)
+    monkeypatch.setattr(joins, "MEMORY_ORDER_MIN_ROWS", 16)
+    monkeypatch.setattr(joins, "MEMO_MIN_ROWS", 16)
 
 
 @pytest.mark.parametrize("large", [False, True], ids=["small-paths", "large-paths"])
@@ -245,18 +245,18 @@ def test_core_runs_with_a_32bit_intp(ledger: Any, monkeypatch: pytest.MonkeyPatc
 
 def test_hashed_join_with_a_32bit_intp(wasm32: Wasm32Numpy):
     """Few keys, many queries: the join through a hash table (``_hashed_join``)."""
-    from cobro import balances
+    from cobro import joins
 
     keys = np.array([f"F-{i:04d}" for i in range(50)], dtype=object)
     queries = np.array([f"F-{i % 60:04d}" for i in range(1000)], dtype=object)
-    got = balances.match_rows(keys, queries)
+    got = joins.match_rows(keys, queries)
     want = [i % 60 if i % 60 < 50 else -1 for i in range(1000)]
     assert got.tolist() == want
 
 
 def test_group_sum_exact_path_with_a_32bit_intp(wasm32: Wasm32Numpy):
     """Sums too large for float64's exact range go through ``np.add.at`` (integer, exact)."""
-    from cobro.balances import group_sum
+    from cobro.joins import group_sum
 
     codes = wasm32.arange(4) % 2
     values = np.array([2**60, 3, 2**60, 5], dtype=np.int64)

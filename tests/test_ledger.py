@@ -123,3 +123,57 @@ def test_parse_date_text_forms() -> None:
     assert parse_date_text("31-03-2024") == dt.datetime(2024, 3, 31)
     assert parse_date_text("31.03.24") == dt.datetime(2024, 3, 31)
     assert parse_date_text("31/02/2024") is None
+
+
+def _applied_reference(invoices: pd.DataFrame, payments: pd.DataFrame) -> list[tuple]:
+    """The payments-to-invoices checks as they were written before they used the reports' join (dicts of ids)."""
+    from cobro.ledger import _fmt
+
+    out = []
+    inv_currency = dict(zip(invoices["invoice_id"], invoices["currency"], strict=True))
+    has = payments["invoice_id"] != ""
+    unknown = has & ~payments["invoice_id"].isin(set(inv_currency))
+    for v, row in zip(payments["invoice_id"][unknown], payments["_row"][unknown], strict=True):
+        out.append(("invoice_id", int(row), v, "invoice", {"sheet": "Invoices"}))
+    applied = payments[has & ~unknown]
+    for v, row, inv in zip(applied["currency"], applied["_row"], applied["invoice_id"], strict=True):
+        if v != inv_currency[inv]:
+            out.append(("currency", int(row), v, "currency_mismatch", {"currency": inv_currency[inv]}))
+    if len(applied):
+        paid = applied.groupby("invoice_id", sort=False)["amount"].sum()
+        amounts = invoices.drop_duplicates("invoice_id").set_index("invoice_id")["amount"]
+        last_row = applied.groupby("invoice_id", sort=False)["_row"].max()
+        for inv, total in paid.items():
+            if amounts[inv] >= 0 and total > amounts[inv]:
+                cur = inv_currency[inv]
+                out.append(("amount", int(last_row[inv]), f"{inv}: {_fmt(total, cur)}", "overpaid",
+                            {"amount": _fmt(amounts[inv], cur)}))
+    return out
+
+
+def test_payment_checks_name_unknown_invoices_other_currencies_and_overpayments_as_before() -> None:
+    """The checks of payments against the invoices they name run on the reports' join (``_check_applied``): the
+    same problems, in the same order, as the plain lookups they replaced — duplicated ids (the currency of the
+    last row, the amount of the first), credit notes, blanks and unknown ids included."""
+    import random
+
+    from cobro.ledger import _check_applied
+
+    seen: set[str] = set()
+    for seed in range(300):
+        rnd = random.Random(seed)
+        ids = [f"F{rnd.randint(1, 6)}" for _ in range(rnd.randint(0, 6))] + ([""] if rnd.random() < 0.2 else [])
+        invoices = pd.DataFrame({"invoice_id": ids, "currency": [rnd.choice(["EUR", "USD"]) for _ in ids],
+                                 "amount": [rnd.choice([-500, 0, 700, 1000, 2500]) for _ in ids]})
+        n = rnd.randint(0, 9)
+        payments = pd.DataFrame({
+            "invoice_id": [rnd.choice(["", "F1", "F2", "F3", "F7", "F9"]) for _ in range(n)],
+            "currency": [rnd.choice(["EUR", "USD"]) for _ in range(n)],
+            "amount": [rnd.choice([1, 300, 700, 1200]) for _ in range(n)],
+            "_row": rnd.sample(range(2, 40), n)})
+        problems: list = []
+        _check_applied(invoices, payments.astype({"amount": "int64", "_row": "int64"}), problems)
+        got = [(p.column, p.row, p.value, p.code, p.detail) for p in problems]
+        assert got == _applied_reference(invoices, payments), seed
+        seen.update(p.code for p in problems)
+    assert seen == {"invoice", "currency_mismatch", "overpaid"}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cobro import balances
+from cobro import joins
 from cobro.demo.generate import generate_ledger
 from cobro.worklist import _ladder, _levels_from_contacts, worklist
 
@@ -49,11 +49,11 @@ def test_duplicate_invoice_ids_fall_back_to_the_id_join(demo):
 
 def test_worklist_same_with_the_remembered_join(demo, monkeypatch):
     plain = [[dataclasses.asdict(r) for r in worklist(demo, d).rows] for d in DATES]
-    monkeypatch.setattr(balances, "MEMO_MIN_ROWS", 0)  # remember even a small ledger's joins
-    balances.clear_cache()
+    monkeypatch.setattr(joins, "MEMO_MIN_ROWS", 0)  # remember even a small ledger's joins
+    joins.clear_cache()
     for _ in range(2):  # computed, then answered from what was remembered
         assert [[dataclasses.asdict(r) for r in worklist(demo, d).rows] for d in DATES] == plain
-    balances.clear_cache()
+    joins.clear_cache()
 
 
 def test_decimal_text_matches_money_format_decimal():
