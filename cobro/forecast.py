@@ -161,8 +161,9 @@ def facts(ledger: Ledger) -> Facts:
     p_day = _days(con["promise_date"].to_numpy(dtype="datetime64[ns]"))[pidx]
     kept = promises_kept(ledger, pidx)
     row_of: dict[str, int] = {}
-    for i, v in enumerate(inv["invoice_id"].tolist()):
-        row_of.setdefault(v, i)
+    if len(pidx):  # the invoices the promises name (a ledger without promises needs no map of ids)
+        for i, v in enumerate(inv["invoice_id"].tolist()):
+            row_of.setdefault(v, i)
     pairs = [(k, row_of[i]) for k, ids in enumerate(con["invoice_ids"].to_numpy(dtype=object)[pidx].tolist())
              for i in (ids or ()) if i in row_of]
     p_of = np.array([a for a, _ in pairs], dtype=np.int64)
