@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from cobro.bulk import hold_collector, release_collector
+
 IDLE_SECONDS = 0.25
 CHECK_SECONDS = 0.05
 PENDING_MIN = 2_000  # fewer new container objects than this since the last collection: nothing worth a pass
@@ -85,9 +87,8 @@ class IdleCollector:
 
     def start(self) -> IdleCollector:
         """Turn the automatic collector off, hand the GIL over sooner, and start checking (a daemon thread)."""
-        self._was_enabled = gc.isenabled()
+        self._was_enabled = hold_collector()  # held off: a workbook read's pause ending does not turn it back on
         self._was_switch = sys.getswitchinterval()
-        gc.disable()
         sys.setswitchinterval(SWITCH_SECONDS)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="cobro-idle-gc", daemon=True)
@@ -101,8 +102,7 @@ class IdleCollector:
             self._thread.join(timeout=5)
             self._thread = None
         sys.setswitchinterval(self._was_switch)
-        if self._was_enabled:
-            gc.enable()
+        release_collector(self._was_enabled)
 
     def _run(self) -> None:
         while not self._stop.wait(CHECK_SECONDS):

@@ -110,3 +110,55 @@ def test_an_app_that_raises_is_not_counted_as_busy_for_ever(automatic_gc_kept: N
         c.wrap(broken)({}, lambda *a: None)
     with c._lock:
         assert c._busy == 0
+
+
+def test_a_pause_under_way_at_start_does_not_turn_the_collector_back_on() -> None:
+    """A workbook read at start-up pauses the collector (``cobro.bulk.gc_paused``) before the service's collector
+    starts, and ends after: the automatic collector stays off until ``stop``, and is on again after it."""
+    from cobro.bulk import gc_paused
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        c = IdleCollector(clock=Clock())
+        with gc_paused():
+            assert not gc.isenabled()
+            c.start()
+        assert not gc.isenabled()  # the pause ended: the collector that owns it keeps it off
+        with gc_paused():  # a read while it runs changes nothing either
+            pass
+        assert not gc.isenabled()
+        with gc_paused():
+            c.stop()  # stopped during a pause: on again when the pause ends
+            assert not gc.isenabled()
+        assert gc.isenabled()
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_pauses_in_two_threads_end_with_the_collector_as_it_was() -> None:
+    from cobro.bulk import gc_paused
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+        seen: list[bool] = []
+
+        def first() -> None:
+            with gc_paused():
+                first_in.set()
+                second_in.wait(10)
+            first_out.set()
+
+        t = threading.Thread(target=first)
+        t.start()
+        first_in.wait(10)
+        with gc_paused():
+            second_in.set()
+            first_out.wait(10)
+            seen.append(gc.isenabled())  # the first pause ended, this one has not: still off
+        t.join(10)
+        assert seen == [False] and gc.isenabled()
+    finally:
+        gc.enable() if was else gc.disable()
