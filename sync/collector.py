@@ -2,11 +2,17 @@
 
 CPython's cyclic collector runs when allocations pass its thresholds, whatever the process is doing. In the
 service, whose caches hold the posted tables, their parses and reports, a full collection walks all of that
-(50-110 ms for a 10,000-invoice workbook), and it tends to land in the burst of requests a recalculation makes after
+(80-250 ms for a 10,000-invoice workbook), and it tends to land in the burst of requests a recalculation makes after
 an edit: one cell function in Excel then waits for the collector. ``IdleCollector`` turns the automatic collector off
-and collects when no request has been under way for ``idle`` seconds (cobro's data is acyclic: reference counting
-frees nearly everything at once; only cycles wait for the collector). Under a load that never pauses, it collects
-anyway once ``ceiling`` container objects have accumulated, so memory stays bounded.
+(and holds it off: ``cobro.bulk.hold_collector``) and collects when no request has been under way for a moment
+(cobro's data is acyclic: reference counting frees nearly everything at once; only cycles wait for the collector):
+
+- after ``idle`` seconds of quiet, the young generations only (what was allocated since the last pass: a few ms);
+- after ``full_idle`` seconds of quiet, everything (the long-lived caches included), once per quiet spell that
+  follows new collections: a person typing in the workbook pauses less than that between edits, so the full pass
+  rarely meets a recalculation;
+- under a load that never pauses, the young generations once ``ceiling`` container objects have accumulated, and
+  everything every ``FULL_EVERY`` of those, so memory stays bounded.
 
 While it runs, the interpreter also hands the GIL over every millisecond instead of every five
 (``sys.setswitchinterval``): waitress's I/O thread, which reads the requests and writes the responses, then waits
@@ -27,6 +33,8 @@ from typing import Any
 from cobro.bulk import hold_collector, release_collector
 
 IDLE_SECONDS = 0.25
+FULL_IDLE_SECONDS = 3.0
+FULL_EVERY = 50  # young collections between full ones on a service that is never quiet for FULL_IDLE_SECONDS
 CHECK_SECONDS = 0.05
 PENDING_MIN = 2_000  # fewer new container objects than this since the last collection: nothing worth a pass
 CEILING = 1_000_000  # this many, and a busy service collects anyway (the automatic collector's default is 700)
@@ -37,9 +45,9 @@ class IdleCollector:
     """Collects garbage while the service is idle (see the module docstring). ``wrap`` counts the requests under
     way around a WSGI app; ``start``/``stop`` run the checking thread (``stop`` gives the automatic collector back)."""
 
-    def __init__(self, *, idle: float = IDLE_SECONDS, ceiling: int = CEILING,
+    def __init__(self, *, idle: float = IDLE_SECONDS, full_idle: float = FULL_IDLE_SECONDS, ceiling: int = CEILING,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.idle, self.ceiling, self._clock = idle, ceiling, clock
+        self.idle, self.full_idle, self.ceiling, self._clock = idle, full_idle, ceiling, clock
         self._lock = threading.Lock()
         self._busy = 0
         self._last = clock()
@@ -47,7 +55,9 @@ class IdleCollector:
         self._thread: threading.Thread | None = None
         self._was_enabled = gc.isenabled()
         self._was_switch = sys.getswitchinterval()
-        self.collections = 0
+        self.collections = 0  # every pass
+        self.full_collections = 0
+        self._young = 0  # young passes since the last full one
 
     # ------------------------------------------------------------------ requests
     def enter(self) -> None:
@@ -75,15 +85,25 @@ class IdleCollector:
 
     # ------------------------------------------------------------------ collecting
     def tick(self) -> bool:
-        """One check: collect if idle long enough with garbage pending, or past the ceiling. True if it collected."""
+        """One check (see the module docstring): the young generations when idle long enough with garbage pending
+        or past the ceiling, everything after a longer quiet or every ``FULL_EVERY`` young passes. True if it
+        collected."""
         pending = gc.get_count()[0]
         with self._lock:
-            idle = self._busy == 0 and self._clock() - self._last >= self.idle
-        if (idle and pending >= PENDING_MIN) or pending >= self.ceiling:
+            quiet = self._clock() - self._last if self._busy == 0 else -1.0
+        young = (quiet >= self.idle and pending >= PENDING_MIN) or pending >= self.ceiling
+        if (quiet >= self.full_idle and (self._young or pending >= PENDING_MIN)) or (
+                young and self._young + 1 >= FULL_EVERY):
             gc.collect()
-            self.collections += 1
-            return True
-        return False
+            self._young = 0
+            self.full_collections += 1
+        elif young:
+            gc.collect(1)
+            self._young += 1
+        else:
+            return False
+        self.collections += 1
+        return True
 
     def start(self) -> IdleCollector:
         """Turn the automatic collector off, hand the GIL over sooner, and start checking (a daemon thread)."""
