@@ -23,6 +23,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from . import money
 from .errors import InputError
@@ -247,8 +248,10 @@ def epc_payload(*, name: str, iban: str, amount_minor: int, reference: str = "",
     return payload
 
 
+@cache
 def qr_available() -> bool:
-    """True when the QR library (``segno``, part of the letters extra) is installed."""
+    """True when the QR library (``segno``, part of the letters extra) is installed (looked up once: it was
+    looked up for every reminder of a Send)."""
     import importlib.util
 
     return importlib.util.find_spec("segno") is not None

@@ -27,8 +27,8 @@ def qr_modules(payload: str) -> np.ndarray:
     import segno
 
     code = segno.make_qr(payload, error="m", boost_error=False, encoding="utf-8", mask=0)
-    first = np.array([list(row) for row in code.matrix], dtype=np.uint8)
-    n = len(first)
+    n = len(code.matrix)
+    first = np.frombuffer(b"".join(code.matrix), dtype=np.uint8).reshape(n, n).copy()
     data, reserved = _regions(n)
     patterns = _patterns(n)
     base = first.copy()
