@@ -186,7 +186,7 @@ def key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray, rem
     """
     k, q = _objects(keys), _objects(queries)
     if not remember or len(k) + len(q) < MEMO_MIN_ROWS:
-        return _computekey_codes(k, q)
+        return _compute_key_codes(k, q)
     pk, pq = _pointers(k), _pointers(q)
     # computed under the lock: the reports of one ledger asked at the same time (the service's threads) wait for
     # the first one's join instead of each computing it
@@ -194,7 +194,7 @@ def key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray, rem
         for _, _, mk, mq, result in _memo:
             if len(mk) == len(pk) and len(mq) == len(pq) and np.array_equal(mk, pk) and np.array_equal(mq, pq):
                 return result
-        result = _computekey_codes(k, q)
+        result = _compute_key_codes(k, q)
         for arr in result:
             arr.flags.writeable = False
         _memo.insert(0, (np.array(k, dtype=object), np.array(q, dtype=object), pk, pq, result))
@@ -202,7 +202,7 @@ def key_codes(keys: pd.Series | np.ndarray, queries: pd.Series | np.ndarray, rem
     return result
 
 
-def _computekey_codes(k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _compute_key_codes(k: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(k)
     rows = np.arange(n, dtype=np.intp)
     words = _words(k, q) if n and len(q) else None

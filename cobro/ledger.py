@@ -867,8 +867,15 @@ def _typed_again(sheet: Sheet, raw: pd.DataFrame, base: tuple[Any, ...] | None, 
         if old.dtype != new.dtype:
             return None
         whole = pd.concat([old, new[~inside]], ignore_index=True) if n > m else old
-        arr = whole.to_numpy(copy=True) if isinstance(old.dtype, np.dtype) else whole.array.copy()
-        arr[pos[inside]] = new[inside].to_numpy() if isinstance(old.dtype, np.dtype) else new[inside].array
+        if isinstance(old.dtype, np.dtype):
+            arr = whole.to_numpy(copy=True)
+            arr[pos[inside]] = new[inside].to_numpy()
+        else:
+            arr = whole.array.copy()
+            values = new[inside].array
+            if isinstance(old.dtype, pd.StringDtype):
+                values = _same_objects(values.to_numpy(dtype=object), old.to_numpy(dtype=object)[pos[inside]])
+            arr[pos[inside]] = values
         columns[c] = arr
     return pd.DataFrame(columns, index=pd.RangeIndex(n)), tuple(problems), False
 
@@ -913,6 +920,16 @@ def _check_applied(invoices: pd.DataFrame, payments: pd.DataFrame, problems: lis
         inv, cur = ids[first[k]], inv_cur[last[k]]
         problems.append(Problem("Payments", int(last_pay[k]), "amount", f"{inv}: {_fmt(int(paid[k]), cur)}",
                                 "overpaid", {"amount": _fmt(int(amount[k]), cur)}))
+
+
+def _same_objects(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """``new`` with each text equal to ``old``'s at its place replaced by ``old``'s object: the ids of a row whose
+    amount changed stay the objects the remembered joins were made of (``joins.key_codes`` recognises a column by
+    its objects), so the join of payments to invoices is not made again after each edit."""
+    for i, (a, b) in enumerate(zip(new.tolist(), old.tolist(), strict=True)):
+        if a.__class__ is str and b.__class__ is str and a == b:
+            new[i] = b
+    return new
 
 
 def _check_currency(sheet: Sheet, frame: pd.DataFrame, problems: list[Problem]) -> None:
