@@ -41,6 +41,7 @@ from .schema import (
     MATCHES,
     PAYMENTS,
     PLANS,
+    SETTINGS,
     SETTINGS_DEFAULTS,
     SETTINGS_PASS_THROUGH,
     SHEETS_BY_KEY,
@@ -969,7 +970,9 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     ``versions`` (a version of each raw table: the same version, the same frame) and ``memo`` (kept by the caller
     between parses): a sheet typed before with the same version and the same inputs from the other sheets (row
     currencies, defaults) is taken from ``memo`` with its problems, so after a change to one sheet only that sheet
-    is typed again; the cross-sheet checks always run. ``edits`` (``{sheet: (base version, positions)}``): the raw
+    is typed again; Settings, Customers and Invoices with their checks are taken from ``memo`` too when their
+    versions are the same (``versions["Settings"]`` stands for ``raw_settings`` and ``settings_rows``), so after an
+    edit of Payments (or of a sheet read after them) their checks are not made again. ``edits`` (``{sheet: (base version, positions)}``): the raw
     table is the base version's but at those row positions (the same columns; rows added after the base's are among
     the positions), so when the base was typed before without a column-wide decision (no written dates or amounts)
     only those rows are typed again. The result is the same as without them."""
@@ -999,40 +1002,64 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
         # memo's frame never changes (a deep copy of 10,000 invoices took 6 ms)
         return hit[0].copy(deep=False)
 
-    settings = parse_settings(raw_settings or {}, problems, settings_rows)
+    def settings_customers_invoices() -> tuple[Any, ...]:
+        settings = parse_settings(raw_settings or {}, problems, settings_rows)
+        base = settings.base_currency
+
+        # Customers: currency needs resolving before credit_limit.
+        craw = _raw(raw_tables, CUSTOMERS)
+        cust_cur = [t or base for t in _texts(craw, "currency", _upper_text)]
+        customers = typed(CUSTOMERS, craw, cust_cur, defaults={"language": settings.locale})
+        customers["currency"] = cust_cur
+        _check_currency(CUSTOMERS, customers, problems)
+        _check_unique(CUSTOMERS, customers, "customer_id", problems)
+        first = ~customers["customer_id"].duplicated(keep="first")
+        cust_currency = dict(zip(customers["customer_id"][first].tolist(), customers["currency"][first].tolist(),
+                                 strict=True))
+        cust_terms = dict(zip(customers["customer_id"][first].tolist(),
+                              customers["payment_terms_days"][first].tolist(), strict=True))
+
+        # Invoices
+        iraw = _raw(raw_tables, INVOICES)
+        icust = _texts(iraw, "customer_id")
+        inv_cur = [t or cust_currency.get(c, base) for t, c in zip(_texts(iraw, "currency", _upper_text), icust,
+                                                                    strict=True)]
+        invoices = typed(INVOICES, iraw, inv_cur)
+        invoices["currency"] = inv_cur
+        _check_currency(INVOICES, invoices, problems)
+        _check_unique(INVOICES, invoices, "invoice_id", problems)
+        known_customers = set(customers["customer_id"].tolist())
+        unknown = ~invoices["customer_id"].isin(known_customers) & (invoices["customer_id"] != "")
+        for v, row in zip(invoices["customer_id"][unknown], invoices["_row"][unknown], strict=False):
+            problems.append(Problem("Invoices", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
+        missing_due = invoices["due_date"].isna() & invoices["issue_date"].notna()
+        if missing_due.any():
+            terms = invoices.loc[missing_due, "customer_id"].map(cust_terms).fillna(0).astype("int64")
+            invoices.loc[missing_due, "due_date"] = (invoices.loc[missing_due, "issue_date"]
+                                                     + pd.to_timedelta(terms.to_numpy(), unit="D"))
+        return (settings, customers, cust_currency, invoices, known_customers)
+
+    # Settings, Customers and Invoices with their checks: after an edit of Payments alone they are as they were, so
+    # when the memo holds them for the same three versions they are taken from it (with the problems they had).
+    block_key = None
+    if memo is not None and versions is not None and (versions.get(SETTINGS.key) is not None or not raw_settings):
+        parts = tuple(versions.get(k.key) if k.key in raw_tables else None for k in (CUSTOMERS, INVOICES))
+        if None not in parts:
+            block_key = ("settings, customers, invoices", versions.get(SETTINGS.key), *parts)
+    block = memo.get(block_key) if memo is not None and block_key is not None else None
+    if block is None:
+        before = len(problems)
+        values = settings_customers_invoices()
+        block = (values, tuple(problems[before:]))
+        if memo is not None and block_key is not None:
+            memo[block_key] = block
+            for sheet, version in ((CUSTOMERS, parts[0]), (INVOICES, parts[1])):  # they stay bases of later edits
+                memo.get(("typed", sheet.key, version))
+    else:
+        problems.extend(block[1])
+    settings, customers, cust_currency, invoices, known_customers = block[0]
+    customers, invoices = customers.copy(deep=False), invoices.copy(deep=False)  # the memo's frames never change
     base = settings.base_currency
-
-    # Customers: currency needs resolving before credit_limit.
-    craw = _raw(raw_tables, CUSTOMERS)
-    cust_cur = [t or base for t in _texts(craw, "currency", _upper_text)]
-    customers = typed(CUSTOMERS, craw, cust_cur, defaults={"language": settings.locale})
-    customers["currency"] = cust_cur
-    _check_currency(CUSTOMERS, customers, problems)
-    _check_unique(CUSTOMERS, customers, "customer_id", problems)
-    first = ~customers["customer_id"].duplicated(keep="first")
-    cust_currency = dict(zip(customers["customer_id"][first].tolist(), customers["currency"][first].tolist(),
-                             strict=True))
-    cust_terms = dict(zip(customers["customer_id"][first].tolist(),
-                          customers["payment_terms_days"][first].tolist(), strict=True))
-
-    # Invoices
-    iraw = _raw(raw_tables, INVOICES)
-    icust = _texts(iraw, "customer_id")
-    inv_cur = [t or cust_currency.get(c, base) for t, c in zip(_texts(iraw, "currency", _upper_text), icust,
-                                                                strict=True)]
-    invoices = typed(INVOICES, iraw, inv_cur)
-    invoices["currency"] = inv_cur
-    _check_currency(INVOICES, invoices, problems)
-    _check_unique(INVOICES, invoices, "invoice_id", problems)
-    known_customers = set(customers["customer_id"].tolist())
-    unknown = ~invoices["customer_id"].isin(known_customers) & (invoices["customer_id"] != "")
-    for v, row in zip(invoices["customer_id"][unknown], invoices["_row"][unknown], strict=False):
-        problems.append(Problem("Invoices", int(row), "customer_id", v, "customer", {"sheet": "Customers"}))
-    missing_due = invoices["due_date"].isna() & invoices["issue_date"].notna()
-    if missing_due.any():
-        terms = invoices.loc[missing_due, "customer_id"].map(cust_terms).fillna(0).astype("int64")
-        invoices.loc[missing_due, "due_date"] = (invoices.loc[missing_due, "issue_date"]
-                                                 + pd.to_timedelta(terms.to_numpy(), unit="D"))
 
     # Payments: currency from the invoice, else the customer.
     praw = _raw(raw_tables, PAYMENTS)

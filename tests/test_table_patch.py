@@ -147,6 +147,43 @@ def test_what_a_patch_cannot_read_alone_is_read_whole(demo: dict[str, Table],  #
         monkeypatch.undo()
 
 
+def spying(real: Any, calls: list[str]) -> Any:
+    def spy(sheet: Any, *a: Any) -> Any:
+        calls.append(sheet.key)
+        return real(sheet, *a)
+
+    return spy
+
+
+def test_an_edit_of_payments_takes_customers_and_invoices_with_their_problems_as_they_were(
+        demo: dict[str, Table], monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """After an edit of Payments alone, Settings, Customers and Invoices (and their checks) come from the memo:
+    nothing of them is typed again, and a problem of Invoices is still named, with the Payments' own."""
+    base = fingerprinted(demo)
+    inv, pay = base["Invoices"], base["Payments"]
+    rows = [list(r) for r in inv.rows]
+    rows[5][cell_index(inv, "customer_id")] = "C-NADIE"  # a customer the Customers sheet lacks
+    bad = fingerprinted({"Invoices": dataclasses.replace(inv, rows=rows)})["Invoices"]
+    start = {**base, "Invoices": bad}
+    cache = TablesCache()
+    assert_same(outcome(posted(cache, [whole(t) for t in start.values()])), outcome(store_of(start)))
+    for value in (Decimal("12.34"), Decimal("-5")):  # another amount; then one that is a problem of its own
+        prow = [list(r) for r in pay.rows]
+        prow[3][cell_index(pay, "amount")] = value
+        new_pay = fingerprinted({"Payments": dataclasses.replace(pay, rows=prow)})["Payments"]
+        expected = outcome(store_of({**start, "Payments": new_pay}))
+        typings = Typings(monkeypatch)
+        checked: list[str] = []
+        monkeypatch.setattr(cobro.ledger, "_check_unique", spying(cobro.ledger._check_unique, checked))
+        got = outcome(posted(cache, [patch_of(pay, new_pay) if k == "Payments" else reference(t)
+                                     for k, t in start.items()]))
+        assert_same(got, expected)
+        assert not [k for k, _ in typings.rows if k in ("Customers", "Invoices")]
+        assert "Invoices" not in checked and "Customers" not in checked  # their checks were not made again
+        assert any(p.sheet == "Invoices" and p.code == "customer" for p in got.problems)
+        monkeypatch.undo()
+
+
 CELLS = st.one_of(
     st.sampled_from(["", None, "xyz", "USD", "EUR", "C0001", "C0002", "F-0001", "pagada", "03/05/2026",
                      "2026-05-03", "1.234,56", "12.5", True, 0, 7, 46000, 46000.5]),
