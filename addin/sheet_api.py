@@ -83,7 +83,7 @@ def forecast_weeks(ledger: Ledger, as_of: object, weeks: int = 13) -> dict[str, 
                       for k, s in enumerate(starts)],
             "later_from": (day + dt.timedelta(days=1 + 7 * int(weeks))).isoformat(),
             "later": {c: money.format_decimal(f.later[c], c) for c in currencies},
-            "currencies": currencies, "open_invoices": len(f.invoices), "note": f.note}
+            "currencies": currencies, "open_invoices": f.open_invoices, "note": f.note}
 
 
 def forecast_cells(ledger: Ledger, as_of: object, currency: str = "", week: int = 0, weeks: int = 13) -> Rows:

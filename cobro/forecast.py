@@ -40,7 +40,9 @@ Amounts stay integer minor units per currency; currencies are never added.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -356,14 +358,22 @@ def _epoch_day(day: int) -> dt.date:
 
 @dataclass(frozen=True)
 class Forecast:
-    """Open invoices with their expected payment date and range; the weekly inflow per currency."""
+    """Open invoices with their expected payment date and range (``invoices``, made when first read: the weekly
+    figures, all a cell function asks for, do not need it); the weekly inflow per currency."""
 
     as_of: dt.date
     weeks: int
-    invoices: pd.DataFrame  # invoice_id, customer_id, currency, balance, due_date, expected, low, high, source
     inflow: dict[str, list[int]]  # currency -> expected inflow per week (minor units); week k = as_of+1+7k ...
     later: dict[str, int]  # expected after the last week
     note: str = ""
+    open_invoices: int = 0  # the invoices forecast (the rows of ``invoices``)
+    _detail: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def invoices(self) -> pd.DataFrame:
+        """invoice_id, customer_id, currency, balance, due_date, expected, low, high, source; by expected date."""
+        assert self._detail is not None
+        return self._detail()
 
     def week_starts(self) -> list[dt.date]:
         return [self.as_of + dt.timedelta(days=1 + 7 * k) for k in range(self.weeks)]
@@ -420,20 +430,24 @@ def forecast(ledger: Ledger, as_of: dt.date | str | pd.Timestamp, weeks: int = 1
         code = str(f.currencies[k])
         inflow[code] = sums
         later[code] = int(b[~inside].sum())
-    inv = ledger.invoices
-    epoch = np.datetime64("1970-01-01", "D")
+    ids = ledger.invoices["invoice_id"].to_numpy(dtype=object)
 
-    def dates(a: np.ndarray) -> list[dt.date]:
-        return (epoch + a.astype("timedelta64[D]")).astype(dt.date).tolist() if len(a) else []
+    def detail() -> pd.DataFrame:
+        epoch = np.datetime64("1970-01-01", "D")
 
-    frame = pd.DataFrame({
-        "invoice_id": inv["invoice_id"].to_numpy(dtype=object)[rows],
-        "customer_id": f.customers[f.customer[rows]],
-        "currency": f.currencies[cur] if len(rows) else np.array([], dtype=object),
-        "balance": bal, "due_date": dates(f.due[rows]), "expected": dates(exp), "low": dates(low),
-        "high": dates(high), "source": src})
-    frame = frame.sort_values(["expected", "invoice_id"], kind="stable").reset_index(drop=True)
-    return Forecast(as_of=day, weeks=weeks, invoices=frame, inflow=inflow, later=later, note=NOTE)
+        def dates(a: np.ndarray) -> list[dt.date]:
+            return (epoch + a.astype("timedelta64[D]")).astype(dt.date).tolist() if len(a) else []
+
+        frame = pd.DataFrame({
+            "invoice_id": ids[rows],
+            "customer_id": f.customers[f.customer[rows]],
+            "currency": f.currencies[cur] if len(rows) else np.array([], dtype=object),
+            "balance": bal, "due_date": dates(f.due[rows]), "expected": dates(exp), "low": dates(low),
+            "high": dates(high), "source": src})
+        return frame.sort_values(["expected", "invoice_id"], kind="stable").reset_index(drop=True)
+
+    return Forecast(as_of=day, weeks=weeks, inflow=inflow, later=later, note=NOTE, open_invoices=len(rows),
+                    _detail=detail)
 
 
 # ----------------------------------------------------------------------------------- back-test

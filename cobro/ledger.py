@@ -972,10 +972,10 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
     currencies, defaults) is taken from ``memo`` with its problems, so after a change to one sheet only that sheet
     is typed again; Settings, Customers and Invoices with their checks are taken from ``memo`` too when their
     versions are the same (``versions["Settings"]`` stands for ``raw_settings`` and ``settings_rows``), so after an
-    edit of Payments (or of a sheet read after them) their checks are not made again. ``edits`` (``{sheet: (base version, positions)}``): the raw
-    table is the base version's but at those row positions (the same columns; rows added after the base's are among
-    the positions), so when the base was typed before without a column-wide decision (no written dates or amounts)
-    only those rows are typed again. The result is the same as without them."""
+    edit of Payments (or of a sheet read after them) their checks are not made again. ``edits`` (``{sheet: (base
+    version, positions)}``): the raw table is the base version's but at those row positions (the same columns; rows
+    added after the base's are among the positions), so when the base was typed before without a column-wide
+    decision (no written dates or amounts) only those rows are typed again. The result is the same as without them."""
     problems: list[Problem] = []
 
     def typed(sheet: Sheet, raw: pd.DataFrame, currency_for_row: list[str] | None = None,
