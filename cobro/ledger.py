@@ -902,9 +902,9 @@ def _check_applied(invoices: pd.DataFrame, payments: pd.DataFrame, problems: lis
     inv_cur = invoices["currency"].to_numpy(dtype=object)
     codes = qcodes[applied]
     want = inv_cur[last[codes]]
-    mism = payments["currency"].to_numpy(dtype=object)[applied] != want
-    for v, row, cur in zip(payments["currency"].to_numpy(dtype=object)[applied][mism].tolist(),
-                           pay_row[applied][mism].tolist(), want[mism].tolist(), strict=True):
+    given = payments["currency"].to_numpy(dtype=object)[applied]
+    mism = given != want
+    for v, row, cur in zip(given[mism].tolist(), pay_row[applied][mism].tolist(), want[mism].tolist(), strict=True):
         problems.append(Problem("Payments", int(row), "currency", v, "currency_mismatch", {"currency": cur}))
     paid = group_sum(codes, payments["amount"].to_numpy(dtype=np.int64)[applied], n_codes)
     amount = invoices["amount"].to_numpy(dtype=np.int64)[first]
@@ -1037,7 +1037,8 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
             terms = invoices.loc[missing_due, "customer_id"].map(cust_terms).fillna(0).astype("int64")
             invoices.loc[missing_due, "due_date"] = (invoices.loc[missing_due, "issue_date"]
                                                      + pd.to_timedelta(terms.to_numpy(), unit="D"))
-        return (settings, customers, cust_currency, invoices, known_customers)
+        inv_currency = dict(zip(invoices["invoice_id"].tolist(), invoices["currency"].tolist(), strict=True))
+        return (settings, customers, cust_currency, invoices, known_customers, inv_currency)
 
     # Settings, Customers and Invoices with their checks: after an edit of Payments alone they are as they were, so
     # when the memo holds them for the same three versions they are taken from it (with the problems they had).
@@ -1053,17 +1054,16 @@ def parse_ledger(raw_tables: Mapping[str, pd.DataFrame], raw_settings: Mapping[s
         block = (values, tuple(problems[before:]))
         if memo is not None and block_key is not None:
             memo[block_key] = block
-            for sheet, version in ((CUSTOMERS, parts[0]), (INVOICES, parts[1])):  # they stay bases of later edits
-                memo.get(("typed", sheet.key, version))
     else:
         problems.extend(block[1])
-    settings, customers, cust_currency, invoices, known_customers = block[0]
+        for sheet, version in ((CUSTOMERS, parts[0]), (INVOICES, parts[1])):  # they stay bases of later edits
+            memo.get(("typed", sheet.key, version))  # type: ignore[union-attr]
+    settings, customers, cust_currency, invoices, known_customers, inv_currency = block[0]
     customers, invoices = customers.copy(deep=False), invoices.copy(deep=False)  # the memo's frames never change
     base = settings.base_currency
 
     # Payments: currency from the invoice, else the customer.
     praw = _raw(raw_tables, PAYMENTS)
-    inv_currency = dict(zip(invoices["invoice_id"].tolist(), invoices["currency"].tolist(), strict=True))
     pay_cur = [t or inv_currency.get(i) or cust_currency.get(c, base) for t, i, c in
                zip(_texts(praw, "currency", _upper_text), _texts(praw, "invoice_id"), _texts(praw, "customer_id"),
                    strict=True)]
