@@ -53,21 +53,22 @@ export async function fingerprint(headerRow, headers, rows) {
 const lastRead = new Map();
 const VERSIONS_KEPT = 3;
 
+function sameRow(x, y) {
+  if (x.length !== y.length) return false;
+  for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  return true;
+}
+
 function sameRows(a, b) {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x.length !== y.length) return false;
-    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
-  }
+  for (let i = 0; i < a.length; i++) if (!sameRow(a[i], b[i])) return false;
   return true;
 }
 
 // The indexes of the rows of `rows` that differ from `before`'s (rows past the end of `before` included).
 export function changedRows(before, rows) {
   const at = [];
-  for (let i = 0; i < rows.length; i++) if (i >= before.length || !sameRows([before[i]], [rows[i]])) at.push(i);
+  for (let i = 0; i < rows.length; i++) if (i >= before.length || !sameRow(before[i], rows[i])) at.push(i);
   return at;
 }
 
@@ -76,7 +77,7 @@ export function changedRows(before, rows) {
 // changed since one of them (a cell function sends those rows only, as a patch of the version the service holds).
 async function fingerprintOf(t) {
   const versions = lastRead.get(t.key) || [];
-  const same = versions.filter((v) => v.header_row === t.header_row && sameRows([v.headers], [t.headers]));
+  const same = versions.filter((v) => v.header_row === t.header_row && sameRow(v.headers, t.headers));
   if (same.length && sameRows(same[0].rows, t.rows) && same[0] === versions[0]) return same[0].fingerprint;
   const fp = await fingerprint(t.header_row, t.headers, t.rows);
   const before = same.filter((v) => v.fingerprint !== fp);
