@@ -232,6 +232,8 @@ def main() -> None:
                           f"{f['session_p95_ms']:.1f} ms, max {f['session_max_ms']:.0f} ms")
                     print(f"  only the calls right after an edit (every one of the 50 concurrent): p50 "
                           f"{f['after_change_p50_ms']:.1f} ms, p95 {f['after_change_p95_ms']:.1f} ms")
+                    print(f"machine speed after the cell functions: {machine_speed():.0f} ms (the machine can slow "
+                          "down within a run)")
             if not args.no_browser and Path("/usr/bin/chromium").exists():
                 send_in_chromium(served, data, smtp)
         finally:
